@@ -1,0 +1,423 @@
+/* Test hooks: call counters, latency, fault and outage injection. */
+#define _POSIX_C_SOURCE 200809L
+#include "mock.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_FAULTS 32
+
+static const char *const fn_names[FN_COUNT] = {
+    "SDF_OpenDevice",
+    "SDF_CloseDevice",
+    "SDF_OpenSession",
+    "SDF_CloseSession",
+    "SDF_GetDeviceInfo",
+    "SDF_GenerateRandom",
+    "SDF_GetPrivateKeyAccessRight",
+    "SDF_ReleasePrivateKeyAccessRight",
+    "SDF_ExportSignPublicKey_ECC",
+    "SDF_ExportEncPublicKey_ECC",
+    "SDF_InternalSign_ECC",
+    "SDF_InternalVerify_ECC",
+    "SDF_ExternalVerify_ECC",
+    "SDF_HashInit",
+    "SDF_HashUpdate",
+    "SDF_HashFinal",
+};
+
+static const struct {
+    const char *name;
+    int code;
+} sdr_names[] = {
+    {"SDR_OK", SDR_OK},
+    {"SDR_UNKNOWERR", SDR_UNKNOWERR},
+    {"SDR_NOTSUPPORT", SDR_NOTSUPPORT},
+    {"SDR_COMMFAIL", SDR_COMMFAIL},
+    {"SDR_HARDFAIL", SDR_HARDFAIL},
+    {"SDR_OPENDEVICE", SDR_OPENDEVICE},
+    {"SDR_OPENSESSION", SDR_OPENSESSION},
+    {"SDR_PARDENY", SDR_PARDENY},
+    {"SDR_KEYNOTEXIST", SDR_KEYNOTEXIST},
+    {"SDR_ALGNOTSUPPORT", SDR_ALGNOTSUPPORT},
+    {"SDR_ALGMODNOTSUPPORT", SDR_ALGMODNOTSUPPORT},
+    {"SDR_PKOPERR", SDR_PKOPERR},
+    {"SDR_SKOPERR", SDR_SKOPERR},
+    {"SDR_SIGNERR", SDR_SIGNERR},
+    {"SDR_VERIFYERR", SDR_VERIFYERR},
+    {"SDR_SYMOPERR", SDR_SYMOPERR},
+    {"SDR_STEPERR", SDR_STEPERR},
+    {"SDR_FILESIZEERR", SDR_FILESIZEERR},
+    {"SDR_FILENOEXIST", SDR_FILENOEXIST},
+    {"SDR_FILEOFSERR", SDR_FILEOFSERR},
+    {"SDR_KEYTYPEERR", SDR_KEYTYPEERR},
+    {"SDR_KEYERR", SDR_KEYERR},
+    {"SDR_ENCDATAERR", SDR_ENCDATAERR},
+    {"SDR_RANDERR", SDR_RANDERR},
+    {"SDR_PRKRERR", SDR_PRKRERR},
+    {"SDR_MACERR", SDR_MACERR},
+    {"SDR_FILEEXSITS", SDR_FILEEXSITS},
+    {"SDR_FILEWERR", SDR_FILEWERR},
+    {"SDR_NOBUFFER", SDR_NOBUFFER},
+    {"SDR_INARGERR", SDR_INARGERR},
+    {"SDR_OUTARGERR", SDR_OUTARGERR},
+};
+
+typedef struct {
+    int active;
+    enum fn_id fn;
+    int code;
+    unsigned int after;
+    int count; /* remaining failures, -1 = forever */
+    unsigned long long seen;
+} fault;
+
+static pthread_mutex_t h_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long long h_total;
+static unsigned long long h_calls[FN_COUNT];
+static unsigned int h_latency_us;
+static fault h_faults[MAX_FAULTS];
+static int h_outage_active;
+static int h_outage_code;
+static struct timespec h_outage_end;
+static int h_env_done;
+
+static int lookup_fn(const char *name, size_t len, enum fn_id *out)
+{
+    int i;
+    if (len >= 4 && memcmp(name, "SDF_", 4) == 0) {
+        name += 4;
+        len -= 4;
+    }
+    for (i = 0; i < FN_COUNT; i++) {
+        const char *n = fn_names[i] + 4;
+        if (strlen(n) == len && memcmp(n, name, len) == 0) {
+            *out = (enum fn_id)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void sleep_us(unsigned int us)
+{
+    struct timespec ts, rem;
+    ts.tv_sec = us / 1000000u;
+    ts.tv_nsec = (long)(us % 1000000u) * 1000L;
+    while (nanosleep(&ts, &rem) != 0 && errno == EINTR)
+        ts = rem;
+}
+
+static int time_before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+int hooks_enter(enum fn_id fn)
+{
+    int rc = SDR_OK, i;
+    unsigned int latency;
+    pthread_mutex_lock(&h_lock);
+    h_total++;
+    h_calls[fn]++;
+    latency = h_latency_us;
+    for (i = 0; i < MAX_FAULTS; i++) {
+        fault *f = &h_faults[i];
+        if (!f->active || f->fn != fn)
+            continue;
+        if (++f->seen > f->after) {
+            rc = f->code;
+            if (f->count > 0 && --f->count == 0)
+                f->active = 0;
+        }
+        break; /* at most one fault per function */
+    }
+    if (rc == SDR_OK && h_outage_active) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (time_before(&now, &h_outage_end))
+            rc = h_outage_code;
+        else
+            h_outage_active = 0;
+    }
+    pthread_mutex_unlock(&h_lock);
+    if (latency != 0)
+        sleep_us(latency);
+    return rc;
+}
+
+/* under h_lock */
+static int set_fault_locked(enum fn_id fn, int code, unsigned int after, int count)
+{
+    int i, slot = -1;
+    for (i = 0; i < MAX_FAULTS; i++) {
+        if (h_faults[i].active && h_faults[i].fn == fn) {
+            slot = i;
+            break;
+        }
+        if (!h_faults[i].active && slot < 0)
+            slot = i;
+    }
+    if (slot < 0)
+        return SDR_NOBUFFER;
+    h_faults[slot].active = 1;
+    h_faults[slot].fn = fn;
+    h_faults[slot].code = code;
+    h_faults[slot].after = after;
+    h_faults[slot].count = count;
+    h_faults[slot].seen = 0;
+    return SDR_OK;
+}
+
+SDF_API int MOCK_SetFault(const char *fnName, int sdrCode, unsigned int afterCalls, int count)
+{
+    enum fn_id fn;
+    int rc;
+    if (fnName == NULL) {
+        pthread_mutex_lock(&h_lock);
+        memset(h_faults, 0, sizeof(h_faults));
+        pthread_mutex_unlock(&h_lock);
+        return SDR_OK;
+    }
+    if (lookup_fn(fnName, strlen(fnName), &fn) != 0 || sdrCode == SDR_OK || count == 0 || count < -1)
+        return SDR_INARGERR;
+    pthread_mutex_lock(&h_lock);
+    rc = set_fault_locked(fn, sdrCode, afterCalls, count);
+    pthread_mutex_unlock(&h_lock);
+    return rc;
+}
+
+SDF_API int MOCK_SetLatencyUs(unsigned int us)
+{
+    pthread_mutex_lock(&h_lock);
+    h_latency_us = us;
+    pthread_mutex_unlock(&h_lock);
+    return SDR_OK;
+}
+
+SDF_API int MOCK_SetOutage(unsigned int durationMs, int sdrCode)
+{
+    struct timespec end;
+    if (durationMs == 0) {
+        pthread_mutex_lock(&h_lock);
+        h_outage_active = 0;
+        pthread_mutex_unlock(&h_lock);
+        return SDR_OK;
+    }
+    if (sdrCode == SDR_OK)
+        return SDR_INARGERR;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    end.tv_sec += durationMs / 1000u;
+    end.tv_nsec += (long)(durationMs % 1000u) * 1000000L;
+    if (end.tv_nsec >= 1000000000L) {
+        end.tv_sec++;
+        end.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&h_lock);
+    h_outage_active = 1;
+    h_outage_code = sdrCode;
+    h_outage_end = end;
+    pthread_mutex_unlock(&h_lock);
+    return SDR_OK;
+}
+
+SDF_API int MOCK_Reset(void)
+{
+    pthread_mutex_lock(&h_lock);
+    memset(h_faults, 0, sizeof(h_faults));
+    h_latency_us = 0;
+    h_outage_active = 0;
+    h_total = 0;
+    memset(h_calls, 0, sizeof(h_calls));
+    pthread_mutex_unlock(&h_lock);
+    return SDR_OK;
+}
+
+SDF_API int MOCK_GetCounters(MOCK_Counters *out)
+{
+    unsigned int devices, sessions;
+    if (out == NULL)
+        return SDR_OUTARGERR;
+    registry_counts(&devices, &sessions);
+    out->openDevices = devices;
+    out->openSessions = sessions;
+    out->accessRights = access_rights_count();
+    pthread_mutex_lock(&h_lock);
+    out->totalCalls = h_total;
+    pthread_mutex_unlock(&h_lock);
+    return SDR_OK;
+}
+
+SDF_API int MOCK_GetCallCount(const char *fnName, unsigned long long *out)
+{
+    enum fn_id fn;
+    if (fnName == NULL || lookup_fn(fnName, strlen(fnName), &fn) != 0)
+        return SDR_INARGERR;
+    if (out == NULL)
+        return SDR_OUTARGERR;
+    pthread_mutex_lock(&h_lock);
+    *out = h_calls[fn];
+    pthread_mutex_unlock(&h_lock);
+    return SDR_OK;
+}
+
+/* ---- environment ----------------------------------------------------------- */
+
+static void trim(const char **s, size_t *len)
+{
+    while (*len > 0 && (**s == ' ' || **s == '\t')) {
+        (*s)++;
+        (*len)--;
+    }
+    while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
+        (*len)--;
+}
+
+/* Decimal or 0x-hex number of `len` chars; 0 ok. */
+static int parse_number(const char *s, size_t len, long long min, long long max, long long *out)
+{
+    char buf[32], *end;
+    long long v;
+    int neg = 0;
+    if (len == 0 || len >= sizeof(buf))
+        return -1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (buf[0] == '-')
+        neg = 1;
+    errno = 0;
+    if (!neg && len > 2 && buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X'))
+        v = (long long)strtoull(buf + 2, &end, 16);
+    else
+        v = strtoll(buf, &end, 10);
+    if (errno != 0 || *end != '\0' || end == buf || (!neg && (buf[0] < '0' || buf[0] > '9')) || v < min ||
+        v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_code(const char *s, size_t len, int *out)
+{
+    size_t i;
+    long long v;
+    for (i = 0; i < sizeof(sdr_names) / sizeof(sdr_names[0]); i++)
+        if (strlen(sdr_names[i].name) == len && memcmp(sdr_names[i].name, s, len) == 0) {
+            *out = sdr_names[i].code;
+            return 0;
+        }
+    if (parse_number(s, len, INT_MIN, 0xFFFFFFFFLL, &v) != 0)
+        return -1;
+    *out = (int)(unsigned int)v;
+    return 0;
+}
+
+typedef struct {
+    enum fn_id fn;
+    int code;
+    unsigned int after;
+    int count;
+} fault_spec;
+
+/* Parses "Fn:CODE[:after=N][:count=M]". */
+static int parse_fault(const char *s, size_t len, fault_spec *f)
+{
+    int field = 0;
+    f->after = 0;
+    f->count = -1;
+    while (len > 0 || field == 0) {
+        const char *colon = memchr(s, ':', len);
+        size_t flen = colon ? (size_t)(colon - s) : len;
+        const char *part = s;
+        size_t plen = flen;
+        long long v;
+        trim(&part, &plen);
+        if (field == 0) {
+            if (lookup_fn(part, plen, &f->fn) != 0)
+                return -1;
+        } else if (field == 1) {
+            if (parse_code(part, plen, &f->code) != 0 || f->code == SDR_OK)
+                return -1;
+        } else if (plen > 6 && memcmp(part, "after=", 6) == 0) {
+            if (parse_number(part + 6, plen - 6, 0, UINT_MAX, &v) != 0)
+                return -1;
+            f->after = (unsigned int)v;
+        } else if (plen > 6 && memcmp(part, "count=", 6) == 0) {
+            if (parse_number(part + 6, plen - 6, -1, INT_MAX, &v) != 0 || v == 0)
+                return -1;
+            f->count = (int)v;
+        } else {
+            return -1;
+        }
+        field++;
+        if (colon == NULL)
+            break;
+        s = colon + 1;
+        len -= flen + 1;
+        if (len == 0)
+            return -1; /* trailing ':' */
+    }
+    return field >= 2 ? 0 : -1;
+}
+
+int hooks_load_env(void)
+{
+    const char *lat = getenv("GMT0018_MOCK_LATENCY_US");
+    const char *faults = getenv("GMT0018_MOCK_FAULTS");
+    fault_spec specs[MAX_FAULTS];
+    int nspecs = 0, i, rc = SDR_OK;
+    long long latency = -1;
+
+    pthread_mutex_lock(&h_lock);
+    if (h_env_done) {
+        pthread_mutex_unlock(&h_lock);
+        return SDR_OK;
+    }
+    if (lat != NULL && lat[0] != '\0' && parse_number(lat, strlen(lat), 0, UINT_MAX, &latency) != 0) {
+        fprintf(stderr, "gmt0018 mock: GMT0018_MOCK_LATENCY_US is not a number of microseconds: %s\n", lat);
+        rc = SDR_OPENDEVICE;
+        goto out;
+    }
+    if (faults != NULL) {
+        const char *s = faults;
+        size_t len = strlen(faults);
+        while (len > 0) {
+            const char *comma = memchr(s, ',', len);
+            size_t elen = comma ? (size_t)(comma - s) : len;
+            const char *entry = s;
+            size_t tlen = elen;
+            trim(&entry, &tlen);
+            if (tlen > 0) {
+                if (nspecs == MAX_FAULTS || parse_fault(entry, tlen, &specs[nspecs]) != 0) {
+                    fprintf(stderr,
+                            "gmt0018 mock: bad GMT0018_MOCK_FAULTS entry \"%.*s\" "
+                            "(want Fn:CODE[:after=N][:count=M], at most %d)\n",
+                            (int)tlen, entry, MAX_FAULTS);
+                    rc = SDR_OPENDEVICE;
+                    goto out;
+                }
+                nspecs++;
+            }
+            if (comma == NULL)
+                break;
+            s = comma + 1;
+            len -= elen + 1;
+        }
+    }
+    for (i = 0; i < nspecs; i++)
+        if (set_fault_locked(specs[i].fn, specs[i].code, specs[i].after, specs[i].count) != SDR_OK) {
+            fprintf(stderr, "gmt0018 mock: GMT0018_MOCK_FAULTS: fault table full\n");
+            rc = SDR_OPENDEVICE;
+            goto out;
+        }
+    if (latency >= 0)
+        h_latency_us = (unsigned int)latency;
+    h_env_done = 1;
+out:
+    pthread_mutex_unlock(&h_lock);
+    return rc;
+}

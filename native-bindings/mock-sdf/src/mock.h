@@ -1,0 +1,142 @@
+/* Internal declarations of the gmt0018 mock card. Not installed. */
+#ifndef GMT0018_MOCK_INTERNAL_H
+#define GMT0018_MOCK_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <openssl/opensslv.h>
+
+#if !defined(OPENSSL_VERSION_MAJOR) || OPENSSL_VERSION_MAJOR < 3
+#error "the gmt0018 mock needs OpenSSL 3 headers (Debian: apt-get install libssl-dev)"
+#endif
+
+#include "sdf.h"
+
+#if ECCref_MAX_LEN < 32
+#error "ECCref_MAX_BITS must be at least 256"
+#endif
+
+#define MOCK_BUFFER_SIZE 65536u
+#define MOCK_MAX_DEVICES 64u
+#define MOCK_MAX_SESSIONS 1024u
+
+/* ---- SM2 / SM3 (sm2.c) --------------------------------------------------- */
+
+/* A loaded SM2 key; d and dinv are secret and cleansed by the owner. */
+typedef struct {
+    unsigned char d[32];    /* private key */
+    unsigned char dinv[32]; /* (1 + d)^-1 mod n */
+    unsigned char x[32];    /* public key */
+    unsigned char y[32];
+} sm2_key;
+
+int sm2_ready(void); /* 1 once the curve and SM3 are available */
+/* 0 ok, -1 if d is not in [1, n-2]. */
+int sm2_key_from_private(const unsigned char d[32], sm2_key *out);
+/* SDR_OK or SDR_SIGNERR. */
+int sm2_sign(const sm2_key *key, const unsigned char e[32], unsigned char r[32], unsigned char s[32]);
+/* SDR_OK, SDR_VERIFYERR, or SDR_INARGERR when (x, y) is not on the curve. */
+int sm2_verify(const unsigned char x[32], const unsigned char y[32], const unsigned char e[32],
+               const unsigned char r[32], const unsigned char s[32]);
+/* 1 if (x, y) is a point of the SM2 curve (coordinates below p). */
+int sm2_point_ok(const unsigned char x[32], const unsigned char y[32]);
+/* Z = SM3(ENTL || ID || a || b || xG || yG || xA || yA); 0 ok. */
+int sm2_z(const unsigned char *id, size_t idlen, const unsigned char x[32], const unsigned char y[32],
+          unsigned char z[32]);
+/* out = SM3(a || b); 0 ok. */
+int sm3_two(const void *a, size_t alen, const void *b, size_t blen, unsigned char out[32]);
+const void *sm3_md(void); /* the fetched EVP_MD for SM3 */
+
+/* ---- Keystore (keystore.c) ----------------------------------------------- */
+
+enum { SLOT_ABSENT = 0, SLOT_OK, SLOT_BAD };
+
+typedef struct {
+    int state;
+    sm2_key key;
+    unsigned char salt[64];
+    size_t salt_len;
+    unsigned char pw_sm3[32];
+} key_slot;
+
+typedef struct {
+    unsigned int index;
+    key_slot sign;
+    key_slot enc;
+} key_entry;
+
+typedef struct {
+    size_t count;
+    key_entry *entries; /* sorted by index */
+} keystore;
+
+/* SDR_OK, SDR_OPENDEVICE (directory unreadable) or SDR_NOBUFFER. */
+int keystore_load(keystore **out);
+void keystore_free(keystore *ks);
+const key_entry *keystore_find(const keystore *ks, unsigned int index);
+
+/* ---- Devices and sessions (registry.c) ----------------------------------- */
+
+typedef struct device device;
+
+typedef struct session {
+    uintptr_t id;
+    unsigned int refs;      /* guarded by the registry lock */
+    struct session *next;   /* registry list, guarded by the registry lock */
+    device *dev;            /* holds a reference */
+    const keystore *ks;     /* the device's, immutable */
+    pthread_mutex_t lock;   /* guards everything below */
+    int closed;
+    unsigned int *rights;   /* key indices with a granted access right */
+    size_t nrights, caprights;
+    void *hash;             /* EVP_MD_CTX * */
+    int hash_active;
+} session;
+
+int registry_open_device(keystore *ks, void **handle); /* takes ks */
+int registry_close_device(void *handle);
+int registry_open_session(void *dev_handle, void **handle);
+int registry_close_session(void *handle);
+/* Looks a live session up and takes a reference: SDR_OK or SDR_INARGERR. */
+int session_acquire(void *handle, session **out);
+void session_release(session *s);
+void registry_counts(unsigned int *devices, unsigned int *sessions);
+unsigned int access_rights_count(void);
+void access_rights_add(int delta);
+
+/* ---- Hooks (hooks.c) ----------------------------------------------------- */
+
+enum fn_id {
+    FN_OpenDevice,
+    FN_CloseDevice,
+    FN_OpenSession,
+    FN_CloseSession,
+    FN_GetDeviceInfo,
+    FN_GenerateRandom,
+    FN_GetPrivateKeyAccessRight,
+    FN_ReleasePrivateKeyAccessRight,
+    FN_ExportSignPublicKey_ECC,
+    FN_ExportEncPublicKey_ECC,
+    FN_InternalSign_ECC,
+    FN_InternalVerify_ECC,
+    FN_ExternalVerify_ECC,
+    FN_HashInit,
+    FN_HashUpdate,
+    FN_HashFinal,
+    FN_COUNT
+};
+
+/* Applies GMT0018_MOCK_LATENCY_US / GMT0018_MOCK_FAULTS once: SDR_OK or SDR_OPENDEVICE. */
+int hooks_load_env(void);
+/* Counts the call, sleeps the latency, then returns SDR_OK or the injected code. */
+int hooks_enter(enum fn_id fn);
+
+#define MOCK_ENTER(fn)                        \
+    do {                                      \
+        int hook_rc_ = hooks_enter(fn);       \
+        if (hook_rc_ != SDR_OK)               \
+            return hook_rc_;                  \
+    } while (0)
+
+#endif

@@ -1,0 +1,764 @@
+/* selftest: checks the mock card through its exported API and checks its
+ * signatures with OpenSSL's own SM2 (EVP), independently of the mock's maths.
+ * Built per variant by scripts/build-mock.mjs, run with --selftest.
+ * Exit 0 when every check passes, 1 otherwise. */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "sdf.h"
+
+#define PAD (ECCref_MAX_LEN - 32)
+
+static int failures, checks;
+
+#define CHECK(cond)                                                         \
+    do {                                                                    \
+        checks++;                                                           \
+        if (!(cond)) {                                                      \
+            failures++;                                                     \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                   \
+    } while (0)
+#define CHECK_RC(call, want)                                                                       \
+    do {                                                                                           \
+        int got_ = (call);                                                                         \
+        checks++;                                                                                  \
+        if (got_ != (int)(want)) {                                                                 \
+            failures++;                                                                            \
+            fprintf(stderr, "FAIL %s:%d: %s = 0x%08X, want %s\n", __FILE__, __LINE__, #call,       \
+                    (unsigned int)got_, #want);                                                    \
+        }                                                                                          \
+    } while (0)
+
+#ifdef MOCK_SIGN_WITH_ALGID
+#define SIGN(h, idx, data, len, sig) SDF_InternalSign_ECC((h), SGD_SM2_1, (idx), (data), (len), (sig))
+#else
+#define SIGN(h, idx, data, len, sig) SDF_InternalSign_ECC((h), (idx), (data), (len), (sig))
+#endif
+
+static const char *KEY1 = "3945208f7b2144b13f36e38ac6d39f95889393692860b51a42fb81ef4df7c5b8";
+static const char *KEY1_ENC = "1649ab77a00637bd5e2efe283fbf353534aa7f7cb89463f208ddbc2920bb0da0";
+static const char *KEY5 = "00000000000000000000000000000000000000000000000000000000000000ab";
+static const char *ID = "1234567812345678";
+
+static char g_dir[256];
+static int g_strict_parallel; /* --strict-parallel: fail when signing does not scale on 2 cores */
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static void to_hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+    for (i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static void write_file(const char *name, const char *text)
+{
+    char path[512];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%s", g_dir, name);
+    f = fopen(path, "w");
+    if (f == NULL) {
+        perror(path);
+        exit(1);
+    }
+    fputs(text, f);
+    fclose(f);
+}
+
+static void write_key(const char *name, const char *private_hex, const char *password)
+{
+    unsigned char salt[16], digest[32];
+    char salt_hex[33], pw_hex[65], text[512];
+    unsigned int len = 0;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    RAND_bytes(salt, sizeof(salt));
+    EVP_DigestInit_ex(md, EVP_sm3(), NULL);
+    EVP_DigestUpdate(md, salt, sizeof(salt));
+    EVP_DigestUpdate(md, password, strlen(password));
+    EVP_DigestFinal_ex(md, digest, &len);
+    EVP_MD_CTX_free(md);
+    to_hex(salt, sizeof(salt), salt_hex);
+    to_hex(digest, sizeof(digest), pw_hex);
+    snprintf(text, sizeof(text), "# mock key\n\nprivate=%s\nsalt=%s\r\npassword_sm3=%s\ncomment=ignored\n",
+             private_hex, salt_hex, pw_hex);
+    write_file(name, text);
+}
+
+/* Public key of a private key, computed here with OpenSSL's EC code. */
+static void expected_public(const char *private_hex, unsigned char x[32], unsigned char y[32])
+{
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_sm2);
+    EC_POINT *p = EC_POINT_new(g);
+    BIGNUM *d = NULL, *bx = BN_new(), *by = BN_new();
+    BN_hex2bn(&d, private_hex);
+    EC_POINT_mul(g, p, d, NULL, NULL, NULL);
+    EC_POINT_get_affine_coordinates(g, p, bx, by, NULL);
+    BN_bn2binpad(bx, x, 32);
+    BN_bn2binpad(by, y, 32);
+    BN_free(d);
+    BN_free(bx);
+    BN_free(by);
+    EC_POINT_free(p);
+    EC_GROUP_free(g);
+}
+
+static int padding_zero(const unsigned char *field)
+{
+    int i;
+    for (i = 0; i < PAD; i++)
+        if (field[i] != 0)
+            return 0;
+    return 1;
+}
+
+static EVP_PKEY *evp_public(const ECCrefPublicKey *pk)
+{
+    unsigned char pub[65];
+    EVP_PKEY *key = NULL;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "SM2", NULL);
+    OSSL_PARAM params[3];
+    pub[0] = 4;
+    memcpy(pub + 1, pk->x + PAD, 32);
+    memcpy(pub + 33, pk->y + PAD, 32);
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"SM2", 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub));
+    params[2] = OSSL_PARAM_construct_end();
+    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 || EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) != 1)
+        key = NULL;
+    EVP_PKEY_CTX_free(ctx);
+    return key;
+}
+
+/* DER (SEQUENCE of two INTEGERs) of a device signature; returns its length. */
+static int signature_der(const ECCSignature *sig, unsigned char *out)
+{
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    unsigned char *p = out;
+    int len;
+    ECDSA_SIG_set0(es, BN_bin2bn(sig->r + PAD, 32, NULL), BN_bin2bn(sig->s + PAD, 32, NULL));
+    len = i2d_ECDSA_SIG(es, &p);
+    ECDSA_SIG_free(es);
+    return len;
+}
+
+/* OpenSSL verifies the signature over the raw digest e. */
+static int evp_verify_digest(const ECCrefPublicKey *pk, const unsigned char e[32], const ECCSignature *sig)
+{
+    unsigned char der[80];
+    int len = signature_der(sig, der), ok;
+    EVP_PKEY *key = evp_public(pk);
+    EVP_PKEY_CTX *ctx = key ? EVP_PKEY_CTX_new(key, NULL) : NULL;
+    ok = ctx && EVP_PKEY_verify_init(ctx) == 1 && EVP_PKEY_verify(ctx, der, (size_t)len, e, 32) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(key);
+    return ok;
+}
+
+/* OpenSSL verifies the signature over a message, hashing SM3(Z || M) itself with the ID. */
+static int evp_verify_message(const ECCrefPublicKey *pk, const unsigned char *msg, size_t n, const ECCSignature *sig)
+{
+    unsigned char der[80];
+    int len = signature_der(sig, der), ok;
+    EVP_PKEY *key = evp_public(pk);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    ok = key && md && EVP_DigestVerifyInit(md, &pctx, EVP_sm3(), NULL, key) == 1 &&
+         EVP_PKEY_CTX_set1_id(pctx, ID, strlen(ID)) == 1 && EVP_DigestVerify(md, der, (size_t)len, msg, n) == 1;
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(key);
+    return ok;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000L;
+    nanosleep(&ts, NULL);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void counters(MOCK_Counters *c)
+{
+    memset(c, 0xFF, sizeof(*c));
+    CHECK_RC(MOCK_GetCounters(c), SDR_OK);
+}
+
+/* ---- threads ------------------------------------------------------------- */
+
+typedef struct {
+    void *session;
+    int n;
+    int ok;
+    ECCrefPublicKey pk;
+} sign_job;
+
+static void *sign_worker(void *arg)
+{
+    sign_job *job = arg;
+    unsigned char e[32];
+    ECCSignature sig;
+    int i;
+    for (i = 0; i < job->n; i++) {
+        RAND_bytes(e, sizeof(e));
+        if (SIGN(job->session, 1, e, 32, &sig) != SDR_OK ||
+            SDF_ExternalVerify_ECC(job->session, SGD_SM2_1, &job->pk, e, 32, &sig) != SDR_OK)
+            return NULL;
+        if (i % 50 == 0 && !evp_verify_digest(&job->pk, e, &sig))
+            return NULL;
+        job->ok++;
+    }
+    return NULL;
+}
+
+typedef struct {
+    void *device;
+    int rounds;
+    int unexpected;
+} churn_job;
+
+/* Opens, uses and closes sessions while others sign; a racing close must never crash. */
+static void *cpu_worker(void *arg)
+{
+    unsigned char buf[4096] = {0}, out[32];
+    unsigned int len;
+    int i;
+    (void)arg;
+    for (i = 0; i < 4000; i++) {
+        EVP_Digest(buf, sizeof(buf), out, &len, EVP_sha256(), NULL);
+        buf[0] ^= out[0];
+    }
+    return NULL;
+}
+
+/* Wall time of `n` threads each doing the same fixed CPU work. */
+static double timed_cpu(int n)
+{
+    pthread_t th[2];
+    double t0 = now_ms();
+    int i;
+    for (i = 0; i < n; i++)
+        pthread_create(&th[i], NULL, cpu_worker, NULL);
+    for (i = 0; i < n; i++)
+        pthread_join(th[i], NULL);
+    return now_ms() - t0;
+}
+
+static void *churn_worker(void *arg)
+{
+    churn_job *job = arg;
+    int i;
+    for (i = 0; i < job->rounds; i++) {
+        void *s = NULL;
+        unsigned char e[32] = {1};
+        ECCSignature sig;
+        int rc;
+        if (SDF_OpenSession(job->device, &s) != SDR_OK) {
+            job->unexpected++;
+            continue;
+        }
+        if (SDF_GetPrivateKeyAccessRight(s, 1, (unsigned char *)"123456", 6) != SDR_OK)
+            job->unexpected++;
+        rc = SIGN(s, 1, e, 32, &sig);
+        if (rc != SDR_OK)
+            job->unexpected++;
+        if (SDF_CloseSession(s) != SDR_OK)
+            job->unexpected++;
+        if (SIGN(s, 1, e, 32, &sig) != SDR_INARGERR)
+            job->unexpected++;
+    }
+    return NULL;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void test_basics(void)
+{
+    void *dev = NULL, *ses = NULL, *ses2 = NULL;
+    DEVICEINFO info;
+    ECCrefPublicKey pk, enc, bad;
+    ECCSignature sig, sig2;
+    MOCK_Counters c;
+    unsigned char e[32], x[32], y[32], rnd[100], big[70000], hash[32];
+    unsigned int hlen = 0;
+    unsigned long long calls = 0;
+    int i;
+
+    CHECK_RC(SDF_OpenDevice(NULL), SDR_OUTARGERR);
+    CHECK_RC(SDF_OpenDevice(&dev), SDR_OK);
+    CHECK_RC(SDF_OpenSession(dev, NULL), SDR_OUTARGERR);
+    CHECK_RC(SDF_OpenSession((void *)0x1234, &ses), SDR_INARGERR);
+    CHECK_RC(SDF_OpenSession(dev, &ses), SDR_OK);
+    CHECK(ses != NULL && ses != dev);
+    counters(&c);
+    CHECK(c.openDevices == 1 && c.openSessions == 1 && c.accessRights == 0);
+
+    /* device info */
+    CHECK_RC(SDF_GetDeviceInfo(ses, NULL), SDR_OUTARGERR);
+    CHECK_RC(SDF_GetDeviceInfo(dev, &info), SDR_INARGERR);
+    CHECK_RC(SDF_GetDeviceInfo(ses, &info), SDR_OK);
+    CHECK(strcmp((char *)info.IssuerName, "gmt0018 mock") == 0);
+    CHECK(strcmp((char *)info.DeviceName, "MockSDF") == 0);
+    CHECK(strcmp((char *)info.DeviceSerial, "MOCK0000000001") == 0);
+    CHECK(info.DeviceVersion == 0x00010000 && info.StandardVersion == 1);
+    CHECK(info.AsymAlgAbility[0] == (SGD_SM2_1 | SGD_SM2_3) && info.AsymAlgAbility[1] == 256);
+    CHECK(info.HashAlgAbility == SGD_SM3 && info.BufferSize == 65536);
+
+    /* random; the env fault fails the second call only */
+    CHECK_RC(SDF_GenerateRandom(ses, sizeof(rnd), rnd), SDR_OK);
+    CHECK_RC(SDF_GenerateRandom(ses, sizeof(rnd), rnd), SDR_COMMFAIL);
+    CHECK_RC(SDF_GenerateRandom(ses, sizeof(big), big), SDR_OK);
+    CHECK_RC(SDF_GenerateRandom(ses, 0, NULL), SDR_OK);
+    CHECK_RC(SDF_GenerateRandom(ses, 16, NULL), SDR_OUTARGERR);
+    CHECK_RC(MOCK_GetCallCount("GenerateRandom", &calls), SDR_OK);
+    CHECK(calls == 5);
+
+    /* public keys */
+    CHECK_RC(SDF_ExportSignPublicKey_ECC(ses, 1, NULL), SDR_OUTARGERR);
+    CHECK_RC(SDF_ExportSignPublicKey_ECC(ses, 1, &pk), SDR_OK);
+    expected_public(KEY1, x, y);
+    CHECK(pk.bits == 256 && padding_zero(pk.x) && padding_zero(pk.y));
+    CHECK(memcmp(pk.x + PAD, x, 32) == 0 && memcmp(pk.y + PAD, y, 32) == 0);
+    CHECK_RC(SDF_ExportEncPublicKey_ECC(ses, 1, &enc), SDR_OK);
+    expected_public(KEY1_ENC, x, y);
+    CHECK(memcmp(enc.x + PAD, x, 32) == 0 && memcmp(enc.y + PAD, y, 32) == 0);
+    CHECK_RC(SDF_ExportSignPublicKey_ECC(ses, 3, &bad), SDR_KEYNOTEXIST);
+    CHECK_RC(SDF_ExportSignPublicKey_ECC(ses, 2, &bad), SDR_KEYERR);
+    CHECK_RC(SDF_ExportEncPublicKey_ECC(ses, 2, &bad), SDR_KEYNOTEXIST);
+    CHECK_RC(SDF_ExportSignPublicKey_ECC(ses, 5, &bad), SDR_KEYNOTEXIST); /* written after open */
+
+    /* access right */
+    for (i = 0; i < 32; i++)
+        e[i] = (unsigned char)i;
+    CHECK_RC(SIGN(ses, 1, e, 32, &sig), SDR_PARDENY);
+    CHECK_RC(SIGN(ses, 3, e, 32, &sig), SDR_KEYNOTEXIST);
+    CHECK_RC(SIGN(ses, 2, e, 32, &sig), SDR_KEYERR);
+    CHECK_RC(SDF_GetPrivateKeyAccessRight(ses, 1, (unsigned char *)"12345", 5), SDR_PARDENY);
+    CHECK_RC(SDF_GetPrivateKeyAccessRight(ses, 1, (unsigned char *)"1234567", 7), SDR_PARDENY);
+    CHECK_RC(SDF_GetPrivateKeyAccessRight(ses, 1, NULL, 6), SDR_INARGERR);
+    CHECK_RC(SDF_GetPrivateKeyAccessRight(ses, 3, (unsigned char *)"123456", 6), SDR_KEYNOTEXIST);
+    CHECK_RC(SDF_GetPrivateKeyAccessRight(ses, 2, (unsigned char *)"123456", 6), SDR_KEYERR);
+    CHECK_RC(SDF_GetPrivateKeyAccessRight(ses, 1, (unsigned char *)"123456", 6), SDR_OK);
+    CHECK_RC(SDF_GetPrivateKeyAccessRight(ses, 1, (unsigned char *)"123456", 6), SDR_OK);
+    counters(&c);
+    CHECK(c.accessRights == 1);
+
+    /* a right is per session */
+    CHECK_RC(SDF_OpenSession(dev, &ses2), SDR_OK);
+    CHECK_RC(SIGN(ses2, 1, e, 32, &sig), SDR_PARDENY);
+
+    /* sign and verify */
+    CHECK_RC(SIGN(ses, 1, e, 31, &sig), SDR_INARGERR);
+    CHECK_RC(SIGN(ses, 1, NULL, 32, &sig), SDR_INARGERR);
+    CHECK_RC(SIGN(ses, 1, e, 32, NULL), SDR_OUTARGERR);
+    memset(&sig, 0xEE, sizeof(sig));
+    CHECK_RC(SIGN(ses, 1, e, 32, &sig), SDR_OK);
+    CHECK(padding_zero(sig.r) && padding_zero(sig.s));
+    CHECK(evp_verify_digest(&pk, e, &sig));
+    CHECK_RC(SIGN(ses, 1, e, 32, &sig2), SDR_OK);
+    CHECK(memcmp(&sig, &sig2, sizeof(sig)) != 0); /* random k */
+    CHECK(evp_verify_digest(&pk, e, &sig2));
+    CHECK_RC(SDF_InternalVerify_ECC(ses, 1, e, 32, &sig), SDR_OK);
+    CHECK_RC(SDF_InternalVerify_ECC(ses2, 1, e, 32, &sig), SDR_OK); /* no right needed */
+    CHECK_RC(SDF_InternalVerify_ECC(ses, 3, e, 32, &sig), SDR_KEYNOTEXIST);
+    CHECK_RC(SDF_ExternalVerify_ECC(ses, SGD_SM2_1, &pk, e, 32, &sig), SDR_OK);
+    CHECK_RC(SDF_ExternalVerify_ECC(ses, SGD_SM2, &pk, e, 32, &sig), SDR_ALGNOTSUPPORT);
+    CHECK_RC(SDF_ExternalVerify_ECC(ses, SGD_SM2_1, NULL, e, 32, &sig), SDR_INARGERR);
+    CHECK_RC(SDF_ExternalVerify_ECC(ses, SGD_SM2_1, &pk, e, 32, NULL), SDR_INARGERR);
+    CHECK_RC(SDF_ExternalVerify_ECC(ses, SGD_SM2_1, &pk, e, 33, &sig), SDR_INARGERR);
+    CHECK_RC(SDF_ExternalVerify_ECC(ses, SGD_SM2_1, &enc, e, 32, &sig), SDR_VERIFYERR);
+    e[0] ^= 1;
+    CHECK_RC(SDF_ExternalVerify_ECC(ses, SGD_SM2_1, &pk, e, 32, &sig), SDR_VERIFYERR);
+    CHECK_RC(SDF_InternalVerify_ECC(ses, 1, e, 32, &sig), SDR_VERIFYERR);
+    e[0] ^= 1;
+    sig2 = sig;
+    memset(sig2.r, 0, sizeof(sig2.r));
+    CHECK_RC(SDF_ExternalVerify_ECC(ses, SGD_SM2_1, &pk, e, 32, &sig2), SDR_VERIFYERR);
+    sig2 = sig;
+    memset(sig2.s + PAD, 0xFF, 32); /* s >= n */
+    CHECK_RC(SDF_ExternalVerify_ECC(ses, SGD_SM2_1, &pk, e, 32, &sig2), SDR_VERIFYERR);
+#if ECCref_MAX_LEN > 32
+    sig2 = sig;
+    sig2.r[0] = 1;
+    CHECK_RC(SDF_ExternalVerify_ECC(ses, SGD_SM2_1, &pk, e, 32, &sig2), SDR_INARGERR);
+    bad = pk;
+    bad.x[0] = 1;
+    CHECK_RC(SDF_ExternalVerify_ECC(ses, SGD_SM2_1, &bad, e, 32, &sig), SDR_INARGERR);
+#endif
+    bad = pk;
+    bad.y[ECCref_MAX_LEN - 1] ^= 1; /* off the curve */
+    CHECK_RC(SDF_ExternalVerify_ECC(ses, SGD_SM2_1, &bad, e, 32, &sig), SDR_INARGERR);
+    bad = pk;
+    bad.bits = 512;
+    CHECK_RC(SDF_ExternalVerify_ECC(ses, SGD_SM2_1, &bad, e, 32, &sig), SDR_INARGERR);
+
+#ifdef MOCK_SIGN_WITH_ALGID
+    CHECK_RC(SDF_InternalSign_ECC(ses, SGD_SM2, 1, e, 32, &sig2), SDR_ALGNOTSUPPORT);
+    CHECK_RC(SDF_InternalSign_ECC(ses, SGD_SM2_3, 1, e, 32, &sig2), SDR_ALGNOTSUPPORT);
+#endif
+
+    /* hash: plain SM3("abc") */
+    {
+        static const unsigned char abc_sm3[32] = {
+            0x66, 0xc7, 0xf0, 0xf4, 0x62, 0xee, 0xed, 0xd9, 0xd1, 0xf2, 0xd4, 0x6b, 0xdc, 0x10, 0xe4, 0xe2,
+            0x41, 0x67, 0xc4, 0x87, 0x5c, 0xf2, 0xf7, 0xa2, 0x29, 0x7d, 0xa0, 0x2b, 0x8f, 0x4b, 0xa8, 0xe0};
+        CHECK_RC(SDF_HashUpdate(ses, (unsigned char *)"abc", 3), SDR_STEPERR);
+        CHECK_RC(SDF_HashFinal(ses, hash, &hlen), SDR_STEPERR);
+        CHECK_RC(SDF_HashInit(ses, SGD_SHA256, NULL, NULL, 0), SDR_ALGNOTSUPPORT);
+        CHECK_RC(SDF_HashInit(ses, SGD_SM3, NULL, NULL, 0), SDR_OK);
+        CHECK_RC(SDF_HashUpdate(ses, (unsigned char *)"a", 1), SDR_OK);
+        CHECK_RC(SDF_HashUpdate(ses, NULL, 0), SDR_OK);
+        CHECK_RC(SDF_HashUpdate(ses, NULL, 1), SDR_INARGERR);
+        CHECK_RC(SDF_HashUpdate(ses, (unsigned char *)"bc", 2), SDR_OK);
+        CHECK_RC(SDF_HashFinal(ses, NULL, &hlen), SDR_OUTARGERR);
+        CHECK_RC(SDF_HashFinal(ses, hash, &hlen), SDR_OK);
+        CHECK(hlen == 32 && memcmp(hash, abc_sm3, 32) == 0);
+        CHECK_RC(SDF_HashFinal(ses, hash, &hlen), SDR_STEPERR);
+    }
+
+    /* hash with Z, signed by the card, verified by OpenSSL hashing the message itself */
+    {
+        static const unsigned char msg[] = "message digest";
+        CHECK_RC(SDF_HashInit(ses, SGD_SM3, &pk, NULL, 16), SDR_INARGERR);
+        CHECK_RC(SDF_HashInit(ses, SGD_SM3, &pk, (unsigned char *)ID, 8192), SDR_INARGERR);
+        CHECK_RC(SDF_HashInit(ses, SGD_SM3, &pk, (unsigned char *)ID, 16), SDR_OK);
+        CHECK_RC(SDF_HashUpdate(ses, (unsigned char *)msg, sizeof(msg) - 1), SDR_OK);
+        CHECK_RC(SDF_HashFinal(ses, hash, &hlen), SDR_OK);
+        CHECK_RC(SIGN(ses, 1, hash, 32, &sig), SDR_OK);
+        CHECK(evp_verify_message(&pk, msg, sizeof(msg) - 1, &sig));
+        CHECK(!evp_verify_message(&pk, msg, sizeof(msg) - 2, &sig));
+        /* the hash of one session does not leak into another */
+        CHECK_RC(SDF_HashInit(ses2, SGD_SM3, NULL, NULL, 0), SDR_OK);
+        CHECK_RC(SDF_HashFinal(ses, hash, &hlen), SDR_STEPERR);
+    }
+
+    /* release */
+    CHECK_RC(SDF_ReleasePrivateKeyAccessRight(ses, 1), SDR_OK);
+    CHECK_RC(SDF_ReleasePrivateKeyAccessRight(ses, 1), SDR_OK);
+    CHECK_RC(SDF_ReleasePrivateKeyAccessRight(ses, 99), SDR_KEYNOTEXIST);
+    CHECK_RC(SIGN(ses, 1, e, 32, &sig), SDR_PARDENY);
+    counters(&c);
+    CHECK(c.accessRights == 0 && c.openSessions == 2);
+
+    /* closing a session drops its rights; closed handles are refused, never used */
+    CHECK_RC(SDF_GetPrivateKeyAccessRight(ses2, 1, (unsigned char *)"123456", 6), SDR_OK);
+    CHECK_RC(SDF_CloseSession(ses2), SDR_OK);
+    CHECK_RC(SDF_CloseSession(ses2), SDR_INARGERR);
+    CHECK_RC(SIGN(ses2, 1, e, 32, &sig), SDR_INARGERR);
+    CHECK_RC(SDF_HashInit(ses2, SGD_SM3, NULL, NULL, 0), SDR_INARGERR);
+    CHECK_RC(SDF_CloseSession(NULL), SDR_INARGERR);
+    CHECK_RC(SDF_CloseSession((void *)&c), SDR_INARGERR);
+    CHECK_RC(SDF_CloseSession(dev), SDR_INARGERR);
+    CHECK_RC(SDF_CloseDevice(ses), SDR_INARGERR);
+    counters(&c);
+    CHECK(c.accessRights == 0 && c.openSessions == 1);
+
+    /* a key imported after an open appears at the next open */
+    write_key("sign-5.key", KEY5, "pw5");
+    {
+        void *dev2 = NULL, *s5 = NULL;
+        CHECK_RC(SDF_OpenDevice(&dev2), SDR_OK);
+        CHECK_RC(SDF_OpenSession(dev2, &s5), SDR_OK);
+        CHECK_RC(SDF_ExportSignPublicKey_ECC(s5, 5, &bad), SDR_OK);
+        CHECK_RC(SDF_ExportSignPublicKey_ECC(ses, 5, &bad), SDR_KEYNOTEXIST);
+        CHECK_RC(SDF_GetPrivateKeyAccessRight(s5, 5, (unsigned char *)"pw5", 3), SDR_OK);
+        CHECK_RC(SIGN(s5, 5, e, 32, &sig), SDR_OK);
+        CHECK(evp_verify_digest(&bad, e, &sig));
+        counters(&c);
+        CHECK(c.openDevices == 2 && c.openSessions == 2 && c.accessRights == 1);
+        /* closing a device closes its sessions */
+        CHECK_RC(SDF_CloseDevice(dev2), SDR_OK);
+        CHECK_RC(SIGN(s5, 5, e, 32, &sig), SDR_INARGERR);
+        CHECK_RC(SDF_CloseSession(s5), SDR_INARGERR);
+        CHECK_RC(SDF_CloseDevice(dev2), SDR_INARGERR);
+        counters(&c);
+        CHECK(c.openDevices == 1 && c.openSessions == 1 && c.accessRights == 0);
+    }
+
+    CHECK_RC(SDF_CloseSession(ses), SDR_OK);
+    CHECK_RC(SDF_CloseDevice(dev), SDR_OK);
+}
+
+static void test_hooks(void)
+{
+    void *dev = NULL, *ses = NULL;
+    unsigned char e[32] = {7}, rnd[8];
+    ECCSignature sig;
+    MOCK_Counters c;
+    double t0, dt;
+    int i;
+
+    CHECK_RC(MOCK_GetCounters(NULL), SDR_OUTARGERR);
+    CHECK_RC(MOCK_Reset(), SDR_OK);
+    counters(&c);
+    CHECK(c.totalCalls == 0);
+    CHECK_RC(SDF_OpenDevice(&dev), SDR_OK);
+    CHECK_RC(SDF_OpenSession(dev, &ses), SDR_OK);
+    CHECK_RC(SDF_GetPrivateKeyAccessRight(ses, 1, (unsigned char *)"123456", 6), SDR_OK);
+    counters(&c);
+    CHECK(c.totalCalls == 3);
+
+    /* faults */
+    CHECK_RC(MOCK_SetFault("SDF_NoSuchFunction", SDR_COMMFAIL, 0, 1), SDR_INARGERR);
+    CHECK_RC(MOCK_SetFault("SDF_InternalSign_ECC", SDR_OK, 0, 1), SDR_INARGERR);
+    CHECK_RC(MOCK_SetFault("SDF_InternalSign_ECC", SDR_COMMFAIL, 0, 0), SDR_INARGERR);
+    CHECK_RC(MOCK_SetFault("SDF_InternalSign_ECC", SDR_COMMFAIL, 2, 2), SDR_OK);
+    CHECK_RC(SIGN(ses, 1, e, 32, &sig), SDR_OK);
+    CHECK_RC(SIGN(ses, 1, e, 31, &sig), SDR_INARGERR); /* counts as a call */
+    CHECK_RC(SIGN(ses, 1, e, 32, &sig), SDR_COMMFAIL);
+    CHECK_RC(SIGN(ses, 1, e, 32, &sig), SDR_COMMFAIL);
+    CHECK_RC(SIGN(ses, 1, e, 32, &sig), SDR_OK);
+    CHECK_RC(MOCK_SetFault("CloseSession", SDR_HARDFAIL, 0, -1), SDR_OK);
+    CHECK_RC(SDF_CloseSession(ses), SDR_HARDFAIL);
+    CHECK_RC(SDF_CloseSession(ses), SDR_HARDFAIL);
+    CHECK_RC(SIGN(ses, 1, e, 32, &sig), SDR_OK); /* still open */
+    CHECK_RC(MOCK_SetFault(NULL, 0, 0, 0), SDR_OK);
+    for (i = 0; i < 32; i++)
+        CHECK_RC(MOCK_SetFault(i % 2 ? "SDF_HashInit" : "SDF_HashUpdate", SDR_COMMFAIL, 0, 1), SDR_OK);
+    CHECK_RC(MOCK_SetFault("SDF_HashFinal", SDR_COMMFAIL, 0, 1), SDR_OK); /* replaced, not added */
+    CHECK_RC(MOCK_SetFault(NULL, 0, 0, 0), SDR_OK);
+
+    /* outage */
+    CHECK_RC(MOCK_SetOutage(150, 0), SDR_INARGERR);
+    CHECK_RC(MOCK_SetOutage(150, SDR_HARDFAIL), SDR_OK);
+    CHECK_RC(SIGN(ses, 1, e, 32, &sig), SDR_HARDFAIL);
+    CHECK_RC(SDF_GenerateRandom(ses, sizeof(rnd), rnd), SDR_HARDFAIL);
+    sleep_ms(200);
+    CHECK_RC(SIGN(ses, 1, e, 32, &sig), SDR_OK);
+    CHECK_RC(MOCK_SetOutage(60000, SDR_COMMFAIL), SDR_OK);
+    CHECK_RC(SDF_GenerateRandom(ses, sizeof(rnd), rnd), SDR_COMMFAIL);
+    CHECK_RC(MOCK_SetOutage(0, 0), SDR_OK);
+    CHECK_RC(SDF_GenerateRandom(ses, sizeof(rnd), rnd), SDR_OK);
+
+    /* latency: two calls on two threads overlap */
+    {
+        void *ses2 = NULL;
+        sign_job jobs[2];
+        pthread_t th[2];
+        CHECK_RC(SDF_OpenSession(dev, &ses2), SDR_OK);
+        CHECK_RC(SDF_GetPrivateKeyAccessRight(ses2, 1, (unsigned char *)"123456", 6), SDR_OK);
+        CHECK_RC(MOCK_SetLatencyUs(50000), SDR_OK);
+        t0 = now_ms();
+        CHECK_RC(SDF_GenerateRandom(ses, sizeof(rnd), rnd), SDR_OK);
+        dt = now_ms() - t0;
+        CHECK(dt >= 49.0);
+        memset(jobs, 0, sizeof(jobs));
+        jobs[0].session = ses;
+        jobs[1].session = ses2;
+        for (i = 0; i < 2; i++) {
+            jobs[i].n = 2;
+            CHECK_RC(SDF_ExportSignPublicKey_ECC(ses, 1, &jobs[i].pk), SDR_OK);
+        }
+        t0 = now_ms();
+        for (i = 0; i < 2; i++)
+            pthread_create(&th[i], NULL, sign_worker, &jobs[i]);
+        for (i = 0; i < 2; i++)
+            pthread_join(th[i], NULL);
+        dt = now_ms() - t0;
+        /* 2 threads x 2 x (sign + verify) x 50 ms: 200 ms if they overlap, 400 ms if not */
+        CHECK(jobs[0].ok == 2 && jobs[1].ok == 2);
+        CHECK(dt < 350.0);
+        CHECK_RC(MOCK_SetLatencyUs(0), SDR_OK);
+        CHECK_RC(SDF_CloseSession(ses2), SDR_OK);
+    }
+
+    CHECK_RC(MOCK_SetFault("SDF_HashInit", SDR_COMMFAIL, 0, 1), SDR_OK);
+    CHECK_RC(MOCK_SetLatencyUs(1000), SDR_OK);
+    CHECK_RC(MOCK_Reset(), SDR_OK);
+    CHECK_RC(SDF_HashInit(ses, SGD_SM3, NULL, NULL, 0), SDR_OK);
+    counters(&c);
+    CHECK(c.totalCalls == 1 && c.openSessions == 1 && c.accessRights == 1);
+    CHECK_RC(SDF_CloseDevice(dev), SDR_OK);
+}
+
+static void test_threads(void)
+{
+    void *dev = NULL, *sessions[3];
+    sign_job jobs[4];
+    churn_job churn[2];
+    pthread_t th[6];
+    MOCK_Counters c;
+    double t0, one, two;
+    int i;
+
+    CHECK_RC(SDF_OpenDevice(&dev), SDR_OK);
+    for (i = 0; i < 3; i++) {
+        CHECK_RC(SDF_OpenSession(dev, &sessions[i]), SDR_OK);
+        CHECK_RC(SDF_GetPrivateKeyAccessRight(sessions[i], 1, (unsigned char *)"123456", 6), SDR_OK);
+    }
+    memset(jobs, 0, sizeof(jobs));
+    for (i = 0; i < 4; i++) {
+        jobs[i].session = sessions[i < 2 ? i : 2]; /* threads 2 and 3 share a session */
+        jobs[i].n = 300;
+        CHECK_RC(SDF_ExportSignPublicKey_ECC(sessions[0], 1, &jobs[i].pk), SDR_OK);
+    }
+    for (i = 0; i < 2; i++) {
+        churn[i].device = dev;
+        churn[i].rounds = 200;
+        churn[i].unexpected = 0;
+    }
+    for (i = 0; i < 4; i++)
+        pthread_create(&th[i], NULL, sign_worker, &jobs[i]);
+    for (i = 0; i < 2; i++)
+        pthread_create(&th[4 + i], NULL, churn_worker, &churn[i]);
+    for (i = 0; i < 6; i++)
+        pthread_join(th[i], NULL);
+    for (i = 0; i < 4; i++)
+        CHECK(jobs[i].ok == jobs[i].n);
+    CHECK(churn[0].unexpected == 0 && churn[1].unexpected == 0);
+    counters(&c);
+    CHECK(c.openSessions == 3 && c.accessRights == 3);
+
+    /* signing on two sessions runs in parallel: compared with how two threads of
+     * plain CPU work scale on this machine right now (other load shares the cores) */
+    if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
+        int attempt, verdict = 0; /* 1 parallel, -1 serialized, 0 machine too busy to tell */
+        for (attempt = 0; attempt < 3 && verdict != 1; attempt++) {
+            double base_speedup, speedup;
+            base_speedup = 2 * timed_cpu(1) / timed_cpu(2);
+            jobs[0].n = jobs[1].n = 300;
+            jobs[0].ok = jobs[1].ok = 0;
+            t0 = now_ms();
+            sign_worker(&jobs[0]);
+            one = now_ms() - t0;
+            jobs[0].ok = 0;
+            t0 = now_ms();
+            for (i = 0; i < 2; i++)
+                pthread_create(&th[i], NULL, sign_worker, &jobs[i]);
+            for (i = 0; i < 2; i++)
+                pthread_join(th[i], NULL);
+            two = now_ms() - t0;
+            speedup = 2 * one / two;
+            printf("  2 threads: signing %.2fx, plain CPU work %.2fx\n", speedup, base_speedup);
+            if (speedup >= 1.4 || (base_speedup > 1.0 && speedup >= 0.8 * base_speedup))
+                verdict = 1;
+            else if (base_speedup > 1.6)
+                verdict = -1;
+        }
+        if (verdict == 0)
+            printf("  (machine busy: parallel signing not checked)\n");
+        else if (verdict == -1 && !g_strict_parallel)
+            printf("  WARNING: signing on two sessions did not scale like plain CPU work "
+                   "(not fatal without --strict-parallel: timing on a shared machine is noisy)\n");
+        if (g_strict_parallel)
+            CHECK(verdict != -1);
+    }
+
+    /* closing the device while threads sign on its sessions: errors, no crash */
+    for (i = 0; i < 2; i++) {
+        jobs[i].n = 100000;
+        jobs[i].ok = 0;
+        pthread_create(&th[i], NULL, sign_worker, &jobs[i]);
+    }
+    sleep_ms(20);
+    CHECK_RC(SDF_CloseDevice(dev), SDR_OK);
+    for (i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    CHECK(jobs[0].ok < 100000 && jobs[1].ok < 100000);
+    counters(&c);
+    CHECK(c.openDevices == 0 && c.openSessions == 0 && c.accessRights == 0);
+}
+
+static void test_keystore_env(void)
+{
+    void *dev = (void *)1, *ses = NULL;
+    ECCrefPublicKey pk;
+    char file[512];
+    CHECK_RC(setenv("GMT0018_MOCK_KEYSTORE", "/nonexistent/gmt0018-keystore", 1), 0);
+    CHECK_RC(SDF_OpenDevice(&dev), SDR_OPENDEVICE);
+    snprintf(file, sizeof(file), "%s/sign-1.key", g_dir);
+    CHECK_RC(setenv("GMT0018_MOCK_KEYSTORE", file, 1), 0); /* a file, not a directory */
+    CHECK_RC(SDF_OpenDevice(&dev), SDR_OPENDEVICE);
+    CHECK_RC(unsetenv("GMT0018_MOCK_KEYSTORE"), 0);
+    CHECK_RC(SDF_OpenDevice(&dev), SDR_OK); /* no keystore: an empty card */
+    CHECK_RC(SDF_OpenSession(dev, &ses), SDR_OK);
+    CHECK_RC(SDF_ExportSignPublicKey_ECC(ses, 1, &pk), SDR_KEYNOTEXIST);
+    CHECK_RC(SDF_CloseDevice(dev), SDR_OK);
+
+    /* MOCK_SetKeystore overrides the environment, NULL goes back to it */
+    CHECK_RC(MOCK_SetKeystore(g_dir), SDR_OK);
+    CHECK_RC(SDF_OpenDevice(&dev), SDR_OK);
+    CHECK_RC(SDF_OpenSession(dev, &ses), SDR_OK);
+    CHECK_RC(SDF_ExportSignPublicKey_ECC(ses, 1, &pk), SDR_OK);
+    CHECK_RC(SDF_CloseDevice(dev), SDR_OK);
+    CHECK_RC(MOCK_SetKeystore("/nonexistent/gmt0018-keystore"), SDR_OK);
+    CHECK_RC(SDF_OpenDevice(&dev), SDR_OPENDEVICE);
+    CHECK_RC(setenv("GMT0018_MOCK_KEYSTORE", g_dir, 1), 0);
+    CHECK_RC(MOCK_SetKeystore(""), SDR_OK); /* no keys, whatever the environment says */
+    CHECK_RC(SDF_OpenDevice(&dev), SDR_OK);
+    CHECK_RC(SDF_OpenSession(dev, &ses), SDR_OK);
+    CHECK_RC(SDF_ExportSignPublicKey_ECC(ses, 1, &pk), SDR_KEYNOTEXIST);
+    CHECK_RC(SDF_CloseDevice(dev), SDR_OK);
+    CHECK_RC(MOCK_SetKeystore(NULL), SDR_OK);
+    CHECK_RC(SDF_OpenDevice(&dev), SDR_OK);
+    CHECK_RC(SDF_OpenSession(dev, &ses), SDR_OK);
+    CHECK_RC(SDF_ExportSignPublicKey_ECC(ses, 1, &pk), SDR_OK);
+    CHECK_RC(SDF_CloseDevice(dev), SDR_OK);
+}
+
+int main(int argc, char **argv)
+{
+    char path[512];
+    if (argc == 2 && strcmp(argv[1], "--strict-parallel") == 0) {
+        g_strict_parallel = 1;
+    } else if (argc != 1) {
+        fprintf(stderr, "usage: selftest [--strict-parallel]\n");
+        return 2;
+    }
+    snprintf(g_dir, sizeof(g_dir), "%s/gmt0018-selftest-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (mkdtemp(g_dir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    write_key("sign-1.key", KEY1, "123456");
+    write_key("enc-1.key", KEY1_ENC, "123456");
+    write_file("sign-2.key", "private=zz\n");
+    write_file("sign-01.key", "not a key file name the card reads\n");
+    write_file("notes.txt", "ignored\n");
+    setenv("GMT0018_MOCK_KEYSTORE", g_dir, 1);
+    setenv("GMT0018_MOCK_FAULTS", " SDF_GenerateRandom:SDR_COMMFAIL:after=1:count=1 ", 1);
+    setenv("GMT0018_MOCK_LATENCY_US", "0", 1);
+
+    printf("selftest (ECCref_MAX_LEN %d%s)\n", ECCref_MAX_LEN,
+#ifdef MOCK_SIGN_WITH_ALGID
+           ", InternalSign with algorithm ID"
+#else
+           ""
+#endif
+    );
+    test_basics();
+    test_hooks();
+    test_threads();
+    test_keystore_env();
+
+    snprintf(path, sizeof(path), "rm -rf '%s'", g_dir);
+    if (system(path) != 0)
+        fprintf(stderr, "could not remove %s\n", g_dir);
+    printf("%s: %d checks, %d failed\n", failures ? "FAIL" : "ok", checks, failures);
+    return failures ? 1 : 0;
+}
