@@ -1,0 +1,129 @@
+/**
+ * SecurityConfig objects that do not give away their password.
+ *
+ * The object is a frozen record of the public fields, wrapped in a Proxy whose `get` answers
+ * `password`. So `cfg.password` works, while JSON.stringify, util.inspect (even with showHidden,
+ * customInspect: false and getters: true: inspect looks through the proxy at the record, which has
+ * no password anywhere on its prototype chain), String(cfg), Object.keys/entries and object spread
+ * never see it.
+ *
+ * Consequence for callers: `{ ...cfg }` drops the password. To derive a changed config, pass the
+ * password explicitly: `createSecurityConfig({ ...cfg, password: cfg.password, keyIndex: 2 })`.
+ */
+import { inspect, type InspectOptions } from 'node:util';
+import { INT_MAX } from './values';
+import type { SecurityConfig } from './types';
+
+const REDACTED = '<redacted>';
+
+/** Password by record and by proxy (methods run with either as `this`). */
+const passwords = new WeakMap<object, string>();
+
+type PublicFields = Omit<SecurityConfig, 'password'>;
+
+/** The visible part: the public fields as own, enumerable, read-only properties. */
+class SecurityConfigRecord {
+  declare readonly enableHsm: boolean;
+  declare readonly hsmLibPath: string;
+  declare readonly keyIndex?: number;
+  declare readonly encKeyIndex?: number;
+  declare readonly privateKeyPath: string;
+  declare readonly configPath?: string;
+
+  constructor(fields: PublicFields) {
+    const define = (name: keyof PublicFields, value: unknown): void => {
+      if (value === undefined) return;
+      Object.defineProperty(this, name, { value, enumerable: true, writable: false, configurable: false });
+    };
+    define('enableHsm', fields.enableHsm);
+    define('hsmLibPath', fields.hsmLibPath);
+    define('keyIndex', fields.keyIndex);
+    define('encKeyIndex', fields.encKeyIndex);
+    define('privateKeyPath', fields.privateKeyPath);
+    define('configPath', fields.configPath);
+    Object.freeze(this);
+  }
+
+  /** All fields, with the password replaced by `<redacted>` (or `''` when there is none). */
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = { ...(this as PublicFields) };
+    out.password = (passwords.get(this) ?? '') === '' ? '' : REDACTED;
+    return out;
+  }
+
+  toString(): string {
+    const mode = this.enableHsm
+      ? `hsm ${this.hsmLibPath} key_index=${this.keyIndex ?? '?'}`
+      : `software ${this.privateKeyPath}`;
+    const pw = (passwords.get(this) ?? '') === '' ? 'no password' : `password ${REDACTED}`;
+    return `SecurityConfig(${mode}, ${pw})`;
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'SecurityConfig';
+  }
+
+  [inspect.custom](_depth: number, options: InspectOptions): string {
+    return `SecurityConfig ${inspect(this.toJSON(), { ...options, customInspect: false })}`;
+  }
+}
+
+function redacting(fields: PublicFields, password: string): SecurityConfig {
+  const record = new SecurityConfigRecord(fields);
+  const proxy = new Proxy(record, {
+    get: (target, prop, receiver) =>
+      prop === 'password' ? password : Reflect.get(target, prop, receiver),
+    has: (target, prop) => prop === 'password' || Reflect.has(target, prop),
+  });
+  passwords.set(record, password);
+  passwords.set(proxy, password);
+  return proxy as unknown as SecurityConfig;
+}
+
+function checkString(name: string, value: unknown): void {
+  if (typeof value !== 'string') {
+    // Never echo the value: it might be the password.
+    throw new TypeError(`createSecurityConfig: ${name} must be a string (got ${typeof value})`);
+  }
+}
+
+function checkIndex(name: string, value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(`createSecurityConfig: ${name} must be an integer or undefined`);
+  }
+  if (value < 0 || value > INT_MAX) {
+    throw new RangeError(`createSecurityConfig: ${name} must be in 0..${INT_MAX} (got ${value})`);
+  }
+}
+
+/**
+ * Build the redacting, frozen SecurityConfig object from plain fields (which may themselves be a
+ * redacting object: its password is read through the getter). encKeyIndex defaults to keyIndex.
+ * @throws TypeError / RangeError for fields of the wrong type or range (never showing the password)
+ */
+export function createSecurityConfig(fields: SecurityConfig): SecurityConfig {
+  if (fields === null || typeof fields !== 'object') {
+    throw new TypeError('createSecurityConfig: expected an object');
+  }
+  if (typeof fields.enableHsm !== 'boolean') {
+    throw new TypeError('createSecurityConfig: enableHsm must be a boolean');
+  }
+  checkString('hsmLibPath', fields.hsmLibPath);
+  checkString('privateKeyPath', fields.privateKeyPath);
+  checkString('password', fields.password);
+  if (fields.configPath !== undefined) checkString('configPath', fields.configPath);
+  checkIndex('keyIndex', fields.keyIndex);
+  checkIndex('encKeyIndex', fields.encKeyIndex);
+
+  const plain: PublicFields = {
+    enableHsm: fields.enableHsm,
+    hsmLibPath: fields.hsmLibPath,
+    privateKeyPath: fields.privateKeyPath,
+  };
+  if (fields.keyIndex !== undefined) plain.keyIndex = fields.keyIndex;
+  const encKeyIndex = fields.encKeyIndex ?? fields.keyIndex;
+  if (encKeyIndex !== undefined) plain.encKeyIndex = encKeyIndex;
+  if (fields.configPath !== undefined) plain.configPath = fields.configPath;
+  return redacting(plain, fields.password);
+}

@@ -1,0 +1,250 @@
+/**
+ * `[security]` of a FISCO BCOS node's config.ini → SecurityConfig, following
+ * SecurityConfig::loadSecurityConfig (FISCO BCOS 3.x, bcos-tool) step by step:
+ *
+ * 1. kms_type (default LEGACY, case-insensitive) selects the key protection. CLOUDKMS and BCOSKMS
+ *    decrypt the node key through a KMS, which gmt0018 cannot do: CONFIG_UNSUPPORTED.
+ * 2. Only when kms_type is LEGACY does the older spelling count: enable_hsm=true turns the HSM on.
+ *    So kms_type=HSM turns the HSM on even next to an explicit enable_hsm=false (FISCO ignores
+ *    enable_hsm then), and kms_type=LEGACY with enable_hsm=true is the HSM too.
+ * 3. Also only under LEGACY: `[storage_security] enable=true` makes FISCO treat the node key as
+ *    encrypted by the BCOS key manager, and requires `key_center_url` and `cipher_data_key` there.
+ *    With the HSM on the node key comes from the card anyway; with it off gmt0018 cannot decrypt
+ *    the key file: CONFIG_UNSUPPORTED.
+ * 4. HSM on: hsm_lib_path (default /usr/local/lib/libgmt0018.so), key_index (required; FISCO throws
+ *    without it), enc_key_index (default key_index), password (default "").
+ *    HSM off: private_key_path (FISCO's default is `node.pem`, relative to the node's folder).
+ *
+ * Stricter than FISCO, on purpose (FISCO would silently read something else):
+ * - a bad boolean (enable_hsm=TRUE / yes) or a bad enc_key_index is an error, not the default;
+ * - keys the current mode does not use are still validated when present;
+ * - an empty path where one is needed is an error;
+ * - key_index must be ≥ 0 (FISCO reads a C int and would pass -1 on to the card).
+ * And one leniency: `key_id`, the spelling of FISCO's HSM tutorial, is accepted for key_index.
+ */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError, ConfigErrorCodes } from './errors';
+import { parseIni, type IniDocument } from './ini';
+import { readSecurityKeys, SECURITY_SECTION } from './keys';
+import { createSecurityConfig } from './security-config';
+import type { SecurityConfig } from './types';
+import { parseBoolean, type ValueSite } from './values';
+
+/** FISCO's default for private_key_path (SecurityConfig.cpp); the generated config.ini says conf/node.pem. */
+export const DEFAULT_PRIVATE_KEY_PATH = 'node.pem';
+export const DEFAULT_HSM_LIB_PATH = '/usr/local/lib/libgmt0018.so';
+
+export interface ParseSecurityConfigOptions {
+  /**
+   * Folder that relative paths resolve against: the node's working folder, i.e. the folder of its
+   * config.ini. Default: the folder of `configPath` when given, else process.cwd().
+   */
+  baseDir?: string;
+  /** The file the text came from: used in messages and returned as `configPath`. */
+  configPath?: string;
+}
+
+interface BuildContext {
+  file?: string;
+  baseDir: string;
+  invalidUtf8: boolean;
+}
+
+/**
+ * Read the `[security]` section of config.ini text the way a FISCO BCOS 3.x node does.
+ * @throws ConfigError
+ */
+export function parseSecurityConfig(
+  iniText: string,
+  opts: ParseSecurityConfigOptions = {},
+): SecurityConfig {
+  return fromText(iniText, opts, false);
+}
+
+/**
+ * Read a node's config.ini (UTF-8) and its `[security]` section. Relative paths resolve against
+ * the file's folder; `configPath` is the absolute path of the file.
+ * @throws ConfigError (CONFIG_FILE_UNREADABLE when the file cannot be read)
+ */
+export function loadSecurityConfig(iniPath: string): SecurityConfig {
+  const file = path.resolve(iniPath);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw new ConfigError(ConfigErrorCodes.CONFIG_FILE_UNREADABLE, describeReadError(err), {
+      file,
+      cause: err,
+    });
+  }
+  // ignoreBOM keeps a BOM in the text so that parseIni can report it.
+  let text: string;
+  let invalidUtf8 = false;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    text = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(bytes);
+    invalidUtf8 = true;
+  }
+  return fromText(text, { configPath: file, baseDir: path.dirname(file) }, invalidUtf8);
+}
+
+function describeReadError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return 'cannot read the config file: no such file (ENOENT) (expected the path of a FISCO BCOS node\'s config.ini)';
+    case 'EISDIR':
+      return 'cannot read the config file: it is a directory (EISDIR) (expected the path of config.ini itself, e.g. node0/config.ini)';
+    case 'EACCES':
+    case 'EPERM':
+      return `cannot read the config file: permission denied (${code}) (expected a file readable by this user)`;
+    default:
+      return `cannot read the config file (${code ?? 'unknown error'})`;
+  }
+}
+
+function fromText(text: string, opts: ParseSecurityConfigOptions, invalidUtf8: boolean): SecurityConfig {
+  const file = opts.configPath;
+  const baseDir = path.resolve(
+    opts.baseDir ?? (file !== undefined ? path.dirname(path.resolve(file)) : process.cwd()),
+  );
+  const doc = parseIni(text, file);
+  const ctx: BuildContext = { baseDir, invalidUtf8 };
+  if (file !== undefined) ctx.file = file;
+  return securityConfigFromIni(doc, ctx);
+}
+
+function securityConfigFromIni(doc: IniDocument, ctx: BuildContext): SecurityConfig {
+  const { file } = ctx;
+  const where = (extra: ValueSite = {}): ValueSite =>
+    file === undefined ? extra : { file, ...extra };
+
+  const section = doc.sections.get(SECURITY_SECTION);
+  if (section === undefined) {
+    throw new ConfigError(
+      ConfigErrorCodes.CONFIG_MISSING_SECTION,
+      'no [security] section (expected the config.ini of a FISCO BCOS node, which has ' +
+        '[security] with private_key_path, or enable_hsm / kms_type, key_index and password)',
+      where(),
+    );
+  }
+
+  const readCtx = file === undefined ? { invalidUtf8: ctx.invalidUtf8 } : { file, invalidUtf8: ctx.invalidUtf8 };
+  const v = readSecurityKeys(section, readCtx);
+
+  // 1. kms_type
+  const kms = v.kmsType?.value ?? 'LEGACY';
+  if (kms === 'CLOUDKMS' || kms === 'BCOSKMS') {
+    throw new ConfigError(
+      ConfigErrorCodes.CONFIG_UNSUPPORTED,
+      `${kms} is not supported: the node key is then decrypted through a key management service, ` +
+        'which gmt0018 cannot do (expected kms_type=HSM for a cipher card, or LEGACY for a plain key file)',
+      where({ line: v.kmsType?.line, section: SECURITY_SECTION, key: v.kmsType?.key }),
+    );
+  }
+
+  // 2. HSM on?
+  const enableHsm = kms === 'HSM' || v.enableHsm?.value === true;
+
+  // 3. legacy storage security (only consulted under kms_type=LEGACY, as FISCO does)
+  if (kms === 'LEGACY') checkStorageSecurity(doc, enableHsm, where);
+
+  // 4. the keys of the chosen mode
+  if (enableHsm) {
+    if (v.keyIndex === undefined) {
+      throw new ConfigError(
+        ConfigErrorCodes.CONFIG_MISSING_KEY,
+        'missing: the HSM is on (' +
+          (kms === 'HSM' ? 'kms_type=HSM' : 'enable_hsm=true') +
+          ') but no key index is set (expected key_index=N, or key_id=N as FISCO\'s HSM tutorial ' +
+          'spells it, with N the index of the SM2 sign key inside the cipher card)',
+        where({ section: SECURITY_SECTION, key: 'key_index' }),
+      );
+    }
+    if (v.hsmLibPath !== undefined && v.hsmLibPath.value === '') {
+      throw emptyPath(v.hsmLibPath, 'the SDF library of the cipher card, e.g. hsm_lib_path=/usr/local/lib/libgmt0018.so', where);
+    }
+  } else if (v.privateKeyPath !== undefined && v.privateKeyPath.value === '') {
+    throw emptyPath(v.privateKeyPath, 'the node key file, e.g. private_key_path=conf/node.pem', where);
+  }
+
+  const keyIndex = v.keyIndex?.value;
+  const fields: SecurityConfig = {
+    enableHsm,
+    hsmLibPath: resolveLibraryPath(v.hsmLibPath?.value ?? DEFAULT_HSM_LIB_PATH, ctx.baseDir),
+    password: v.password?.value ?? '',
+    privateKeyPath: resolveFilePath(v.privateKeyPath?.value ?? DEFAULT_PRIVATE_KEY_PATH, ctx.baseDir),
+  };
+  if (keyIndex !== undefined) fields.keyIndex = keyIndex;
+  const encKeyIndex = v.encKeyIndex?.value ?? keyIndex;
+  if (encKeyIndex !== undefined) fields.encKeyIndex = encKeyIndex;
+  if (file !== undefined) fields.configPath = file;
+  return createSecurityConfig(fields);
+}
+
+function emptyPath(
+  found: { key: string; line: number },
+  expected: string,
+  where: (extra?: ValueSite) => ValueSite,
+): ConfigError {
+  return new ConfigError(
+    ConfigErrorCodes.CONFIG_BAD_VALUE,
+    `is empty (expected the path of ${expected})`,
+    where({ line: found.line, section: SECURITY_SECTION, key: found.key }),
+  );
+}
+
+const STORAGE_SECURITY_SECTION = 'storage_security';
+
+function checkStorageSecurity(
+  doc: IniDocument,
+  enableHsm: boolean,
+  where: (extra?: ValueSite) => ValueSite,
+): void {
+  const section = doc.sections.get(STORAGE_SECURITY_SECTION);
+  const enable = section?.entries.get('enable');
+  if (section === undefined || enable === undefined) return;
+  const on = parseBoolean(
+    enable.value,
+    where({ line: enable.line, section: STORAGE_SECURITY_SECTION, key: enable.key }),
+  );
+  if (!on) return;
+  for (const key of ['key_center_url', 'cipher_data_key']) {
+    const entry = section.entries.get(key);
+    if (entry === undefined || entry.value === '') {
+      throw new ConfigError(
+        ConfigErrorCodes.CONFIG_MISSING_KEY,
+        `${entry === undefined ? 'missing' : 'empty'}: [storage_security] enable=true needs ` +
+          'key_center_url and cipher_data_key (FISCO BCOS refuses to start without them)',
+        where({ line: entry?.line, section: STORAGE_SECURITY_SECTION, key }),
+      );
+    }
+  }
+  if (!enableHsm) {
+    throw new ConfigError(
+      ConfigErrorCodes.CONFIG_UNSUPPORTED,
+      'disk encryption is on with the HSM off: FISCO BCOS then keeps the node key file encrypted ' +
+        'by the BCOS key manager, which gmt0018 cannot decrypt (expected enable_hsm=true with the ' +
+        'key in the cipher card, or [storage_security] enable=false)',
+      where({ line: enable.line, section: STORAGE_SECURITY_SECTION, key: enable.key }),
+    );
+  }
+}
+
+/** A file path: absolute as written, else relative to the node's folder. Empty stays empty. */
+function resolveFilePath(p: string, baseDir: string): string {
+  if (p === '' || path.isAbsolute(p)) return p;
+  return path.resolve(baseDir, p);
+}
+
+/**
+ * A library path as dlopen reads it (FISCO's hsm-crypto passes hsm_lib_path straight to dlopen):
+ * absolute stays; with a `/` it is relative to the working folder (the node's folder); a bare
+ * file name is searched by the dynamic loader, so it is kept as it is.
+ */
+function resolveLibraryPath(p: string, baseDir: string): string {
+  if (p === '' || path.isAbsolute(p) || !p.includes('/')) return p;
+  return path.resolve(baseDir, p);
+}

@@ -1,0 +1,27 @@
+/**
+ * What gmt0018 needs from the `[security]` section of a FISCO BCOS node's config.ini.
+ *
+ * A plain interface: TypeScript users may write one by hand. Objects returned by
+ * parseSecurityConfig / loadSecurityConfig / createSecurityConfig additionally keep the password
+ * out of JSON, util.inspect, String() and Object.keys (see createSecurityConfig).
+ */
+export interface SecurityConfig {
+  /** enable_hsm=true, or kms_type=HSM (FISCO 3.13+ spelling). */
+  enableHsm: boolean;
+  /**
+   * hsm_lib_path, default /usr/local/lib/libgmt0018.so. Absolute, or resolved against the config
+   * file's folder when it contains a `/`; a bare file name (`libswsds.so`) is kept as it is, since
+   * the node hands it to dlopen, which then searches the system library path.
+   */
+  hsmLibPath: string;
+  /** key_index (alias key_id): index of the SM2 sign key inside the card. Set when the HSM is on. */
+  keyIndex?: number;
+  /** enc_key_index, default = keyIndex (FISCO: the internal SM2 encryption key). */
+  encKeyIndex?: number;
+  /** password, default "" (empty: no access-right call is made, as FISCO does). */
+  password: string;
+  /** private_key_path, absolute: the software key used when the HSM is off. */
+  privateKeyPath: string;
+  /** The file the settings came from, for messages. */
+  configPath?: string;
+}
