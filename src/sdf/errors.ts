@@ -1,0 +1,46 @@
+import { sdrName } from './codes';
+
+/** A device function returned a non-zero SDR code. */
+export class SdfError extends Error {
+  override readonly name = 'SdfError';
+  /** The numeric SDR value the device returned. */
+  readonly code: number;
+  /** `SDR_PARDENY` etc. */
+  readonly codeName: string;
+  /** The SDF function that failed, e.g. `SDF_InternalSign_ECC`. */
+  readonly fn: string;
+
+  constructor(fn: string, code: number, detail?: string) {
+    const codeName = sdrName(code);
+    const hex = `0x${(code >>> 0).toString(16).padStart(8, '0')}`;
+    super(`${fn} failed: ${codeName} (${hex})${detail ? `: ${detail}` : ''}`);
+    this.code = code;
+    this.codeName = codeName;
+    this.fn = fn;
+  }
+}
+
+export type SdfBindingErrorCode =
+  | 'SDF_LIBRARY_NOT_FOUND'
+  | 'SDF_LIBRARY_LOAD_FAILED'
+  | 'SDF_SYMBOL_MISSING'
+  | 'SDF_HANDLE_CLOSED'
+  | 'SDF_BAD_RESPONSE';
+
+/**
+ * The binding itself could not do its job: the library is missing or lacks a function,
+ * a handle was used after close, or the device answered with data that breaks the standard.
+ */
+export class SdfBindingError extends Error {
+  override readonly name = 'SdfBindingError';
+  readonly code: SdfBindingErrorCode;
+  readonly libPath?: string;
+  readonly fn?: string;
+
+  constructor(code: SdfBindingErrorCode, message: string, where: { libPath?: string; fn?: string } = {}) {
+    super(message);
+    this.code = code;
+    this.libPath = where.libPath;
+    this.fn = where.fn;
+  }
+}

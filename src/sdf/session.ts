@@ -1,0 +1,224 @@
+import { SDR, SGD } from './codes';
+import { SdfBindingError, SdfError } from './errors';
+import type { SdfLibrary } from './library';
+import {
+  DEVICE_INFO_SIZE,
+  DeviceInfo,
+  SM2_VALUE_BYTES,
+  decodeDeviceInfo,
+  decodePublicKey,
+  decodeSignature,
+  encodePublicKey,
+  encodeSignature,
+  publicKeyStructSize,
+  signatureStructSize,
+} from './structs';
+
+type Handle = unknown;
+
+function requireLength(value: Uint8Array, length: number, what: string): void {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
+  if (value.length !== length) throw new RangeError(`${what} must be ${length} bytes, got ${value.length}`);
+}
+
+function requireIndex(keyIndex: number): void {
+  if (!Number.isInteger(keyIndex) || keyIndex < 0 || keyIndex > 0xffffffff) {
+    throw new RangeError(`key index must be an integer from 0 to 4294967295, got ${keyIndex}`);
+  }
+}
+
+/** Standard ID of SM2 signatures (GB/T 35276), used for the device-side Z value. */
+const DEFAULT_USER_ID = Buffer.from('1234567812345678');
+
+/**
+ * One session on an SDF device. Each method is one or a few SDF calls run off the event loop.
+ * A session is used by one operation at a time; the caller (e.g. a pool) serialises its use.
+ */
+export class SdfSession {
+  private handle: Handle | null;
+
+  constructor(
+    private readonly library: SdfLibrary,
+    handle: Handle,
+    private readonly onClose: (session: SdfSession) => void,
+  ) {
+    this.handle = handle;
+  }
+
+  get closed(): boolean {
+    return this.handle === null;
+  }
+
+  private live(fn: string): Handle {
+    if (this.handle === null) {
+      throw new SdfBindingError('SDF_HANDLE_CLOSED', `${fn} called on a closed session`, { fn });
+    }
+    return this.handle;
+  }
+
+  private get field() {
+    return this.library.options.eccFieldBytes;
+  }
+
+  async getDeviceInfo(): Promise<DeviceInfo> {
+    const out = Buffer.alloc(DEVICE_INFO_SIZE);
+    await this.library.call('SDF_GetDeviceInfo', this.live('SDF_GetDeviceInfo'), out);
+    return decodeDeviceInfo(out);
+  }
+
+  async generateRandom(length: number): Promise<Uint8Array> {
+    if (!Number.isInteger(length) || length < 0 || length > 0xffffffff) {
+      throw new RangeError(`random length must be a non-negative integer, got ${length}`);
+    }
+    const out = Buffer.alloc(length);
+    if (length > 0) await this.library.call('SDF_GenerateRandom', this.live('SDF_GenerateRandom'), length, out);
+    return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  }
+
+  /**
+   * Unlocks the internal private key at `keyIndex` for this session. A string password is
+   * encoded as UTF-8; the encoded copy is zeroed after the call (JS strings themselves cannot be).
+   */
+  async getPrivateKeyAccessRight(keyIndex: number, password: string | Uint8Array): Promise<void> {
+    requireIndex(keyIndex);
+    const secret = Buffer.from(typeof password === 'string' ? Buffer.from(password, 'utf8') : password);
+    try {
+      await this.library.call(
+        'SDF_GetPrivateKeyAccessRight',
+        this.live('SDF_GetPrivateKeyAccessRight'),
+        keyIndex,
+        secret,
+        secret.length,
+      );
+    } finally {
+      secret.fill(0);
+    }
+  }
+
+  async releasePrivateKeyAccessRight(keyIndex: number): Promise<void> {
+    requireIndex(keyIndex);
+    await this.library.call(
+      'SDF_ReleasePrivateKeyAccessRight',
+      this.live('SDF_ReleasePrivateKeyAccessRight'),
+      keyIndex,
+    );
+  }
+
+  /** The public key of the internal signing key at `keyIndex`, 64 bytes x||y. */
+  exportSignPublicKey(keyIndex: number): Promise<Uint8Array> {
+    return this.exportPublicKey('SDF_ExportSignPublicKey_ECC', keyIndex);
+  }
+
+  /** The public key of the internal encryption key at `keyIndex`, 64 bytes x||y. */
+  exportEncPublicKey(keyIndex: number): Promise<Uint8Array> {
+    return this.exportPublicKey('SDF_ExportEncPublicKey_ECC', keyIndex);
+  }
+
+  private async exportPublicKey(
+    fn: 'SDF_ExportSignPublicKey_ECC' | 'SDF_ExportEncPublicKey_ECC',
+    keyIndex: number,
+  ): Promise<Uint8Array> {
+    requireIndex(keyIndex);
+    const out = Buffer.alloc(publicKeyStructSize(this.field));
+    await this.library.call(fn, this.live(fn), keyIndex, out);
+    return decodePublicKey(out, this.field, fn);
+  }
+
+  /** Signs the 32-byte digest e = SM3(Z||M) with the internal key; returns 64 bytes r||s. */
+  async internalSign(keyIndex: number, digest: Uint8Array): Promise<Uint8Array> {
+    requireIndex(keyIndex);
+    requireLength(digest, SM2_VALUE_BYTES, 'digest');
+    const fn = 'SDF_InternalSign_ECC';
+    const out = Buffer.alloc(signatureStructSize(this.field));
+    const leading = this.library.options.internalSignWithAlgId ? [SGD.SGD_SM2_1] : [];
+    await this.library.call(fn, this.live(fn), ...leading, keyIndex, digest, digest.length, out);
+    return decodeSignature(out, this.field, fn);
+  }
+
+  /** Verifies r||s over the digest with the internal key; false when the device says SDR_VERIFYERR. */
+  async internalVerify(keyIndex: number, digest: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    requireIndex(keyIndex);
+    requireLength(digest, SM2_VALUE_BYTES, 'digest');
+    requireLength(signature, 2 * SM2_VALUE_BYTES, 'signature');
+    const fn = 'SDF_InternalVerify_ECC';
+    return verdict(
+      this.library.call(fn, this.live(fn), keyIndex, digest, digest.length, encodeSignature(signature, this.field)),
+    );
+  }
+
+  /** Verifies r||s over the digest with a given 64-byte public key. */
+  async externalVerify(publicKey: Uint8Array, digest: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    requireLength(publicKey, 2 * SM2_VALUE_BYTES, 'public key');
+    requireLength(digest, SM2_VALUE_BYTES, 'digest');
+    requireLength(signature, 2 * SM2_VALUE_BYTES, 'signature');
+    const fn = 'SDF_ExternalVerify_ECC';
+    return verdict(
+      this.library.call(
+        fn,
+        this.live(fn),
+        SGD.SGD_SM2_1,
+        encodePublicKey(publicKey, this.field),
+        digest,
+        digest.length,
+        encodeSignature(signature, this.field),
+      ),
+    );
+  }
+
+  /**
+   * Starts an SM3 hash. With `publicKey` the device prefixes Z(ID, publicKey), so the final
+   * digest is the SM2 signing input SM3(Z||M); `userId` defaults to "1234567812345678".
+   */
+  async hashInit(opts: { publicKey?: Uint8Array; userId?: Uint8Array | string } = {}): Promise<void> {
+    const fn = 'SDF_HashInit';
+    if (!opts.publicKey) {
+      await this.library.call(fn, this.live(fn), SGD.SGD_SM3, null, null, 0);
+      return;
+    }
+    requireLength(opts.publicKey, 2 * SM2_VALUE_BYTES, 'public key');
+    const id = opts.userId === undefined ? DEFAULT_USER_ID : Buffer.from(opts.userId as Uint8Array);
+    await this.library.call(fn, this.live(fn), SGD.SGD_SM3, encodePublicKey(opts.publicKey, this.field), id, id.length);
+  }
+
+  async hashUpdate(data: Uint8Array): Promise<void> {
+    if (!(data instanceof Uint8Array)) throw new TypeError('data must be a Uint8Array');
+    await this.library.call('SDF_HashUpdate', this.live('SDF_HashUpdate'), data, data.length);
+  }
+
+  async hashFinal(): Promise<Uint8Array> {
+    const fn = 'SDF_HashFinal';
+    const out = Buffer.alloc(64);
+    const length = [out.length];
+    await this.library.call(fn, this.live(fn), out, length);
+    if (length[0] !== SM2_VALUE_BYTES) {
+      throw new SdfBindingError('SDF_BAD_RESPONSE', `${fn} returned ${length[0]} bytes where SM3 gives 32`, { fn });
+    }
+    return new Uint8Array(out.subarray(0, SM2_VALUE_BYTES));
+  }
+
+  /** Hashes `data` in one go on the device, SM3(Z||data) when `publicKey` is given. */
+  async hash(data: Uint8Array, opts: { publicKey?: Uint8Array; userId?: Uint8Array | string } = {}): Promise<Uint8Array> {
+    await this.hashInit(opts);
+    await this.hashUpdate(data);
+    return this.hashFinal();
+  }
+
+  /** Closes the session; closing twice is a no-op. */
+  async close(): Promise<void> {
+    const handle = this.handle;
+    if (handle === null) return;
+    this.handle = null;
+    this.onClose(this);
+    await this.library.call('SDF_CloseSession', handle);
+  }
+}
+
+async function verdict(call: Promise<void>): Promise<boolean> {
+  try {
+    await call;
+    return true;
+  } catch (error) {
+    if (error instanceof SdfError && error.code === SDR.SDR_VERIFYERR) return false;
+    throw error;
+  }
+}

@@ -1,0 +1,96 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import koffi from 'koffi';
+import { importMockKey } from '../../src/mock/keystore';
+
+export const MOCK_ROOT = resolve(__dirname, '../../native-bindings/mock-sdf/build');
+export const MOCK_LIB = join(MOCK_ROOT, 'libgmt0018.so');
+
+export type MockVariant = 'standard' | 'bits256' | 'algid';
+
+export function mockVariantLib(variant: MockVariant): string {
+  return variant === 'standard' ? MOCK_LIB : join(MOCK_ROOT, variant, 'libgmt0018.so');
+}
+
+const VARIANTS: MockVariant[] = ['standard', 'bits256', 'algid'];
+
+export interface MockCounters {
+  openDevices: number;
+  openSessions: number;
+  accessRights: number;
+  totalCalls: bigint | number;
+}
+
+const controls = new Map<string, ReturnType<typeof loadControl>>();
+
+function loadControl(path: string) {
+  // The same path dlopen()s to the same library the binding uses, so the counters are shared.
+  const lib = koffi.load(path);
+  const counters = koffi.struct({
+    openDevices: 'uint32_t',
+    openSessions: 'uint32_t',
+    accessRights: 'uint32_t',
+    totalCalls: 'uint64_t',
+  });
+  return {
+    getCounters: lib.func('MOCK_GetCounters', 'int', [koffi.out(koffi.pointer(counters))]),
+    setFault: lib.func('MOCK_SetFault', 'int', ['str', 'int', 'uint32_t', 'int']),
+    setLatencyUs: lib.func('MOCK_SetLatencyUs', 'int', ['uint32_t']),
+    setKeystore: lib.func('MOCK_SetKeystore', 'int', ['str']),
+    reset: lib.func('MOCK_Reset', 'int', []),
+  };
+}
+
+/** Test hooks of one build of the mock card: counters, fault and latency injection. */
+export function mockControl(path = MOCK_LIB) {
+  const api = controls.get(path) ?? loadControl(path);
+  controls.set(path, api);
+  return {
+    counters(): MockCounters {
+      const out = {} as MockCounters;
+      api.getCounters(out);
+      return out;
+    },
+    setFault(fn: string | null, code: number, afterCalls = 0, count = -1): void {
+      api.setFault(fn, code, afterCalls, count);
+    },
+    setLatencyUs(us: number): void {
+      api.setLatencyUs(us);
+    },
+    /** Jest gives each test file its own copy of process.env, which C getenv() never sees. */
+    setKeystore(dir: string | null): void {
+      api.setKeystore(dir);
+    },
+    reset(): void {
+      api.reset();
+    },
+  };
+}
+
+/** A fresh keystore folder, made the mock's keystore for this process. */
+export class TempKeystore {
+  readonly dir: string;
+
+  constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), 'gmt0018-keystore-'));
+    this.activate();
+  }
+
+  /** Makes this folder the keystore the mock reads at its next SDF_OpenDevice. */
+  activate(): void {
+    process.env.GMT0018_MOCK_KEYSTORE = this.dir;
+    for (const variant of VARIANTS) {
+      const path = mockVariantLib(variant);
+      if (existsSync(path)) mockControl(path).setKeystore(this.dir);
+    }
+  }
+
+  import(index: number, password: string, privateKey: Uint8Array): Uint8Array {
+    return importMockKey({ keystore: this.dir, index, password, privateKey, overwrite: true });
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
