@@ -1,0 +1,25 @@
+import { nodeIdOf, sm2Verify } from '../sm2';
+import type { SignOptions } from './types';
+
+/** What every backend derives the same way from its public key. */
+export abstract class PublicKeyHolder {
+  readonly nodeId: string;
+
+  protected constructor(readonly publicKey: Uint8Array) {
+    this.nodeId = nodeIdOf(publicKey);
+  }
+
+  /** Verification needs no secret, so every backend does it on the host. */
+  async verify(message: Uint8Array, signature: Uint8Array, opts: SignOptions = {}): Promise<boolean> {
+    return sm2Verify(this.publicKey, message, signature, opts);
+  }
+}
+
+export function requireDigest(digest: Uint8Array): void {
+  if (!(digest instanceof Uint8Array)) throw new TypeError('digest must be a Uint8Array');
+  if (digest.length !== 32) throw new RangeError(`digest must be 32 bytes (SM3), got ${digest.length}`);
+}
+
+export function requireMessage(message: Uint8Array): void {
+  if (!(message instanceof Uint8Array)) throw new TypeError('message must be a Uint8Array');
+}

@@ -1,0 +1,31 @@
+import type { SdfLibraryOptions } from '../sdf';
+
+export type SignerBackend = 'hsm' | 'software' | 'remote';
+
+export interface SignOptions {
+  /** SM2 user ID for the Z value; default "1234567812345678". */
+  userId?: Uint8Array | string;
+}
+
+/** One SM2 key that can sign: inside a cipher card, in software, or behind a signing service. */
+export interface Sm2Signer {
+  readonly backend: SignerBackend;
+  /** 64 bytes x||y, big-endian. */
+  readonly publicKey: Uint8Array;
+  /** 128 lowercase hex characters of the public key, as FISCO prints a node ID. */
+  readonly nodeId: string;
+  /** 64-byte r||s over e = SM3(Z||message). */
+  sign(message: Uint8Array, opts?: SignOptions): Promise<Uint8Array>;
+  /** 64-byte r||s over a 32-byte digest e that the caller computed as SM3(Z||M). */
+  signDigest(digest: Uint8Array): Promise<Uint8Array>;
+  verify(message: Uint8Array, signature: Uint8Array, opts?: SignOptions): Promise<boolean>;
+  /** Releases the key material or the device; the signer cannot be used afterwards. */
+  close(): Promise<void>;
+}
+
+export interface SignerOptions {
+  /** How the vendor's SDF library differs from the standard (HSM backend only). */
+  library?: SdfLibraryOptions;
+  /** Sessions the HSM backend opens, each serving one operation at a time. Default 1. */
+  sessions?: number;
+}
