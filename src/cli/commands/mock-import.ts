@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { importMockKey } from '../../mock/keystore';
+import { bytesToHex, generatePrivateKey, nodeIdOf, parsePrivateKey } from '../../sm2';
+import { defineCommand, required, UsageError } from '../command';
+
+function readPassword(values: { password?: string; 'password-file'?: string }): string {
+  if (values.password !== undefined && values['password-file'] !== undefined) {
+    throw new UsageError('give --password or --password-file, not both');
+  }
+  if (values['password-file'] !== undefined) {
+    return readFileSync(values['password-file'], 'utf8').replace(/\r?\n$/, '');
+  }
+  return required(values.password, '--password (or --password-file)');
+}
+
+function readKey(values: { key?: string; generate?: boolean }): Uint8Array {
+  if ((values.key === undefined) === !values.generate) throw new UsageError('give exactly one of --key FILE and --generate');
+  if (values.generate) return generatePrivateKey();
+  const file = values.key as string;
+  let content: Buffer;
+  try {
+    content = readFileSync(file);
+  } catch (error) {
+    throw new UsageError(`--key ${file}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+  try {
+    return parsePrivateKey(content, file);
+  } finally {
+    content.fill(0);
+  }
+}
+
+export const mockImport = defineCommand({
+  name: 'mock-import',
+  summary: 'provision a key into the mock cipher card (test tool)',
+  usage:
+    'gmt0018 mock-import --keystore DIR --index N (--password P | --password-file F) (--key FILE | --generate) ' +
+    '[--enc] [--force] [--json]',
+  options: {
+    keystore: { type: 'string' },
+    index: { type: 'string' },
+    password: { type: 'string' },
+    'password-file': { type: 'string' },
+    key: { type: 'string' },
+    generate: { type: 'boolean' },
+    enc: { type: 'boolean' },
+    force: { type: 'boolean' },
+  },
+  async run(values, out) {
+    const keystore = required(values.keystore, '--keystore');
+    const indexText = required(values.index, '--index');
+    if (!/^\d+$/.test(indexText) || Number(indexText) > 0xffffffff) {
+      throw new UsageError(`--index must be an integer from 0 to 4294967295, got ${indexText}`);
+    }
+    const index = Number(indexText);
+    const privateKey = readKey(values);
+    const usage = values.enc ? 'enc' : 'sign';
+    try {
+      const publicKey = importMockKey({
+        keystore,
+        index,
+        password: readPassword(values),
+        privateKey,
+        usage,
+        overwrite: values.force,
+      });
+      const nodeId = nodeIdOf(publicKey);
+      out.result(`imported ${usage} key at index ${index} into ${keystore}\nnode id: ${nodeId}`, {
+        keystore,
+        index,
+        usage,
+        publicKey: bytesToHex(publicKey),
+        nodeId,
+      });
+    } finally {
+      privateKey.fill(0);
+    }
+  },
+});
+

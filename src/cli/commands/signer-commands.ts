@@ -1,0 +1,78 @@
+import { createSigner, type Sm2Signer } from '../../signer';
+import { bytesToHex, publicKeyToPem, signatureToDer, toFiscoSignature } from '../../sm2';
+import { defineCommand, required, UsageError } from '../command';
+import { readData } from '../input';
+
+async function withSigner<T>(configPath: string | undefined, use: (signer: Sm2Signer) => Promise<T>): Promise<T> {
+  const signer = await createSigner(required(configPath, '--config'));
+  try {
+    return await use(signer);
+  } finally {
+    await signer.close();
+  }
+}
+
+export const pubkey = defineCommand({
+  name: 'pubkey',
+  summary: "print the signing key's public key",
+  usage: 'gmt0018 pubkey --config config.ini [--format hex|pem] [--json]',
+  options: { config: { type: 'string' }, format: { type: 'string' } },
+  async run(values, out) {
+    const format = values.format ?? 'hex';
+    if (format !== 'hex' && format !== 'pem') throw new UsageError(`--format must be hex or pem, got ${format}`);
+    await withSigner(values.config, async (signer) => {
+      const text = format === 'pem' ? publicKeyToPem(signer.publicKey).trimEnd() : bytesToHex(signer.publicKey);
+      out.result(text, { backend: signer.backend, format, publicKey: text });
+    });
+  },
+});
+
+export const nodeid = defineCommand({
+  name: 'nodeid',
+  summary: 'print the node ID (hex of the 64-byte public key), as FISCO writes node.nodeid',
+  usage: 'gmt0018 nodeid --config config.ini [--json]',
+  options: { config: { type: 'string' } },
+  async run(values, out) {
+    await withSigner(values.config, async (signer) => {
+      out.result(signer.nodeId, { backend: signer.backend, nodeId: signer.nodeId });
+    });
+  },
+});
+
+const SIGNATURE_FORMATS = {
+  hex: (signature: Uint8Array) => signature,
+  der: (signature: Uint8Array) => signatureToDer(signature),
+  fisco: (signature: Uint8Array, publicKey: Uint8Array) => toFiscoSignature(signature, publicKey),
+} as const;
+
+export const sign = defineCommand({
+  name: 'sign',
+  summary: 'sign data (SM2 over SM3(Z||data)) or a 32-byte digest with the configured key',
+  usage:
+    'gmt0018 sign --config config.ini (--hex DATA | --file F | < data) [--digest] [--format hex|der|fisco] ' +
+    '[--user-id ID] [--json]',
+  options: {
+    config: { type: 'string' },
+    hex: { type: 'string' },
+    file: { type: 'string' },
+    digest: { type: 'boolean' },
+    format: { type: 'string' },
+    'user-id': { type: 'string' },
+  },
+  async run(values, out) {
+    const format = values.format ?? 'hex';
+    if (!(format in SIGNATURE_FORMATS)) throw new UsageError(`--format must be hex, der or fisco, got ${format}`);
+    if (values.digest && values['user-id'] !== undefined) {
+      throw new UsageError('--user-id goes into the digest: it cannot be combined with --digest');
+    }
+    const data = readData(values);
+    if (values.digest && data.length !== 32) throw new UsageError(`--digest takes 32 bytes (SM3), got ${data.length}`);
+    await withSigner(values.config, async (signer) => {
+      const signature = values.digest
+        ? await signer.signDigest(data)
+        : await signer.sign(data, { userId: values['user-id'] });
+      const encoded = bytesToHex(SIGNATURE_FORMATS[format as keyof typeof SIGNATURE_FORMATS](signature, signer.publicKey));
+      out.result(encoded, { backend: signer.backend, format, signature: encoded, publicKey: bytesToHex(signer.publicKey) });
+    });
+  },
+});

@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { fromFiscoSignature, parsePublicKey, signatureFromDer, sm2Verify, sm2VerifyDigest, bytesToHex } from '../../sm2';
+import { defineCommand, required, UsageError, VerificationFailed } from '../command';
+import { parseHexArgument, readData } from '../input';
+
+/** r||s from a signature given as 64-byte r||s, 128-byte FISCO r||s||pub, or DER. */
+function decodeSignature(bytes: Uint8Array, publicKey: Uint8Array): Uint8Array {
+  if (bytes.length === 64) return bytes;
+  if (bytes.length === 128) {
+    const fisco = fromFiscoSignature(bytes);
+    if (bytesToHex(fisco.publicKey) !== bytesToHex(publicKey)) {
+      throw new VerificationFailed('the FISCO signature carries a different public key than --pubkey');
+    }
+    return fisco.signature;
+  }
+  if (bytes[0] === 0x30) {
+    try {
+      return signatureFromDer(bytes);
+    } catch (error) {
+      throw new UsageError(`--signature: ${(error as Error).message}`);
+    }
+  }
+  throw new UsageError(`--signature must be 64-byte r||s, 128-byte FISCO r||s||pub or DER, got ${bytes.length} bytes`);
+}
+
+export const verify = defineCommand({
+  name: 'verify',
+  summary: 'verify an SM2 signature; exit code 1 when it does not verify',
+  usage:
+    'gmt0018 verify --pubkey HEX|PEM-FILE (--hex DATA | --file F | < data) --signature HEX [--digest] ' +
+    '[--user-id ID] [--json]',
+  options: {
+    pubkey: { type: 'string' },
+    hex: { type: 'string' },
+    file: { type: 'string' },
+    signature: { type: 'string' },
+    digest: { type: 'boolean' },
+    'user-id': { type: 'string' },
+  },
+  async run(values, out) {
+    let publicKey: Uint8Array;
+    const keyText = required(values.pubkey, '--pubkey');
+    try {
+      publicKey = parsePublicKey(/^(0x)?[0-9a-f]+$/i.test(keyText) ? keyText : readFileSync(keyText, 'utf8'));
+    } catch (error) {
+      throw new UsageError(`--pubkey: ${(error as Error).message}`);
+    }
+    const signature = decodeSignature(parseHexArgument(required(values.signature, '--signature'), '--signature'), publicKey);
+    const data = readData(values);
+    if (values.digest && data.length !== 32) throw new UsageError(`--digest takes 32 bytes (SM3), got ${data.length}`);
+    const valid = values.digest
+      ? sm2VerifyDigest(publicKey, data, signature)
+      : sm2Verify(publicKey, data, signature, { userId: values['user-id'] });
+    out.result(valid ? 'valid' : 'invalid', { valid });
+    if (!valid) throw new VerificationFailed('signature does not verify');
+  },
+});
+

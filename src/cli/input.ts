@@ -1,0 +1,30 @@
+import { readFileSync } from 'node:fs';
+import { hexToBytes } from '../sm2';
+import { UsageError } from './command';
+
+export function parseHexArgument(text: string, flag: string): Uint8Array {
+  try {
+    return hexToBytes(text.trim().replace(/^0x/i, ''));
+  } catch (error) {
+    throw new UsageError(`${flag}: ${(error as Error).message}`);
+  }
+}
+
+function readStdin(): Uint8Array {
+  if (process.stdin.isTTY) throw new UsageError('no data: give --hex, --file or pipe the data on stdin');
+  return readFileSync(0);
+}
+
+/** The bytes to sign or verify, from --hex, --file or standard input, in that order. */
+export function readData(values: { hex?: string; file?: string }): Uint8Array {
+  if (values.hex !== undefined && values.file !== undefined) throw new UsageError('give --hex or --file, not both');
+  if (values.hex !== undefined) return parseHexArgument(values.hex, '--hex');
+  if (values.file !== undefined) {
+    try {
+      return readFileSync(values.file);
+    } catch (error) {
+      throw new UsageError(`--file ${values.file}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+    }
+  }
+  return readStdin();
+}

@@ -1,0 +1,50 @@
+// Configuration: config.ini [security], read as a FISCO BCOS node reads it.
+export { parseSecurityConfig, loadSecurityConfig, ConfigError } from './config';
+export type { SecurityConfig } from './config';
+
+// Signing through the cipher card or in software, behind one interface.
+export { createSigner, HsmSigner, SoftwareSigner, SignerClosedError } from './signer';
+export type { Sm2Signer, SignerOptions, SignOptions, SignerBackend } from './signer';
+
+// Stateless SM2/SM3.
+export {
+  SM2_DEFAULT_USER_ID,
+  sm3,
+  sm2Z,
+  sm2Digest,
+  sm2Sign,
+  sm2SignDigest,
+  sm2Verify,
+  sm2VerifyDigest,
+  publicKeyFromPrivateKey,
+  isValidPublicKey,
+  generatePrivateKey,
+  nodeIdOf,
+  signatureToDer,
+  signatureFromDer,
+  toFiscoSignature,
+  fromFiscoSignature,
+  parsePrivateKey,
+  parsePublicKey,
+  privateKeyToPem,
+  publicKeyToPem,
+} from './sm2';
+
+// The GM/T 0018 (SDF) binding.
+export {
+  openDevice,
+  SdfDevice,
+  SdfSession,
+  SdfLibrary,
+  SdfError,
+  SdfBindingError,
+  SDR,
+  SGD,
+  sdrName,
+  SDF_FUNCTION_NAMES,
+} from './sdf';
+export type { DeviceInfo, SdfLibraryOptions, SdfFunctionName, EccFieldBytes, SdfBindingErrorCode } from './sdf';
+
+// Provisioning of the mock card used in tests.
+export { importMockKey } from './mock/keystore';
+export type { MockKeyImport } from './mock/keystore';
