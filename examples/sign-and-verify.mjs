@@ -42,7 +42,9 @@ for (const config of [softwareConfig, hsmConfig]) {
   try {
     const signature = await signer.sign(message);
     const valid = sm2Verify(signer.publicKey, message, signature);
-    console.log(`${signer.backend.padEnd(8)} node ${signer.nodeId.slice(0, 16)}…  signature ${Buffer.from(signature).toString('hex').slice(0, 16)}…  verified: ${valid}`);
+    console.log(
+      `${signer.backend.padEnd(8)} node ${signer.nodeId.slice(0, 16)}…  signature ${Buffer.from(signature).toString('hex').slice(0, 16)}…  verified: ${valid}`,
+    );
     console.log(`         FISCO form (r||s||pub) is ${toFiscoSignature(signature, signer.publicKey).length} bytes`);
     if (!valid) process.exitCode = 1;
   } finally {

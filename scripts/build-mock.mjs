@@ -103,12 +103,15 @@ function checkToolchain() {
   }
   const preprocess = (source) => run(['-E', '-x', 'c', '-', '-o', '/dev/null'], source).status === 0;
   const missingHeaders = 'no OpenSSL 3 headers: openssl/evp.h not found. Install them: apt-get install libssl-dev';
-  const version3 = '#include <openssl/opensslv.h>\n#if !defined(OPENSSL_VERSION_MAJOR) || OPENSSL_VERSION_MAJOR < 3\n#error old\n#endif\n';
+  const version3 =
+    '#include <openssl/opensslv.h>\n#if !defined(OPENSSL_VERSION_MAJOR) || OPENSSL_VERSION_MAJOR < 3\n#error old\n#endif\n';
   if (!preprocess(version3)) {
     if (!preprocess('#include <openssl/opensslv.h>\n')) fail(missingHeaders);
     const text = run(['-E', '-P', '-x', 'c', '-'], '#include <openssl/opensslv.h>\nOPENSSL_VERSION_TEXT\n');
     const found = (text.stdout || '').trim().split('\n').pop() || 'unknown';
-    fail(`OpenSSL 3 or newer is required, the headers found are ${found}. Install OpenSSL 3: apt-get install libssl-dev (Debian 12 or newer)`);
+    fail(
+      `OpenSSL 3 or newer is required, the headers found are ${found}. Install OpenSSL 3: apt-get install libssl-dev (Debian 12 or newer)`,
+    );
   }
   if (!preprocess('#include <openssl/evp.h>\n')) fail(missingHeaders);
   const dir = mkdtempSync(join(tmpdir(), 'build-mock-'));
@@ -208,7 +211,9 @@ if (options.selftest) {
     const result = spawnSync(binary, [], { stdio: 'inherit' });
     if (result.status !== 0) {
       failed++;
-      process.stderr.write(`build-mock: selftest ${variant} failed (${result.error?.message ?? `exit ${result.status ?? result.signal}`})\n`);
+      process.stderr.write(
+        `build-mock: selftest ${variant} failed (${result.error?.message ?? `exit ${result.status ?? result.signal}`})\n`,
+      );
     }
   }
   if (failed > 0) process.exit(1);

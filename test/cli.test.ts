@@ -1,7 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { generatePrivateKey, hexToBytes, publicKeyFromPrivateKey, bytesToHex, sm2Verify, privateKeyToPem } from '../src/sm2';
+import {
+  generatePrivateKey,
+  hexToBytes,
+  publicKeyFromPrivateKey,
+  bytesToHex,
+  sm2Verify,
+  privateKeyToPem,
+} from '../src/sm2';
 import { MOCK_LIB, TempKeystore } from './helpers/mock-card';
 import { writeNodeFolder } from './helpers/node-config';
 import { opensslOracle } from './helpers/oracles';
@@ -73,7 +80,17 @@ describe.each([
     const file = join(keystore.dir, `${backend}.pub.pem`);
     writeFileSync(file, `${pem}\n`);
     const signature = opensslOracle.sign(privateKey, Buffer.from('pem'));
-    expect(gmt0018(['verify', '--pubkey', file, '--hex', bytesToHex(Buffer.from('pem')), '--signature', bytesToHex(signature)]).status).toBe(0);
+    expect(
+      gmt0018([
+        'verify',
+        '--pubkey',
+        file,
+        '--hex',
+        bytesToHex(Buffer.from('pem')),
+        '--signature',
+        bytesToHex(signature),
+      ]).status,
+    ).toBe(0);
   });
 
   it('sign then verify round-trips; the signature also verifies with OpenSSL', () => {
@@ -83,7 +100,15 @@ describe.each([
     const signature = hexToBytes(signed.stdout);
     expect(sm2Verify(publicKey, data, signature)).toBe(true);
     expect(opensslOracle.verify(publicKey, data, signature)).toBe(true);
-    const verified = gmt0018(['verify', '--pubkey', bytesToHex(publicKey), '--hex', data.toString('hex'), '--signature', signed.stdout]);
+    const verified = gmt0018([
+      'verify',
+      '--pubkey',
+      bytesToHex(publicKey),
+      '--hex',
+      data.toString('hex'),
+      '--signature',
+      signed.stdout,
+    ]);
     expect(verified).toEqual({ status: 0, stdout: 'valid', stderr: '' });
   });
 

@@ -35,11 +35,31 @@ const cases: Case[] = [
     message: /no \[security\] section/,
   },
   { name: 'line without =', text: configText(['enable_hsm true']), code: 'CONFIG_SYNTAX', line: 5 },
-  { name: 'password line without =', text: configText([`password ${PASSWORD}`], { password: false }), code: 'CONFIG_SYNTAX', line: 4 },
-  { name: 'password continued on the next line', text: configText(['key_index=1', PASSWORD]), code: 'CONFIG_SYNTAX', line: 6 },
+  {
+    name: 'password line without =',
+    text: configText([`password ${PASSWORD}`], { password: false }),
+    code: 'CONFIG_SYNTAX',
+    line: 4,
+  },
+  {
+    name: 'password continued on the next line',
+    text: configText(['key_index=1', PASSWORD]),
+    code: 'CONFIG_SYNTAX',
+    line: 6,
+  },
   { name: 'empty key', text: configText([`= ${PASSWORD}`]), code: 'CONFIG_SYNTAX', line: 5 },
-  { name: 'unterminated section header', text: configText(['key_index=1'], { after: `[${PASSWORD}\n` }), code: 'CONFIG_SYNTAX', line: 6 },
-  { name: 'empty section name', text: configText(['key_index=1'], { after: '[]\nx=1\n' }), code: 'CONFIG_SYNTAX', line: 6 },
+  {
+    name: 'unterminated section header',
+    text: configText(['key_index=1'], { after: `[${PASSWORD}\n` }),
+    code: 'CONFIG_SYNTAX',
+    line: 6,
+  },
+  {
+    name: 'empty section name',
+    text: configText(['key_index=1'], { after: '[]\nx=1\n' }),
+    code: 'CONFIG_SYNTAX',
+    line: 6,
+  },
   {
     name: 'duplicate key password',
     text: configText(['key_index=1', `password = ${PASSWORD}`]),
@@ -48,7 +68,13 @@ const cases: Case[] = [
     key: 'password',
     message: /\[security\] password: duplicate key, first set on line 4/,
   },
-  { name: 'duplicate key key_index', text: configText(['key_index=1', 'key_index=2']), code: 'CONFIG_DUPLICATE_KEY', line: 6, key: 'key_index' },
+  {
+    name: 'duplicate key key_index',
+    text: configText(['key_index=1', 'key_index=2']),
+    code: 'CONFIG_DUPLICATE_KEY',
+    line: 6,
+    key: 'key_index',
+  },
   {
     name: 'duplicate section',
     text: configText(['key_index=1'], { after: '[security]\n    enable_hsm=true\n' }),
@@ -64,8 +90,20 @@ const cases: Case[] = [
     key: 'enable_hsm',
     message: /\[security\] enable_hsm: "TRUE" is not a boolean \(expected true, false, 1 or 0/,
   },
-  { name: 'enable_hsm=yes', text: configText(['enable_hsm=yes', 'key_index=1']), code: 'CONFIG_BAD_BOOLEAN', line: 5, key: 'enable_hsm' },
-  { name: 'enable_hsm empty', text: configText(['enable_hsm=']), code: 'CONFIG_BAD_BOOLEAN', line: 5, key: 'enable_hsm' },
+  {
+    name: 'enable_hsm=yes',
+    text: configText(['enable_hsm=yes', 'key_index=1']),
+    code: 'CONFIG_BAD_BOOLEAN',
+    line: 5,
+    key: 'enable_hsm',
+  },
+  {
+    name: 'enable_hsm empty',
+    text: configText(['enable_hsm=']),
+    code: 'CONFIG_BAD_BOOLEAN',
+    line: 5,
+    key: 'enable_hsm',
+  },
   {
     name: 'key_index non-numeric',
     text: configText(['enable_hsm=true', 'key_index=first']),
@@ -81,11 +119,44 @@ const cases: Case[] = [
     key: 'key_index',
     message: /:6: \[security\] key_index: "4\.3" is not an integer \(expected decimal digits, e\.g\. key_index=1\)$/,
   },
-  { name: 'key_index=0x2b', text: configText(['enable_hsm=true', 'key_index=0x2b']), code: 'CONFIG_BAD_INTEGER', line: 6, key: 'key_index', message: /hexadecimal/ },
-  { name: 'key_index=43abc', text: configText(['enable_hsm=true', 'key_index=43abc']), code: 'CONFIG_BAD_INTEGER', line: 6, key: 'key_index' },
-  { name: 'key_index empty', text: configText(['enable_hsm=true', 'key_index=']), code: 'CONFIG_BAD_INTEGER', line: 6, key: 'key_index', message: /is empty/ },
-  { name: 'key_index=-1', text: configText(['enable_hsm=true', 'key_index=-1']), code: 'CONFIG_OUT_OF_RANGE', line: 6, key: 'key_index', message: /negative/ },
-  { name: 'key_index=4294967296', text: configText(['enable_hsm=true', 'key_index=4294967296']), code: 'CONFIG_OUT_OF_RANGE', line: 6, key: 'key_index' },
+  {
+    name: 'key_index=0x2b',
+    text: configText(['enable_hsm=true', 'key_index=0x2b']),
+    code: 'CONFIG_BAD_INTEGER',
+    line: 6,
+    key: 'key_index',
+    message: /hexadecimal/,
+  },
+  {
+    name: 'key_index=43abc',
+    text: configText(['enable_hsm=true', 'key_index=43abc']),
+    code: 'CONFIG_BAD_INTEGER',
+    line: 6,
+    key: 'key_index',
+  },
+  {
+    name: 'key_index empty',
+    text: configText(['enable_hsm=true', 'key_index=']),
+    code: 'CONFIG_BAD_INTEGER',
+    line: 6,
+    key: 'key_index',
+    message: /is empty/,
+  },
+  {
+    name: 'key_index=-1',
+    text: configText(['enable_hsm=true', 'key_index=-1']),
+    code: 'CONFIG_OUT_OF_RANGE',
+    line: 6,
+    key: 'key_index',
+    message: /negative/,
+  },
+  {
+    name: 'key_index=4294967296',
+    text: configText(['enable_hsm=true', 'key_index=4294967296']),
+    code: 'CONFIG_OUT_OF_RANGE',
+    line: 6,
+    key: 'key_index',
+  },
   {
     name: 'key_index=2147483648 (FISCO reads a C int)',
     text: configText(['enable_hsm=true', 'key_index=2147483648']),
@@ -94,8 +165,20 @@ const cases: Case[] = [
     key: 'key_index',
     message: /expected 0\.\.2147483647: FISCO BCOS reads it as a C int/,
   },
-  { name: 'key_index bad with the HSM off', text: configText(['enable_hsm=false', 'key_index=4.3']), code: 'CONFIG_BAD_INTEGER', line: 6, key: 'key_index' },
-  { name: 'key_id bad', text: configText(['enable_hsm=true', 'key_id=x']), code: 'CONFIG_BAD_INTEGER', line: 6, key: 'key_id' },
+  {
+    name: 'key_index bad with the HSM off',
+    text: configText(['enable_hsm=false', 'key_index=4.3']),
+    code: 'CONFIG_BAD_INTEGER',
+    line: 6,
+    key: 'key_index',
+  },
+  {
+    name: 'key_id bad',
+    text: configText(['enable_hsm=true', 'key_id=x']),
+    code: 'CONFIG_BAD_INTEGER',
+    line: 6,
+    key: 'key_id',
+  },
   {
     name: 'key_index and key_id both',
     text: configText(['enable_hsm=true', 'key_id=43', 'key_index=43']),
@@ -111,7 +194,13 @@ const cases: Case[] = [
     key: 'key_index',
     message: /\[security\] key_index: missing: the HSM is on \(enable_hsm=true\).*key_id=N/,
   },
-  { name: 'HSM on (kms_type) without key_index', text: configText(['kms_type=HSM']), code: 'CONFIG_MISSING_KEY', key: 'key_index', message: /kms_type=HSM/ },
+  {
+    name: 'HSM on (kms_type) without key_index',
+    text: configText(['kms_type=HSM']),
+    code: 'CONFIG_MISSING_KEY',
+    key: 'key_index',
+    message: /kms_type=HSM/,
+  },
   {
     name: 'kms_type=CLOUDKMS',
     text: configText(['kms_type=CLOUDKMS', 'cloud_kms_type=AWS']),
@@ -120,8 +209,22 @@ const cases: Case[] = [
     key: 'kms_type',
     message: /CLOUDKMS is not supported/,
   },
-  { name: 'kms_type=BCOSKMS', text: configText(['kms_type=bcoskms', 'enable_hsm=true', 'key_index=1']), code: 'CONFIG_UNSUPPORTED', line: 5, key: 'kms_type', message: /BCOSKMS/ },
-  { name: 'kms_type garbage', text: configText(['kms_type=SOFTHSM']), code: 'CONFIG_BAD_VALUE', line: 5, key: 'kms_type', message: /"SOFTHSM" is not a known kms_type \(expected LEGACY or HSM/ },
+  {
+    name: 'kms_type=BCOSKMS',
+    text: configText(['kms_type=bcoskms', 'enable_hsm=true', 'key_index=1']),
+    code: 'CONFIG_UNSUPPORTED',
+    line: 5,
+    key: 'kms_type',
+    message: /BCOSKMS/,
+  },
+  {
+    name: 'kms_type garbage',
+    text: configText(['kms_type=SOFTHSM']),
+    code: 'CONFIG_BAD_VALUE',
+    line: 5,
+    key: 'kms_type',
+    message: /"SOFTHSM" is not a known kms_type \(expected LEGACY or HSM/,
+  },
   { name: 'kms_type empty', text: configText(['kms_type=']), code: 'CONFIG_BAD_VALUE', line: 5, key: 'kms_type' },
   {
     name: 'kms_type with an inline comment copied from the docs',
@@ -131,13 +234,40 @@ const cases: Case[] = [
     key: 'kms_type',
     message: /no inline comments/,
   },
-  { name: 'enc_key_index bad', text: configText(['enable_hsm=true', 'key_index=1', 'enc_key_index=two']), code: 'CONFIG_BAD_INTEGER', line: 7, key: 'enc_key_index' },
-  { name: 'enc_key_index negative', text: configText(['enable_hsm=true', 'key_index=1', 'enc_key_index=-2']), code: 'CONFIG_OUT_OF_RANGE', line: 7, key: 'enc_key_index' },
-  { name: 'empty hsm_lib_path with the HSM on', text: configText(['enable_hsm=true', 'key_index=1', 'hsm_lib_path=']), code: 'CONFIG_BAD_VALUE', line: 7, key: 'hsm_lib_path', message: /is empty/ },
-  { name: 'empty private_key_path with the HSM off', text: configText(['private_key_path=']), code: 'CONFIG_BAD_VALUE', line: 5, key: 'private_key_path' },
+  {
+    name: 'enc_key_index bad',
+    text: configText(['enable_hsm=true', 'key_index=1', 'enc_key_index=two']),
+    code: 'CONFIG_BAD_INTEGER',
+    line: 7,
+    key: 'enc_key_index',
+  },
+  {
+    name: 'enc_key_index negative',
+    text: configText(['enable_hsm=true', 'key_index=1', 'enc_key_index=-2']),
+    code: 'CONFIG_OUT_OF_RANGE',
+    line: 7,
+    key: 'enc_key_index',
+  },
+  {
+    name: 'empty hsm_lib_path with the HSM on',
+    text: configText(['enable_hsm=true', 'key_index=1', 'hsm_lib_path=']),
+    code: 'CONFIG_BAD_VALUE',
+    line: 7,
+    key: 'hsm_lib_path',
+    message: /is empty/,
+  },
+  {
+    name: 'empty private_key_path with the HSM off',
+    text: configText(['private_key_path=']),
+    code: 'CONFIG_BAD_VALUE',
+    line: 5,
+    key: 'private_key_path',
+  },
   {
     name: '[storage_security] enable=true with the HSM off (encrypted node key)',
-    text: configText([], { after: '[storage_security]\nenable=true\nkey_center_url=127.0.0.1:8150\ncipher_data_key=ab\n' }),
+    text: configText([], {
+      after: '[storage_security]\nenable=true\nkey_center_url=127.0.0.1:8150\ncipher_data_key=ab\n',
+    }),
     code: 'CONFIG_UNSUPPORTED',
     line: 6,
     key: 'enable',
@@ -145,11 +275,19 @@ const cases: Case[] = [
   },
   {
     name: '[storage_security] enable=true without cipher_data_key',
-    text: configText(['enable_hsm=true', 'key_index=1'], { after: '[storage_security]\nenable=true\nkey_center_url=127.0.0.1:8150\n' }),
+    text: configText(['enable_hsm=true', 'key_index=1'], {
+      after: '[storage_security]\nenable=true\nkey_center_url=127.0.0.1:8150\n',
+    }),
     code: 'CONFIG_MISSING_KEY',
     key: 'cipher_data_key',
   },
-  { name: '[storage_security] enable=yes', text: configText([], { after: '[storage_security]\nenable=yes\n' }), code: 'CONFIG_BAD_BOOLEAN', line: 6, key: 'enable' },
+  {
+    name: '[storage_security] enable=yes',
+    text: configText([], { after: '[storage_security]\nenable=yes\n' }),
+    code: 'CONFIG_BAD_BOOLEAN',
+    line: 6,
+    key: 'enable',
+  },
 ];
 
 function catchConfigError(fn: () => unknown): ConfigError {
@@ -163,7 +301,13 @@ function catchConfigError(fn: () => unknown): ConfigError {
 }
 
 function expectNoPassword(err: ConfigError): void {
-  for (const text of [err.message, String(err), err.stack ?? '', inspect(err, { showHidden: true, depth: 10 }), JSON.stringify(err)]) {
+  for (const text of [
+    err.message,
+    String(err),
+    err.stack ?? '',
+    inspect(err, { showHidden: true, depth: 10 }),
+    JSON.stringify(err),
+  ]) {
     expect(text).not.toContain('S3cr3t');
     expect(text).not.toContain('#;pw');
   }

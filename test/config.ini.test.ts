@@ -27,9 +27,7 @@ describe('parseIni: Boost.PropertyTree INI rules', () => {
   });
 
   it('has no inline comments: ; and # inside a value are kept, so are quotes', () => {
-    const doc = parseIni(
-      '[security]\npassword = Pa#ss;w0rd ; x\nq="quoted" \nhash=#x\n',
-    );
+    const doc = parseIni('[security]\npassword = Pa#ss;w0rd ; x\nq="quoted" \nhash=#x\n');
     expect(value(doc, 'security', 'password')).toBe('Pa#ss;w0rd ; x');
     expect(value(doc, 'security', 'q')).toBe('"quoted"');
     expect(value(doc, 'security', 'hash')).toBe('#x');

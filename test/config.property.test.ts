@@ -16,8 +16,15 @@ describe('property: any one-line printable password round-trips', () => {
     fc.assert(
       fc.property(password, padding, padding, padding, fc.boolean(), (pw, a, b, c, crlf) => {
         const eol = crlf ? '\r\n' : '\n';
-        const text = ['[p2p]', 'listen_port=30300', '[security]', `${a}password${b}=${c}${pw}${a}`, 'enable_hsm=true', 'key_index=1', '']
-          .join(eol);
+        const text = [
+          '[p2p]',
+          'listen_port=30300',
+          '[security]',
+          `${a}password${b}=${c}${pw}${a}`,
+          'enable_hsm=true',
+          'key_index=1',
+          '',
+        ].join(eol);
         const cfg = parseSecurityConfig(text, { baseDir: '/n' });
         expect(cfg.password).toBe(pw);
       }),
@@ -28,8 +35,30 @@ describe('property: any one-line printable password round-trips', () => {
 
 /** Fragments that reach every branch of the INI reader. */
 const lineFragment = fc.constantFrom(
-  '[', ']', '=', ';', '#', ' ', '\t', '\r', '\n', '\ufeff', 'a', 'b', 'security', 'key_index',
-  'enable_hsm', 'password', 'kms_type', 'true', 'HSM', '1', '-', 'x', '\u00a0', '"',
+  '[',
+  ']',
+  '=',
+  ';',
+  '#',
+  ' ',
+  '\t',
+  '\r',
+  '\n',
+  '\ufeff',
+  'a',
+  'b',
+  'security',
+  'key_index',
+  'enable_hsm',
+  'password',
+  'kms_type',
+  'true',
+  'HSM',
+  '1',
+  '-',
+  'x',
+  '\u00a0',
+  '"',
 );
 const iniish = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 200 }),
@@ -52,12 +81,32 @@ describe('property: the readers throw nothing but ConfigError', () => {
 
   const securityLine = fc.oneof(
     fc.constantFrom(
-      'enable_hsm=true', 'enable_hsm=false', 'enable_hsm=TRUE', 'kms_type=HSM', 'kms_type=legacy',
-      'kms_type=CLOUDKMS', 'kms_type=nope', 'key_index=1', 'key_index=-1', 'key_index=4.3',
-      'key_id=2', 'enc_key_index=x', 'enc_key_index=3', 'hsm_lib_path=', 'hsm_lib_path=./l.so',
-      'private_key_path=', 'private_key_path=conf/node.pem', '[security]', '[storage_security]',
-      'enable=true', 'key_center_url=1.2.3.4:8150', 'cipher_data_key=ab', '; comment', 'junk',
-      '= v', '[open',
+      'enable_hsm=true',
+      'enable_hsm=false',
+      'enable_hsm=TRUE',
+      'kms_type=HSM',
+      'kms_type=legacy',
+      'kms_type=CLOUDKMS',
+      'kms_type=nope',
+      'key_index=1',
+      'key_index=-1',
+      'key_index=4.3',
+      'key_id=2',
+      'enc_key_index=x',
+      'enc_key_index=3',
+      'hsm_lib_path=',
+      'hsm_lib_path=./l.so',
+      'private_key_path=',
+      'private_key_path=conf/node.pem',
+      '[security]',
+      '[storage_security]',
+      'enable=true',
+      'key_center_url=1.2.3.4:8150',
+      'cipher_data_key=ab',
+      '; comment',
+      'junk',
+      '= v',
+      '[open',
     ),
     iniish.map((s) => s.replace(/\n/g, '')),
   );

@@ -5,7 +5,10 @@ import { createSecurityConfig, loadSecurityConfig, parseSecurityConfig, type Sec
 const PASSWORD = 'S3cr3t#;pw';
 
 const configs: [string, () => SecurityConfig][] = [
-  ['loadSecurityConfig', () => loadSecurityConfig(path.join(__dirname, 'fixtures', 'config', 'fisco-node', 'config.ini'))],
+  [
+    'loadSecurityConfig',
+    () => loadSecurityConfig(path.join(__dirname, 'fixtures', 'config', 'fisco-node', 'config.ini')),
+  ],
   [
     'parseSecurityConfig',
     () => parseSecurityConfig(`[security]\nenable_hsm=true\nkey_index=1\npassword = ${PASSWORD}\n`, { baseDir: '/n' }),

@@ -119,7 +119,7 @@ describe('parseSecurityConfig semantics (as FISCO SecurityConfig::loadSecurityCo
     expect(cfg.enableHsm).toBe(expected);
   });
 
-  it('key_id is accepted for key_index (the spelling of FISCO\'s HSM tutorial)', () => {
+  it("key_id is accepted for key_index (the spelling of FISCO's HSM tutorial)", () => {
     const cfg = parse('enable_hsm=true\nkey_id=7');
     expect(cfg.keyIndex).toBe(7);
     expect(cfg.encKeyIndex).toBe(7);
@@ -210,16 +210,16 @@ describe('path resolution', () => {
 
   it('absolute paths are kept exactly as written', () => {
     const cfg = loadSecurityConfig(
-      write('enable_hsm=true\nkey_index=1\nhsm_lib_path=/opt/card//lib/../libsdf.so\nprivate_key_path=/etc/node/node.pem'),
+      write(
+        'enable_hsm=true\nkey_index=1\nhsm_lib_path=/opt/card//lib/../libsdf.so\nprivate_key_path=/etc/node/node.pem',
+      ),
     );
     expect(cfg.hsmLibPath).toBe('/opt/card//lib/../libsdf.so');
     expect(cfg.privateKeyPath).toBe('/etc/node/node.pem');
   });
 
   it('the default hsm_lib_path is absolute and kept', () => {
-    expect(loadSecurityConfig(write('enable_hsm=true\nkey_index=1')).hsmLibPath).toBe(
-      '/usr/local/lib/libgmt0018.so',
-    );
+    expect(loadSecurityConfig(write('enable_hsm=true\nkey_index=1')).hsmLibPath).toBe('/usr/local/lib/libgmt0018.so');
   });
 
   it('a bare library file name is left to the dynamic loader search, as dlopen does for FISCO', () => {

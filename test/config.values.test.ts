@@ -25,9 +25,7 @@ describe('parseBoolean', () => {
   });
 
   it('names the key and shows the bad value', () => {
-    expect(() =>
-      parseBoolean('TRUE', { file: 'c.ini', line: 3, section: 'security', key: 'enable_hsm' }),
-    ).toThrow(
+    expect(() => parseBoolean('TRUE', { file: 'c.ini', line: 3, section: 'security', key: 'enable_hsm' })).toThrow(
       'c.ini:3: [security] enable_hsm: "TRUE" is not a boolean (expected true, false, 1 or 0 in lower case, e.g. enable_hsm=true; FISCO BCOS would silently read it as the default)',
     );
   });

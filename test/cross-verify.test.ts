@@ -22,7 +22,13 @@ let session: SdfSession;
 
 beforeAll(async () => {
   keystore.import(1, PASSWORD, privateKey);
-  hsm = await HsmSigner.open({ enableHsm: true, hsmLibPath: MOCK_LIB, keyIndex: 1, password: PASSWORD, privateKeyPath: '' });
+  hsm = await HsmSigner.open({
+    enableHsm: true,
+    hsmLibPath: MOCK_LIB,
+    keyIndex: 1,
+    password: PASSWORD,
+    privateKeyPath: '',
+  });
   software = SoftwareSigner.fromPrivateKey(privateKey);
   device = await openDevice(MOCK_LIB);
   session = await device.openSession();
@@ -37,7 +43,7 @@ type Verifier = (message: Uint8Array, signature: Uint8Array) => Promise<boolean>
 
 const verifiers: Record<string, Verifier> = {
   sm2Verify: (m, s) => sm2Verify(publicKey, m, s),
-  'SDF_ExternalVerify_ECC': (m, s) => session.externalVerify(publicKey, sm2Digest(publicKey, m), s),
+  SDF_ExternalVerify_ECC: (m, s) => session.externalVerify(publicKey, sm2Digest(publicKey, m), s),
   'openssl dgst -sm3 -verify': (m, s) => opensslOracle.verify(publicKey, m, s),
   'sm-crypto': (m, s) => smCryptoOracle.verify(publicKey, m, s),
 };

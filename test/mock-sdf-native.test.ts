@@ -23,11 +23,15 @@ describe('mock SDF card (native)', () => {
 
   for (const [variant, binary] of variants) {
     const run = variant === 'standard' || existsSync(binary) ? test : test.skip;
-    run(`C self-test passes (${variant})`, () => {
-      const result = spawnSync(requireBuilt(binary), [], { encoding: 'utf8', timeout: 60_000 });
-      if (result.status !== 0) throw new Error(`selftest ${variant} failed:\n${result.stdout}\n${result.stderr}`);
-      expect(result.stdout).toMatch(/^ok: \d+ checks, 0 failed$/m);
-    }, 90_000);
+    run(
+      `C self-test passes (${variant})`,
+      () => {
+        const result = spawnSync(requireBuilt(binary), [], { encoding: 'utf8', timeout: 60_000 });
+        if (result.status !== 0) throw new Error(`selftest ${variant} failed:\n${result.stdout}\n${result.stderr}`);
+        expect(result.stdout).toMatch(/^ok: \d+ checks, 0 failed$/m);
+      },
+      90_000,
+    );
   }
 
   test('sdf-loop signs with a key provisioned in the keystore format', () => {

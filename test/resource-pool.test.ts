@@ -9,7 +9,11 @@ function deferred() {
 describe('ResourcePool', () => {
   it('lends each resource to one task at a time and queues the rest in order', async () => {
     const disposed: string[] = [];
-    const pool = new ResourcePool(['a', 'b'], async (r) => void disposed.push(r), () => new Error('closed'));
+    const pool = new ResourcePool(
+      ['a', 'b'],
+      async (r) => void disposed.push(r),
+      () => new Error('closed'),
+    );
     const active = new Set<string>();
     const order: number[] = [];
     let overlap = false;
@@ -32,7 +36,11 @@ describe('ResourcePool', () => {
   });
 
   it('close() drains running and queued tasks, then refuses new ones', async () => {
-    const pool = new ResourcePool([1], async () => undefined, () => new Error('pool closed'));
+    const pool = new ResourcePool(
+      [1],
+      async () => undefined,
+      () => new Error('pool closed'),
+    );
     const gate = deferred();
     const first = pool.use(() => gate.promise.then(() => 'first'));
     const queued = pool.use(async () => 'queued');
@@ -49,7 +57,11 @@ describe('ResourcePool', () => {
   });
 
   it('gives the resource back when a task fails', async () => {
-    const pool = new ResourcePool(['only'], async () => undefined, () => new Error('closed'));
+    const pool = new ResourcePool(
+      ['only'],
+      async () => undefined,
+      () => new Error('closed'),
+    );
     await expect(pool.use(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     await expect(pool.use(async (r) => r)).resolves.toBe('only');
   });

@@ -3,7 +3,14 @@ import { inspect } from 'node:util';
 import { ConfigError } from '../src/config';
 import { SdfBindingError, SdfError } from '../src/sdf';
 import { createSigner, HsmSigner, SignerClosedError, Sm2Signer } from '../src/signer';
-import { generatePrivateKey, nodeIdOf, publicKeyFromPrivateKey, sm2Digest, sm2Verify, sm2VerifyDigest } from '../src/sm2';
+import {
+  generatePrivateKey,
+  nodeIdOf,
+  publicKeyFromPrivateKey,
+  sm2Digest,
+  sm2Verify,
+  sm2VerifyDigest,
+} from '../src/sm2';
 import { MOCK_LIB, mockControl, TempKeystore } from './helpers/mock-card';
 import { writeNodeFolder } from './helpers/node-config';
 

@@ -88,7 +88,10 @@ describe('against sm-crypto', () => {
   test('DER signatures agree with sm-crypto both ways', () => {
     for (const c of cases.slice(0, 4)) {
       expect(
-        smCrypto.sm2.doVerifySignature(Array.from(c.msg), bytesToHex(signatureToDer(c.sig)), '04' + bytesToHex(c.pub), { hash: true, der: true }),
+        smCrypto.sm2.doVerifySignature(Array.from(c.msg), bytesToHex(signatureToDer(c.sig)), '04' + bytesToHex(c.pub), {
+          hash: true,
+          der: true,
+        }),
       ).toBe(true);
       const theirs = smCrypto.sm2.doSignature(Array.from(c.msg), bytesToHex(c.d), { hash: true, der: true });
       expect(sm2Verify(c.pub, c.msg, signatureFromDer(Buffer.from(theirs, 'hex')))).toBe(true);
@@ -115,7 +118,15 @@ describe('against the OpenSSL CLI (DER signatures, SPKI PEM, distid)', () => {
   afterAll(() => dir.remove());
 
   const verifyArgs = (pubPath: string, sigPath: string, msgPath: string, id = '1234567812345678') => [
-    'dgst', '-sm3', '-verify', pubPath, '-sigopt', `distid:${id}`, '-signature', sigPath, msgPath,
+    'dgst',
+    '-sm3',
+    '-verify',
+    pubPath,
+    '-sigopt',
+    `distid:${id}`,
+    '-signature',
+    sigPath,
+    msgPath,
   ];
 
   test('our signatures verify in OpenSSL', () => {
@@ -135,7 +146,17 @@ describe('against the OpenSSL CLI (DER signatures, SPKI PEM, distid)', () => {
     cases.forEach((c, i) => {
       const key = dir.file(`key${i}.pem`, privateKeyToPem(c.d, i % 2 === 0 ? 'pkcs8' : 'sec1'));
       const out = dir.file(`osig${i}.der`);
-      const r = opensslStatus(['dgst', '-sm3', '-sign', key, '-sigopt', 'distid:1234567812345678', '-out', out, dir.file(`msg${i}`, c.msg)]);
+      const r = opensslStatus([
+        'dgst',
+        '-sm3',
+        '-sign',
+        key,
+        '-sigopt',
+        'distid:1234567812345678',
+        '-out',
+        out,
+        dir.file(`msg${i}`, c.msg),
+      ]);
       expect(r.status).toBe(0);
       const der = new Uint8Array(readFileSync(out));
       const sig = signatureFromDer(der);

@@ -36,10 +36,13 @@ describe('hex helpers', () => {
     for (const bad of ['0', 'abc', 'zz', '0x00', ' 00', '00 ', 'é0']) expect(() => hexToBytes(bad)).toThrow(TypeError);
     expect(() => hexToBytes(12 as unknown as string)).toThrow(TypeError);
     expect(() => bytesToHex('00' as unknown as Uint8Array)).toThrow(TypeError);
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (b) => {
-      expect(hexToBytes(bytesToHex(b))).toEqual(b);
-      expect(hexToBytes(bytesToHex(b).toUpperCase())).toEqual(b);
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), (b) => {
+        expect(hexToBytes(bytesToHex(b))).toEqual(b);
+        expect(hexToBytes(bytesToHex(b).toUpperCase())).toEqual(b);
+      }),
+      { numRuns: 100 },
+    );
   });
 });
 
@@ -54,14 +57,20 @@ describe('DER signatures', () => {
   });
 
   test('round trip for random r, s (fast-check)', () => {
-    fc.assert(fc.property(fc.uint8Array({ minLength: 64, maxLength: 64 }), (raw) => {
-      expect(signatureFromDer(signatureToDer(raw))).toEqual(raw);
-    }), { numRuns: 100 });
-    fc.assert(fc.property(fc.bigInt(1n, SM2_N - 1n), fc.bigInt(1n, SM2_N - 1n), (r, s) => {
-      const der = signatureToDer(sigOf(r, s));
-      expect(der.length).toBeLessThanOrEqual(72);
-      expect(signatureFromDer(der)).toEqual(sigOf(r, s));
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 64, maxLength: 64 }), (raw) => {
+        expect(signatureFromDer(signatureToDer(raw))).toEqual(raw);
+      }),
+      { numRuns: 100 },
+    );
+    fc.assert(
+      fc.property(fc.bigInt(1n, SM2_N - 1n), fc.bigInt(1n, SM2_N - 1n), (r, s) => {
+        const der = signatureToDer(sigOf(r, s));
+        expect(der.length).toBeLessThanOrEqual(72);
+        expect(signatureFromDer(der)).toEqual(sigOf(r, s));
+      }),
+      { numRuns: 100 },
+    );
   });
 
   test('strictness: trailing bytes, non-minimal, negative, too long, tags, lengths', () => {
@@ -95,13 +104,16 @@ describe('DER signatures', () => {
   });
 
   test('garbage only ever gives TypeError (fast-check)', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (b) => {
-      try {
-        signatureFromDer(b);
-      } catch (err) {
-        expect(err).toBeInstanceOf(TypeError);
-      }
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), (b) => {
+        try {
+          signatureFromDer(b);
+        } catch (err) {
+          expect(err).toBeInstanceOf(TypeError);
+        }
+      }),
+      { numRuns: 100 },
+    );
   });
 });
 
@@ -126,7 +138,15 @@ describe('verify edge cases', () => {
     const r = BigInt('0x' + bytesToHex(sig.subarray(0, 32)));
     const s = BigInt('0x' + bytesToHex(sig.subarray(32)));
     expect(sm2Verify(pub, msg, sigOf(r, s))).toBe(true);
-    for (const [rr, ss] of [[0n, s], [r, 0n], [SM2_N, s], [r, SM2_N], [SM2_N + 1n, s], [r, SM2_N + 1n], [2n ** 256n - 1n, s]]) {
+    for (const [rr, ss] of [
+      [0n, s],
+      [r, 0n],
+      [SM2_N, s],
+      [r, SM2_N],
+      [SM2_N + 1n, s],
+      [r, SM2_N + 1n],
+      [2n ** 256n - 1n, s],
+    ]) {
       expect(sm2Verify(pub, msg, sigOf(rr, ss))).toBe(false);
     }
   });
@@ -146,7 +166,14 @@ describe('verify edge cases', () => {
   test('bad public keys and signature lengths → false', () => {
     const off = pub.slice();
     off[0] ^= 1;
-    for (const p of [off, new Uint8Array(64), pub.subarray(1), Uint8Array.of(2, ...pub), new Uint8Array(0), Uint8Array.of(4, ...pub, 0)]) {
+    for (const p of [
+      off,
+      new Uint8Array(64),
+      pub.subarray(1),
+      Uint8Array.of(2, ...pub),
+      new Uint8Array(0),
+      Uint8Array.of(4, ...pub, 0),
+    ]) {
       expect(sm2Verify(p, msg, sig)).toBe(false);
       expect(sm2VerifyDigest(p, e, sig)).toBe(false);
     }
@@ -188,10 +215,13 @@ describe('verify edge cases', () => {
     const lengths = fc.oneof(fc.constant(64), fc.constant(65), fc.nat({ max: 140 }));
     const bytesOfLength = lengths.chain((n) => fc.uint8Array({ minLength: n, maxLength: n }));
     const pubs = fc.oneof(bytesOfLength, fc.constant(pub), fc.constant(Uint8Array.of(4, ...pub)));
-    fc.assert(fc.property(pubs, bytesOfLength, fc.uint8Array({ maxLength: 40 }), (p, s, m) => {
-      expect(sm2Verify(p, m, s)).toBe(false);
-      expect(typeof sm2VerifyDigest(p, m, s)).toBe('boolean');
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(pubs, bytesOfLength, fc.uint8Array({ maxLength: 40 }), (p, s, m) => {
+        expect(sm2Verify(p, m, s)).toBe(false);
+        expect(typeof sm2VerifyDigest(p, m, s)).toBe('boolean');
+      }),
+      { numRuns: 100 },
+    );
   });
 });
 
@@ -215,24 +245,30 @@ describe('key parsers on garbage (fast-check)', () => {
   const garbage = fc.oneof(fc.string({ maxLength: 100 }), fc.uint8Array({ maxLength: 150 }), mutatedText, mutatedDer);
 
   test('parsePrivateKey throws only TypeError or RangeError', () => {
-    fc.assert(fc.property(garbage, (input) => {
-      try {
-        const out = parsePrivateKey(input);
-        expect(out).toHaveLength(32);
-      } catch (err) {
-        expect(err instanceof TypeError || err instanceof RangeError).toBe(true);
-        expect((err as Error).message.toLowerCase()).not.toContain(bytesToHex(d).slice(0, 16));
-      }
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(garbage, (input) => {
+        try {
+          const out = parsePrivateKey(input);
+          expect(out).toHaveLength(32);
+        } catch (err) {
+          expect(err instanceof TypeError || err instanceof RangeError).toBe(true);
+          expect((err as Error).message.toLowerCase()).not.toContain(bytesToHex(d).slice(0, 16));
+        }
+      }),
+      { numRuns: 100 },
+    );
   });
 
   test('parsePublicKey throws only TypeError', () => {
-    fc.assert(fc.property(garbage, (input) => {
-      try {
-        expect(parsePublicKey(input)).toHaveLength(64);
-      } catch (err) {
-        expect(err).toBeInstanceOf(TypeError);
-      }
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(garbage, (input) => {
+        try {
+          expect(parsePublicKey(input)).toHaveLength(64);
+        } catch (err) {
+          expect(err).toBeInstanceOf(TypeError);
+        }
+      }),
+      { numRuns: 100 },
+    );
   });
 });

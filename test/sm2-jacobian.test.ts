@@ -28,29 +28,53 @@ function expectMul(point: { x: bigint; y: bigint }, k: bigint): void {
 }
 
 test('wNAF digits rebuild k, are odd, bounded and sparse', () => {
-  fc.assert(fc.property(fc.bigInt(1n, SM2_N - 1n), (k) => {
-    const digits = wnafDigits(k);
-    let sum = 0n;
-    let lastNonZero = -100;
-    digits.forEach((digit, i) => {
-      if (digit === 0) return;
-      expect(Math.abs(digit) % 2).toBe(1);
-      expect(Math.abs(digit)).toBeLessThan(16);
-      expect(i - lastNonZero).toBeGreaterThanOrEqual(5);
-      lastNonZero = i;
-      sum += BigInt(digit) << BigInt(i);
-    });
-    expect(sum).toBe(k);
-  }), { numRuns: 100 });
+  fc.assert(
+    fc.property(fc.bigInt(1n, SM2_N - 1n), (k) => {
+      const digits = wnafDigits(k);
+      let sum = 0n;
+      let lastNonZero = -100;
+      digits.forEach((digit, i) => {
+        if (digit === 0) return;
+        expect(Math.abs(digit) % 2).toBe(1);
+        expect(Math.abs(digit)).toBeLessThan(16);
+        expect(i - lastNonZero).toBeGreaterThanOrEqual(5);
+        lastNonZero = i;
+        sum += BigInt(digit) << BigInt(i);
+      });
+      expect(sum).toBe(k);
+    }),
+    { numRuns: 100 },
+  );
 });
 
 test('k·P matches noble for edge and random scalars', () => {
-  const edge = [1n, 2n, 3n, 7n, 8n, 15n, 16n, 17n, 31n, 32n, 33n, 0xffffn, 2n ** 255n, SM2_N - 1n, SM2_N - 2n, (SM2_N - 1n) / 2n, 2n ** 256n - SM2_N];
+  const edge = [
+    1n,
+    2n,
+    3n,
+    7n,
+    8n,
+    15n,
+    16n,
+    17n,
+    31n,
+    32n,
+    33n,
+    0xffffn,
+    2n ** 255n,
+    SM2_N - 1n,
+    SM2_N - 2n,
+    (SM2_N - 1n) / 2n,
+    2n ** 256n - SM2_N,
+  ];
   for (const k of edge) {
     expectMul(G, k);
     expectMul(Q, k);
   }
-  fc.assert(fc.property(fc.bigInt(1n, SM2_N - 1n), (k) => expectMul(Q, k)), { numRuns: 30 });
+  fc.assert(
+    fc.property(fc.bigInt(1n, SM2_N - 1n), (k) => expectMul(Q, k)),
+    { numRuns: 30 },
+  );
 });
 
 test('mixed addition handles infinity, doubling and inverse points', () => {

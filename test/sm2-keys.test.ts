@@ -193,7 +193,10 @@ describe('parsePrivateKey errors', () => {
       expect(message.toLowerCase()).not.toContain(dHex.slice(0, 16));
       expect(message).not.toContain(dB64.slice(0, 16));
     }
-    for (const f of [() => publicKeyFromPrivateKey(hexToBytes(dHex).subarray(1)), () => privateKeyToPem(new Uint8Array(33))]) {
+    for (const f of [
+      () => publicKeyFromPrivateKey(hexToBytes(dHex).subarray(1)),
+      () => privateKeyToPem(new Uint8Array(33)),
+    ]) {
       expect(messageOf(f).message.toLowerCase()).not.toContain(dHex.slice(0, 16));
     }
   });
@@ -202,7 +205,9 @@ describe('parsePrivateKey errors', () => {
     for (const v of [0n, SM2_N - 1n, SM2_N, 2n ** 256n - 1n]) {
       const hex = v.toString(16).padStart(64, '0');
       expect(messageOf(() => parsePrivateKey(hex)).type).toBe('RangeError');
-      expect(messageOf(() => parsePrivateKey(hexToBytes(`30310201010420${hex}a00a${SM2_OID_DER}`))).type).toBe('RangeError');
+      expect(messageOf(() => parsePrivateKey(hexToBytes(`30310201010420${hex}a00a${SM2_OID_DER}`))).type).toBe(
+        'RangeError',
+      );
       expect(messageOf(() => publicKeyFromPrivateKey(hexToBytes(hex))).type).toBe('RangeError');
     }
     expect(bytesToHex(parsePrivateKey((SM2_N - 2n).toString(16)))).toBe((SM2_N - 2n).toString(16));

@@ -122,9 +122,15 @@ describe('SM2 signature sample (GM/T 0003.5-2012, sm2p256v1)', () => {
     const dir = new TempDir();
     try {
       const args = (m: string) => [
-        'dgst', '-sm3', '-verify', dir.file('pub.pem', publicKeyToPem(pub)),
-        '-sigopt', 'distid:1234567812345678',
-        '-signature', dir.file('sig.der', signatureToDer(sig)), dir.file(m),
+        'dgst',
+        '-sm3',
+        '-verify',
+        dir.file('pub.pem', publicKeyToPem(pub)),
+        '-sigopt',
+        'distid:1234567812345678',
+        '-signature',
+        dir.file('sig.der', signatureToDer(sig)),
+        dir.file(m),
       ];
       dir.file('msg', message);
       dir.file('other', ascii('message digesT'));

@@ -44,7 +44,10 @@ export const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies Options;
 
-export function parseCommandArgs<O extends Options>(command: Command<O>, argv: string[]): ParsedValues<O> & {
+export function parseCommandArgs<O extends Options>(
+  command: Command<O>,
+  argv: string[],
+): ParsedValues<O> & {
   json?: boolean;
   help?: boolean;
 } {

@@ -23,7 +23,8 @@ function mainUsage(): string {
 
 /** Exit code and the one-line `code: message` for an error. */
 function classify(error: unknown): { exit: number; code: string; message: string } {
-  if (error instanceof VerificationFailed) return { exit: EXIT.invalidSignature, code: error.code, message: error.message };
+  if (error instanceof VerificationFailed)
+    return { exit: EXIT.invalidSignature, code: error.code, message: error.message };
   if (error instanceof UsageError) return { exit: EXIT.usage, code: error.code, message: error.message };
   if (error instanceof ConfigError) return { exit: EXIT.usage, code: error.code, message: error.message };
   if (error instanceof SdfError) return { exit: EXIT.device, code: error.codeName, message: error.message };

@@ -75,10 +75,7 @@ export class ConfigError extends Error {
    * @param where   file / line / section / key, used both for the properties and the message prefix
    */
   constructor(code: ConfigErrorCode, problem: string, where: ConfigErrorLocation = {}) {
-    super(
-      formatConfigMessage(problem, where),
-      where.cause === undefined ? undefined : { cause: where.cause },
-    );
+    super(formatConfigMessage(problem, where), where.cause === undefined ? undefined : { cause: where.cause });
     this.code = code;
     if (where.file !== undefined) this.file = where.file;
     if (where.line !== undefined) this.line = where.line;

@@ -131,11 +131,7 @@ export function parseIni(text: string, file?: string): IniDocument {
       }
       const name = trimIni(line.slice(1, close));
       if (name === '') {
-        fail(
-          ConfigErrorCodes.CONFIG_SYNTAX,
-          lineNo,
-          'empty section name (expected [name], e.g. [security])',
-        );
+        fail(ConfigErrorCodes.CONFIG_SYNTAX, lineNo, 'empty section name (expected [name], e.g. [security])');
       }
       const clashingKey = root.entries.get(name);
       if (clashingKey !== undefined) {
@@ -153,8 +149,7 @@ export function parseIni(text: string, file?: string): IniDocument {
           fail(
             ConfigErrorCodes.CONFIG_DUPLICATE_SECTION,
             lineNo,
-            `duplicate section, first opened on line ${existing.line} ` +
-              '(expected each section once; merge the two)',
+            `duplicate section, first opened on line ${existing.line} ` + '(expected each section once; merge the two)',
             { section: name },
           );
         }

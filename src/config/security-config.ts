@@ -71,8 +71,7 @@ class SecurityConfigRecord {
 function redacting(fields: PublicFields, password: string): SecurityConfig {
   const record = new SecurityConfigRecord(fields);
   const proxy = new Proxy(record, {
-    get: (target, prop, receiver) =>
-      prop === 'password' ? password : Reflect.get(target, prop, receiver),
+    get: (target, prop, receiver) => (prop === 'password' ? password : Reflect.get(target, prop, receiver)),
     has: (target, prop) => prop === 'password' || Reflect.has(target, prop),
   });
   passwords.set(record, password);

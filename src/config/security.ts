@@ -55,10 +55,7 @@ interface BuildContext {
  * Read the `[security]` section of config.ini text the way a FISCO BCOS 3.x node does.
  * @throws ConfigError
  */
-export function parseSecurityConfig(
-  iniText: string,
-  opts: ParseSecurityConfigOptions = {},
-): SecurityConfig {
+export function parseSecurityConfig(iniText: string, opts: ParseSecurityConfigOptions = {}): SecurityConfig {
   return fromText(iniText, opts, false);
 }
 
@@ -94,7 +91,7 @@ function describeReadError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   switch (code) {
     case 'ENOENT':
-      return 'cannot read the config file: no such file (ENOENT) (expected the path of a FISCO BCOS node\'s config.ini)';
+      return "cannot read the config file: no such file (ENOENT) (expected the path of a FISCO BCOS node's config.ini)";
     case 'EISDIR':
       return 'cannot read the config file: it is a directory (EISDIR) (expected the path of config.ini itself, e.g. node0/config.ini)';
     case 'EACCES':
@@ -107,9 +104,7 @@ function describeReadError(err: unknown): string {
 
 function fromText(text: string, opts: ParseSecurityConfigOptions, invalidUtf8: boolean): SecurityConfig {
   const file = opts.configPath;
-  const baseDir = path.resolve(
-    opts.baseDir ?? (file !== undefined ? path.dirname(path.resolve(file)) : process.cwd()),
-  );
+  const baseDir = path.resolve(opts.baseDir ?? (file !== undefined ? path.dirname(path.resolve(file)) : process.cwd()));
   const doc = parseIni(text, file);
   const ctx: BuildContext = { baseDir, invalidUtf8 };
   if (file !== undefined) ctx.file = file;
@@ -118,8 +113,7 @@ function fromText(text: string, opts: ParseSecurityConfigOptions, invalidUtf8: b
 
 function securityConfigFromIni(doc: IniDocument, ctx: BuildContext): SecurityConfig {
   const { file } = ctx;
-  const where = (extra: ValueSite = {}): ValueSite =>
-    file === undefined ? extra : { file, ...extra };
+  const where = (extra: ValueSite = {}): ValueSite => (file === undefined ? extra : { file, ...extra });
 
   const section = doc.sections.get(SECURITY_SECTION);
   if (section === undefined) {
@@ -158,13 +152,17 @@ function securityConfigFromIni(doc: IniDocument, ctx: BuildContext): SecurityCon
         ConfigErrorCodes.CONFIG_MISSING_KEY,
         'missing: the HSM is on (' +
           (kms === 'HSM' ? 'kms_type=HSM' : 'enable_hsm=true') +
-          ') but no key index is set (expected key_index=N, or key_id=N as FISCO\'s HSM tutorial ' +
+          ") but no key index is set (expected key_index=N, or key_id=N as FISCO's HSM tutorial " +
           'spells it, with N the index of the SM2 sign key inside the cipher card)',
         where({ section: SECURITY_SECTION, key: 'key_index' }),
       );
     }
     if (v.hsmLibPath !== undefined && v.hsmLibPath.value === '') {
-      throw emptyPath(v.hsmLibPath, 'the SDF library of the cipher card, e.g. hsm_lib_path=/usr/local/lib/libgmt0018.so', where);
+      throw emptyPath(
+        v.hsmLibPath,
+        'the SDF library of the cipher card, e.g. hsm_lib_path=/usr/local/lib/libgmt0018.so',
+        where,
+      );
     }
   } else if (v.privateKeyPath !== undefined && v.privateKeyPath.value === '') {
     throw emptyPath(v.privateKeyPath, 'the node key file, e.g. private_key_path=conf/node.pem', where);
@@ -198,11 +196,7 @@ function emptyPath(
 
 const STORAGE_SECURITY_SECTION = 'storage_security';
 
-function checkStorageSecurity(
-  doc: IniDocument,
-  enableHsm: boolean,
-  where: (extra?: ValueSite) => ValueSite,
-): void {
+function checkStorageSecurity(doc: IniDocument, enableHsm: boolean, where: (extra?: ValueSite) => ValueSite): void {
   const section = doc.sections.get(STORAGE_SECURITY_SECTION);
   const enable = section?.entries.get('enable');
   if (section === undefined || enable === undefined) return;

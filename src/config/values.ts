@@ -66,11 +66,7 @@ const DECIMAL = /^([+-]?)([0-9]+)$/;
  * stream extraction); `-0` is 0. A negative number or one above `max` is CONFIG_OUT_OF_RANGE,
  * anything else unparsable is CONFIG_BAD_INTEGER.
  */
-export function parseUnsignedInt(
-  text: string,
-  site: ValueSite = {},
-  options: UnsignedIntOptions = {},
-): number {
+export function parseUnsignedInt(text: string, site: ValueSite = {}, options: UnsignedIntOptions = {}): number {
   const max = options.max ?? UINT_MAX;
   const match = DECIMAL.exec(text);
   if (match === null) {

@@ -36,7 +36,9 @@ export function importMockKey(request: MockKeyImport): Uint8Array {
   const publicKey = publicKeyFromPrivateKey(privateKey);
   const file = mockKeyFile(keystore, index, usage);
   if (!request.overwrite && existsSync(file)) {
-    throw new Error(`the mock card already holds a ${usage} key at index ${index} (${file}); pass --force to replace it`);
+    throw new Error(
+      `the mock card already holds a ${usage} key at index ${index} (${file}); pass --force to replace it`,
+    );
   }
   mkdirSync(keystore, { recursive: true, mode: 0o700 });
   const salt = randomBytes(16);

@@ -45,9 +45,7 @@ export const SDR = Object.freeze(
   ]),
 ) as Readonly<Record<SdrName, number>>;
 
-const NAME_BY_CODE = new Map<number, SdrName>(
-  Object.entries(SDR).map(([name, code]) => [code, name as SdrName]),
-);
+const NAME_BY_CODE = new Map<number, SdrName>(Object.entries(SDR).map(([name, code]) => [code, name as SdrName]));
 
 /** `SDR_PARDENY` for 0x01000007; vendor-specific codes read as `SDR_0x0100A001`. */
 export function sdrName(code: number): string {

@@ -21,11 +21,7 @@ export class SdfError extends Error {
 }
 
 export type SdfBindingErrorCode =
-  | 'SDF_LIBRARY_NOT_FOUND'
-  | 'SDF_LIBRARY_LOAD_FAILED'
-  | 'SDF_SYMBOL_MISSING'
-  | 'SDF_HANDLE_CLOSED'
-  | 'SDF_BAD_RESPONSE';
+  'SDF_LIBRARY_NOT_FOUND' | 'SDF_LIBRARY_LOAD_FAILED' | 'SDF_SYMBOL_MISSING' | 'SDF_HANDLE_CLOSED' | 'SDF_BAD_RESPONSE';
 
 /**
  * The binding itself could not do its job: the library is missing or lacks a function,

@@ -116,7 +116,9 @@ export class SdfLibrary {
     throw new SdfBindingError(
       'SDF_SYMBOL_MISSING',
       `${this.path} does not export ${shown}, needed for ${purpose}` +
-        (this.missing.size === SDF_FUNCTION_NAMES.length ? ' (it exports no SDF function: is it a GM/T 0018 library?)' : ''),
+        (this.missing.size === SDF_FUNCTION_NAMES.length
+          ? ' (it exports no SDF function: is it a GM/T 0018 library?)'
+          : ''),
       { libPath: this.path, fn: absent[0] },
     );
   }

@@ -197,7 +197,10 @@ export class SdfSession {
   }
 
   /** Hashes `data` in one go on the device, SM3(Z||data) when `publicKey` is given. */
-  async hash(data: Uint8Array, opts: { publicKey?: Uint8Array; userId?: Uint8Array | string } = {}): Promise<Uint8Array> {
+  async hash(
+    data: Uint8Array,
+    opts: { publicKey?: Uint8Array; userId?: Uint8Array | string } = {},
+  ): Promise<Uint8Array> {
     await this.hashInit(opts);
     await this.hashUpdate(data);
     return this.hashFinal();

@@ -133,7 +133,5 @@ export function encodeUnsignedInteger(magnitude: Uint8Array): Uint8Array {
   let i = 0;
   while (i < magnitude.length - 1 && magnitude[i] === 0) i++;
   const trimmed = magnitude.length === 0 ? new Uint8Array([0]) : magnitude.subarray(i);
-  return trimmed[0] & 0x80
-    ? encodeTlv(TAG_INTEGER, new Uint8Array([0]), trimmed)
-    : encodeTlv(TAG_INTEGER, trimmed);
+  return trimmed[0] & 0x80 ? encodeTlv(TAG_INTEGER, new Uint8Array([0]), trimmed) : encodeTlv(TAG_INTEGER, trimmed);
 }

@@ -118,5 +118,7 @@ export function isAsciiText(bytes: Uint8Array): boolean {
 }
 
 export function hasUtf8Bom(bytes: Uint8Array): boolean {
-  return bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf && isAsciiText(bytes.subarray(3));
+  return (
+    bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf && isAsciiText(bytes.subarray(3))
+  );
 }

@@ -80,7 +80,7 @@ export function wnafDigits(k: bigint, w: number = WINDOW): Int8Array {
   const digits = new Int8Array(n + 1);
   const full = 1 << w;
   const half = 1 << (w - 1);
-  for (let i = 0; i <= n; ) {
+  for (let i = 0; i <= n;) {
     if (bits[i] === 0) {
       i++;
       continue;

@@ -24,9 +24,7 @@ export function isValidPublicKey(publicKey: Uint8Array): boolean {
 export function normalizePublicKey(publicKey: Uint8Array): Uint8Array {
   assertBytes(publicKey, 'publicKey');
   if (publicKey.length !== 64 && !(publicKey.length === 65 && publicKey[0] === 0x04)) {
-    throw new TypeError(
-      `public key must be 64 bytes x||y or 65 bytes 04||x||y, got ${publicKey.length} bytes`,
-    );
+    throw new TypeError(`public key must be 64 bytes x||y or 65 bytes 04||x||y, got ${publicKey.length} bytes`);
   }
   if (decodePublicKey(publicKey) === null) throw new TypeError('public key is not a point on the SM2 curve');
   return publicKey.length === 64 ? publicKey.slice() : publicKey.slice(1);

@@ -217,10 +217,7 @@ function storedPublicKeyMatches(bitString: Uint8Array, d: bigint): boolean {
 const ALGORITHM_ID = encodeTlv(TAG_SEQUENCE, encodeOid(OID_EC_PUBLIC_KEY), encodeOid(OID_SM2));
 
 function ecPrivateKeyDer(d: Uint8Array, publicKey: Uint8Array, withParameters: boolean): Uint8Array {
-  const fields = [
-    Uint8Array.of(0x02, 0x01, 0x01),
-    encodeTlv(TAG_OCTET_STRING, d),
-  ];
+  const fields = [Uint8Array.of(0x02, 0x01, 0x01), encodeTlv(TAG_OCTET_STRING, d)];
   if (withParameters) fields.push(encodeTlv(TAG_CONTEXT_0, encodeOid(OID_SM2)));
   fields.push(encodeTlv(TAG_CONTEXT_1, encodeTlv(TAG_BIT_STRING, Uint8Array.of(0x00, 0x04), publicKey)));
   return encodeTlv(TAG_SEQUENCE, ...fields);

@@ -83,7 +83,10 @@ function parseSpki(der: Uint8Array): Uint8Array {
     (algOid === OID_EC_PUBLIC_KEY && curveOid === OID_SM2) ||
     (algOid === OID_SM2 && (curveOid === undefined || curveOid === OID_SM2));
   if (!isSm2) {
-    const found = algOid === OID_EC_PUBLIC_KEY && curveOid !== undefined ? `curve ${describeOid(curveOid)}` : `algorithm ${describeOid(algOid)}`;
+    const found =
+      algOid === OID_EC_PUBLIC_KEY && curveOid !== undefined
+        ? `curve ${describeOid(curveOid)}`
+        : `algorithm ${describeOid(algOid)}`;
     throw finalTypeError(`public key is for ${found}; an SM2 key (curve OID ${OID_SM2}) is needed`);
   }
   const bits = der.subarray(kids[1].start, kids[1].end);

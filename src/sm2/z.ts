@@ -23,7 +23,8 @@ export function userIdBytes(userId: Uint8Array | string | undefined): Uint8Array
 /** Z from an already validated 64/65-byte public key; the ID length is checked here. */
 export function computeZ(publicKey: Uint8Array, id: Uint8Array): Uint8Array {
   const bits = id.length * 8;
-  if (bits > 0xffff) throw new RangeError(`user ID is ${id.length} bytes; its bit length must fit in 16 bits (at most 8191 bytes)`);
+  if (bits > 0xffff)
+    throw new RangeError(`user ID is ${id.length} bytes; its bit length must fit in 16 bits (at most 8191 bytes)`);
   const xy = publicKey.length === 65 ? publicKey.subarray(1) : publicKey;
   return sm3Parts([new Uint8Array([bits >>> 8, bits & 0xff]), id, CURVE_PART, xy]);
 }
@@ -31,7 +32,9 @@ export function computeZ(publicKey: Uint8Array, id: Uint8Array): Uint8Array {
 function checkedPublicKey(publicKey: Uint8Array): Uint8Array {
   assertBytes(publicKey, 'publicKey');
   if (decodePublicKey(publicKey) === null) {
-    throw new TypeError(`public key is not a 64-byte x||y or 65-byte 04||x||y point on the SM2 curve (got ${publicKey.length} bytes)`);
+    throw new TypeError(
+      `public key is not a 64-byte x||y or 65-byte 04||x||y point on the SM2 curve (got ${publicKey.length} bytes)`,
+    );
   }
   return publicKey;
 }

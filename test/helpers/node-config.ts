@@ -7,11 +7,10 @@ import { privateKeyToPem } from '../../src/sm2';
  * Writes a node folder as FISCO's build_chain.sh lays it out: config.ini beside conf/node.pem,
  * with every section a 3.x node has, comment lines of both kinds and indentation.
  */
-export function writeNodeFolder(opts: {
-  security: string;
-  privateKey?: Uint8Array;
-  crlf?: boolean;
-}): { dir: string; configPath: string } {
+export function writeNodeFolder(opts: { security: string; privateKey?: Uint8Array; crlf?: boolean }): {
+  dir: string;
+  configPath: string;
+} {
   const dir = mkdtempSync(join(tmpdir(), 'gmt0018-node-'));
   mkdirSync(join(dir, 'conf'));
   if (opts.privateKey) writeFileSync(join(dir, 'conf', 'node.pem'), privateKeyToPem(opts.privateKey));

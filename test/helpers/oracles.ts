@@ -2,7 +2,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bytesToHex, hexToBytes, privateKeyToPem, publicKeyToPem, signatureFromDer, signatureToDer } from '../../src/sm2';
+import {
+  bytesToHex,
+  hexToBytes,
+  privateKeyToPem,
+  publicKeyToPem,
+  signatureFromDer,
+  signatureToDer,
+} from '../../src/sm2';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const smCrypto = require('sm-crypto');
@@ -58,7 +65,9 @@ export const opensslOracle = {
     return withTempDir((dir) => {
       writeFileSync(join(dir, 'key.pem'), privateKeyToPem(privateKey));
       writeFileSync(join(dir, 'msg'), message);
-      const der = execFileSync('openssl', ['dgst', '-sm3', '-sign', 'key.pem', '-sigopt', DIST_ID, 'msg'], { cwd: dir });
+      const der = execFileSync('openssl', ['dgst', '-sm3', '-sign', 'key.pem', '-sigopt', DIST_ID, 'msg'], {
+        cwd: dir,
+      });
       return signatureFromDer(der);
     });
   },

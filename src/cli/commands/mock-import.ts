@@ -14,7 +14,8 @@ function readPassword(values: { password?: string; 'password-file'?: string }): 
 }
 
 function readKey(values: { key?: string; generate?: boolean }): Uint8Array {
-  if ((values.key === undefined) === !values.generate) throw new UsageError('give exactly one of --key FILE and --generate');
+  if ((values.key === undefined) === !values.generate)
+    throw new UsageError('give exactly one of --key FILE and --generate');
   if (values.generate) return generatePrivateKey();
   const file = values.key as string;
   let content: Buffer;
@@ -77,4 +78,3 @@ export const mockImport = defineCommand({
     }
   },
 });
-

@@ -71,8 +71,15 @@ export const sign = defineCommand({
       const signature = values.digest
         ? await signer.signDigest(data)
         : await signer.sign(data, { userId: values['user-id'] });
-      const encoded = bytesToHex(SIGNATURE_FORMATS[format as keyof typeof SIGNATURE_FORMATS](signature, signer.publicKey));
-      out.result(encoded, { backend: signer.backend, format, signature: encoded, publicKey: bytesToHex(signer.publicKey) });
+      const encoded = bytesToHex(
+        SIGNATURE_FORMATS[format as keyof typeof SIGNATURE_FORMATS](signature, signer.publicKey),
+      );
+      out.result(encoded, {
+        backend: signer.backend,
+        format,
+        signature: encoded,
+        publicKey: bytesToHex(signer.publicKey),
+      });
     });
   },
 });

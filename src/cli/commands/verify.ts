@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { fromFiscoSignature, parsePublicKey, signatureFromDer, sm2Verify, sm2VerifyDigest, bytesToHex } from '../../sm2';
+import {
+  fromFiscoSignature,
+  parsePublicKey,
+  signatureFromDer,
+  sm2Verify,
+  sm2VerifyDigest,
+  bytesToHex,
+} from '../../sm2';
 import { defineCommand, required, UsageError, VerificationFailed } from '../command';
 import { parseHexArgument, readData } from '../input';
 
@@ -45,7 +52,10 @@ export const verify = defineCommand({
     } catch (error) {
       throw new UsageError(`--pubkey: ${(error as Error).message}`);
     }
-    const signature = decodeSignature(parseHexArgument(required(values.signature, '--signature'), '--signature'), publicKey);
+    const signature = decodeSignature(
+      parseHexArgument(required(values.signature, '--signature'), '--signature'),
+      publicKey,
+    );
     const data = readData(values);
     if (values.digest && data.length !== 32) throw new UsageError(`--digest takes 32 bytes (SM3), got ${data.length}`);
     const valid = values.digest
@@ -55,4 +65,3 @@ export const verify = defineCommand({
     if (!valid) throw new VerificationFailed('signature does not verify');
   },
 });
-
