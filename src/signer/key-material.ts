@@ -1,12 +1,23 @@
+import { inspect } from 'node:util';
 import { nodeIdOf, sm2Verify } from '../sm2';
-import type { SignOptions } from './types';
+import type { SignerBackend, SignOptions } from './types';
 
 /** What every backend derives the same way from its public key. */
 export abstract class PublicKeyHolder {
+  abstract readonly backend: SignerBackend;
   readonly nodeId: string;
 
   protected constructor(readonly publicKey: Uint8Array) {
     this.nodeId = nodeIdOf(publicKey);
+  }
+
+  /** What a log line may show of a signer: which backend and which key, nothing of its internals. */
+  toJSON(): { backend: SignerBackend; nodeId: string } {
+    return { backend: this.backend, nodeId: this.nodeId };
+  }
+
+  [inspect.custom](): string {
+    return `${this.constructor.name} { backend: '${this.backend}', nodeId: '${this.nodeId}' }`;
   }
 
   /** Verification needs no secret, so every backend does it on the host. */

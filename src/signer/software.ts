@@ -8,11 +8,12 @@ import type { SignOptions, Sm2Signer } from './types';
 /** SM2 in pure JS from a private key held in this process (FISCO's `enable_hsm=false`). */
 export class SoftwareSigner extends PublicKeyHolder implements Sm2Signer {
   readonly backend = 'software' as const;
-  private privateKey: Uint8Array | null;
+  // A #private field: util.inspect, JSON.stringify and Object.keys never reach it.
+  #privateKey: Uint8Array | null;
 
   private constructor(privateKey: Uint8Array) {
     super(publicKeyFromPrivateKey(privateKey));
-    this.privateKey = privateKey;
+    this.#privateKey = privateKey;
   }
 
   /** Takes a copy of the 32-byte private key; the caller may zero its own. */
@@ -45,8 +46,8 @@ export class SoftwareSigner extends PublicKeyHolder implements Sm2Signer {
   }
 
   private key(): Uint8Array {
-    if (this.privateKey === null) throw new SignerClosedError(this.backend);
-    return this.privateKey;
+    if (this.#privateKey === null) throw new SignerClosedError(this.backend);
+    return this.#privateKey;
   }
 
   async sign(message: Uint8Array, opts: SignOptions = {}): Promise<Uint8Array> {
@@ -60,7 +61,7 @@ export class SoftwareSigner extends PublicKeyHolder implements Sm2Signer {
   }
 
   async close(): Promise<void> {
-    this.privateKey?.fill(0);
-    this.privateKey = null;
+    this.#privateKey?.fill(0);
+    this.#privateKey = null;
   }
 }
