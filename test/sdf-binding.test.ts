@@ -9,9 +9,9 @@ import { smCryptoOracle } from './helpers/oracles';
 
 const PASSWORD = 'card#pass;word 1';
 const variants = [
-  { name: 'standard', lib: mockVariantLib('standard'), options: {} },
-  { name: '32-byte fields', lib: mockVariantLib('bits256'), options: { eccFieldBytes: 32 as const } },
-  { name: 'uiAlgID sign', lib: mockVariantLib('algid'), options: { internalSignWithAlgId: true } },
+  { name: 'standard', lib: mockVariantLib('standard'), options: { profile: 'standard' } },
+  { name: '32-byte fields', lib: mockVariantLib('bits256'), options: { profile: 'bits256' } },
+  { name: 'uiAlgID sign', lib: mockVariantLib('algid'), options: { profile: 'algid' } },
 ];
 
 function expectSdfError(error: unknown, fn: string, codeName: string): void {

@@ -9,6 +9,8 @@
  */
 import { ConfigError, ConfigErrorCodes } from './errors';
 import type { IniEntry, IniSection } from './ini';
+import { parseEccFieldBytes, parseHsmPreload, parseHsmProfile, parseHsmSymbols } from './hsm-library-keys';
+import { parseRemoteSignerUrls } from './remote-signer-keys';
 import { INT_MAX, parseBoolean, parseUnsignedInt, showValue, type ValueSite } from './values';
 
 export const SECURITY_SECTION = 'security';
@@ -65,6 +67,15 @@ export const SECURITY_KEYS = {
   keyIndex: { names: ['key_index', 'key_id'], parse: keyIndex },
   encKeyIndex: { names: ['enc_key_index'], parse: keyIndex },
   password: { names: ['password'], secret: true, parse: text },
+  // gmt0018 extensions for vendor SDF libraries (FISCO ignores them)
+  hsmProfile: { names: ['hsm_profile'], parse: parseHsmProfile },
+  hsmEccFieldBytes: { names: ['hsm_ecc_field_bytes'], parse: parseEccFieldBytes },
+  hsmSignWithAlgId: { names: ['hsm_sign_with_alg_id'], parse: parseBoolean },
+  hsmSymbols: { names: ['hsm_symbols'], parse: parseHsmSymbols },
+  hsmPreload: { names: ['hsm_preload'], parse: parseHsmPreload },
+  // gmt0018 extensions: sign through `gmt0018 serve` (FISCO ignores them)
+  remoteSignerUrl: { names: ['remote_signer_url'], parse: parseRemoteSignerUrls },
+  remoteSignerTokenFile: { names: ['remote_signer_token_file'], parse: text },
 } as const satisfies Record<string, KeySpec<unknown>>;
 
 export type SecurityKeyName = keyof typeof SECURITY_KEYS;

@@ -12,7 +12,7 @@
  */
 import { inspect, type InspectOptions } from 'node:util';
 import { INT_MAX } from './values';
-import type { SecurityConfig } from './types';
+import type { HsmLibrarySettings, RemoteSignerSettings, SecurityConfig } from './types';
 
 const REDACTED = '<redacted>';
 
@@ -29,6 +29,8 @@ class SecurityConfigRecord {
   declare readonly encKeyIndex?: number;
   declare readonly privateKeyPath: string;
   declare readonly configPath?: string;
+  declare readonly hsmLibrary?: HsmLibrarySettings;
+  declare readonly remoteSigner?: RemoteSignerSettings;
 
   constructor(fields: PublicFields) {
     const define = (name: keyof PublicFields, value: unknown): void => {
@@ -41,6 +43,8 @@ class SecurityConfigRecord {
     define('encKeyIndex', fields.encKeyIndex);
     define('privateKeyPath', fields.privateKeyPath);
     define('configPath', fields.configPath);
+    define('hsmLibrary', fields.hsmLibrary);
+    define('remoteSigner', fields.remoteSigner);
     Object.freeze(this);
   }
 
@@ -96,6 +100,29 @@ function checkIndex(name: string, value: unknown): void {
   }
 }
 
+/** A frozen copy, so that the config object stays immutable all the way down. */
+function frozenLibrarySettings(settings: HsmLibrarySettings): HsmLibrarySettings {
+  if (settings === null || typeof settings !== 'object') {
+    throw new TypeError('createSecurityConfig: hsmLibrary must be an object');
+  }
+  const copy: HsmLibrarySettings = { ...settings };
+  if (settings.symbols !== undefined) copy.symbols = Object.freeze({ ...settings.symbols });
+  if (settings.preload !== undefined) copy.preload = Object.freeze([...settings.preload]);
+  return Object.freeze(copy);
+}
+
+function frozenRemoteSigner(settings: RemoteSignerSettings): RemoteSignerSettings {
+  const urls = (settings as { urls?: unknown } | null)?.urls;
+  if (!Array.isArray(urls) || urls.length === 0) {
+    throw new TypeError('createSecurityConfig: remoteSigner.urls must be a non-empty array of URLs');
+  }
+  urls.forEach((url, i) => checkString(`remoteSigner.urls[${i}]`, url));
+  if (settings.tokenFile !== undefined) checkString('remoteSigner.tokenFile', settings.tokenFile);
+  const copy: RemoteSignerSettings = { urls: Object.freeze([...(urls as string[])]) };
+  if (settings.tokenFile !== undefined) copy.tokenFile = settings.tokenFile;
+  return Object.freeze(copy);
+}
+
 /**
  * Build the redacting, frozen SecurityConfig object from plain fields (which may themselves be a
  * redacting object: its password is read through the getter). encKeyIndex defaults to keyIndex.
@@ -124,5 +151,7 @@ export function createSecurityConfig(fields: SecurityConfig): SecurityConfig {
   const encKeyIndex = fields.encKeyIndex ?? fields.keyIndex;
   if (encKeyIndex !== undefined) plain.encKeyIndex = encKeyIndex;
   if (fields.configPath !== undefined) plain.configPath = fields.configPath;
+  if (fields.hsmLibrary !== undefined) plain.hsmLibrary = frozenLibrarySettings(fields.hsmLibrary);
+  if (fields.remoteSigner !== undefined) plain.remoteSigner = frozenRemoteSigner(fields.remoteSigner);
   return redacting(plain, fields.password);
 }

@@ -26,9 +26,9 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, ConfigErrorCodes } from './errors';
 import { parseIni, type IniDocument } from './ini';
-import { readSecurityKeys, SECURITY_SECTION } from './keys';
+import { readSecurityKeys, SECURITY_SECTION, type SecurityValues } from './keys';
 import { createSecurityConfig } from './security-config';
-import type { SecurityConfig } from './types';
+import type { HsmLibrarySettings, RemoteSignerSettings, SecurityConfig } from './types';
 import { parseBoolean, type ValueSite } from './values';
 
 /** FISCO's default for private_key_path (SecurityConfig.cpp); the generated config.ini says conf/node.pem. */
@@ -179,6 +179,10 @@ function securityConfigFromIni(doc: IniDocument, ctx: BuildContext): SecurityCon
   const encKeyIndex = v.encKeyIndex?.value ?? keyIndex;
   if (encKeyIndex !== undefined) fields.encKeyIndex = encKeyIndex;
   if (file !== undefined) fields.configPath = file;
+  const hsmLibrary = hsmLibraryFromKeys(v, ctx.baseDir);
+  if (hsmLibrary !== undefined) fields.hsmLibrary = hsmLibrary;
+  const remoteSigner = remoteSignerFromKeys(v, ctx.baseDir, where);
+  if (remoteSigner !== undefined) fields.remoteSigner = remoteSigner;
   return createSecurityConfig(fields);
 }
 
@@ -225,6 +229,40 @@ function checkStorageSecurity(doc: IniDocument, enableHsm: boolean, where: (extr
       where({ line: enable.line, section: STORAGE_SECURITY_SECTION, key: enable.key }),
     );
   }
+}
+
+/** The vendor-library extension keys, or undefined when none is set. */
+function hsmLibraryFromKeys(v: SecurityValues, baseDir: string): HsmLibrarySettings | undefined {
+  const out: HsmLibrarySettings = {};
+  if (v.hsmProfile !== undefined) out.profile = v.hsmProfile.value;
+  if (v.hsmEccFieldBytes !== undefined) out.eccFieldBytes = v.hsmEccFieldBytes.value;
+  if (v.hsmSignWithAlgId !== undefined) out.internalSignWithAlgId = v.hsmSignWithAlgId.value;
+  if (v.hsmSymbols !== undefined) out.symbols = v.hsmSymbols.value;
+  if (v.hsmPreload !== undefined) out.preload = v.hsmPreload.value.map((p) => resolveLibraryPath(p, baseDir));
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
+/** The remote signing service (gmt0018 extension), or undefined when remote_signer_url is absent. */
+function remoteSignerFromKeys(
+  v: SecurityValues,
+  baseDir: string,
+  where: (extra?: ValueSite) => ValueSite,
+): RemoteSignerSettings | undefined {
+  const tokenFile = v.remoteSignerTokenFile;
+  if (v.remoteSignerUrl === undefined) {
+    if (tokenFile === undefined) return undefined;
+    throw new ConfigError(
+      ConfigErrorCodes.CONFIG_MISSING_KEY,
+      'missing: remote_signer_token_file is set but remote_signer_url is not (expected the URL of gmt0018 serve)',
+      where({ line: tokenFile.line, section: SECURITY_SECTION, key: 'remote_signer_url' }),
+    );
+  }
+  if (tokenFile !== undefined && tokenFile.value === '') {
+    throw emptyPath(tokenFile, 'the file holding the bearer token of the signing service', where);
+  }
+  const out: RemoteSignerSettings = { urls: v.remoteSignerUrl.value };
+  if (tokenFile !== undefined) out.tokenFile = resolveFilePath(tokenFile.value, baseDir);
+  return out;
 }
 
 /** A file path: absolute as written, else relative to the node's folder. Empty stays empty. */

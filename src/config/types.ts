@@ -24,4 +24,29 @@ export interface SecurityConfig {
   privateKeyPath: string;
   /** The file the settings came from, for messages. */
   configPath?: string;
+  /**
+   * How the vendor's SDF library differs from the standard (gmt0018 extension keys hsm_profile,
+   * hsm_ecc_field_bytes, hsm_sign_with_alg_id, hsm_symbols, hsm_preload); absent when none is set.
+   */
+  hsmLibrary?: HsmLibrarySettings;
+  /**
+   * gmt0018 extension keys remote_signer_url (comma-separated for several instances) and
+   * remote_signer_token_file: sign through `gmt0018 serve` instead of a local card or key file.
+   */
+  remoteSigner?: RemoteSignerSettings;
+}
+
+/** Where the signing service is; the token file is absolute (resolved against the config folder). */
+export interface RemoteSignerSettings {
+  urls: readonly string[];
+  tokenFile?: string;
+}
+
+/** A named profile plus overrides; preload paths are resolved like hsm_lib_path. */
+export interface HsmLibrarySettings {
+  profile?: string;
+  eccFieldBytes?: 32 | 64;
+  internalSignWithAlgId?: boolean;
+  symbols?: Readonly<Record<string, string>>;
+  preload?: readonly string[];
 }

@@ -1,6 +1,8 @@
 import { SdfBindingError } from './errors';
 import { SdfLibrary, SdfLibraryOptions } from './library';
 import { SdfSession } from './session';
+import './session-ecc';
+import './session-symmetric';
 import type { DeviceInfo } from './structs';
 
 /** An open SDF device. Closing it closes every session it opened. */

@@ -2,10 +2,13 @@ import { statSync } from 'node:fs';
 import koffi, { type LibraryHandle } from 'koffi';
 import { SDR_OK } from './codes';
 import { SdfBindingError, SdfError } from './errors';
+import { resolveSdfLibraryOptions } from './profiles';
 import { EccFieldBytes } from './structs';
 
 /** How a vendor's library differs from the standard header. */
 export interface SdfLibraryOptions {
+  /** A named profile (profiles.ts, default `standard`); the other fields override its values. */
+  profile?: string;
   /** Width of ECCref value fields: 64 (standard, ECCref_MAX_BITS=512) or 32. Default 64. */
   eccFieldBytes?: EccFieldBytes;
   /** `SDF_InternalSign_ECC(hSession, uiAlgID, uiISKIndex, ...)` with a leading algorithm ID. */
@@ -41,6 +44,21 @@ export const SDF_FUNCTION_NAMES = [
   'SDF_HashInit',
   'SDF_HashUpdate',
   'SDF_HashFinal',
+  'SDF_GenerateKeyPair_ECC',
+  'SDF_ExternalSign_ECC',
+  'SDF_ExternalEncrypt_ECC',
+  'SDF_ExternalDecrypt_ECC',
+  'SDF_InternalEncrypt_ECC',
+  'SDF_InternalDecrypt_ECC',
+  'SDF_GenerateKeyWithIPK_ECC',
+  'SDF_GenerateKeyWithEPK_ECC',
+  'SDF_ImportKeyWithISK_ECC',
+  'SDF_GenerateKeyWithKEK',
+  'SDF_ImportKeyWithKEK',
+  'SDF_DestroyKey',
+  'SDF_Encrypt',
+  'SDF_Decrypt',
+  'SDF_CalculateMAC',
 ] as const;
 
 export type SdfFunctionName = (typeof SDF_FUNCTION_NAMES)[number];
@@ -63,6 +81,22 @@ const STANDARD_PARAMS: Record<SdfFunctionName, Param[]> = {
   SDF_HashInit: [HANDLE, U32, PTR, PTR, U32],
   SDF_HashUpdate: [HANDLE, PTR, U32],
   SDF_HashFinal: [HANDLE, PTR, OUT_U32],
+  SDF_GenerateKeyPair_ECC: [HANDLE, U32, U32, PTR, PTR],
+  SDF_ExternalSign_ECC: [HANDLE, U32, PTR, PTR, U32, PTR],
+  SDF_ExternalEncrypt_ECC: [HANDLE, U32, PTR, PTR, U32, PTR],
+  SDF_ExternalDecrypt_ECC: [HANDLE, U32, PTR, PTR, PTR, OUT_U32],
+  // index first, then uiAlgID, as GmSSL's sdf.h and most vendors declare them
+  SDF_InternalEncrypt_ECC: [HANDLE, U32, U32, PTR, U32, PTR],
+  SDF_InternalDecrypt_ECC: [HANDLE, U32, U32, PTR, PTR, OUT_U32],
+  SDF_GenerateKeyWithIPK_ECC: [HANDLE, U32, U32, PTR, OUT_HANDLE],
+  SDF_GenerateKeyWithEPK_ECC: [HANDLE, U32, U32, PTR, PTR, OUT_HANDLE],
+  SDF_ImportKeyWithISK_ECC: [HANDLE, U32, PTR, OUT_HANDLE],
+  SDF_GenerateKeyWithKEK: [HANDLE, U32, U32, U32, PTR, OUT_U32, OUT_HANDLE],
+  SDF_ImportKeyWithKEK: [HANDLE, U32, U32, PTR, U32, OUT_HANDLE],
+  SDF_DestroyKey: [HANDLE, HANDLE],
+  SDF_Encrypt: [HANDLE, HANDLE, U32, PTR, PTR, U32, PTR, OUT_U32],
+  SDF_Decrypt: [HANDLE, HANDLE, U32, PTR, PTR, U32, PTR, OUT_U32],
+  SDF_CalculateMAC: [HANDLE, HANDLE, U32, PTR, PTR, U32, PTR, OUT_U32],
 };
 
 function paramsFor(name: SdfFunctionName, options: SdfLibraryOptions): Param[] {
@@ -75,13 +109,21 @@ type KoffiFunction = ReturnType<LibraryHandle['func']>;
 /** A loaded SDF library: its functions, called so that a non-zero SDR code becomes an SdfError. */
 export class SdfLibrary {
   readonly path: string;
-  readonly options: Readonly<Required<Omit<SdfLibraryOptions, 'preload' | 'symbols'>>> &
+  readonly options: Readonly<Required<Omit<SdfLibraryOptions, 'preload' | 'symbols' | 'profile'>>> &
     Pick<SdfLibraryOptions, 'symbols' | 'preload'>;
   private readonly functions = new Map<SdfFunctionName, KoffiFunction>();
   private readonly missing = new Set<SdfFunctionName>();
 
-  constructor(path: string, options: SdfLibraryOptions = {}) {
+  constructor(path: string, settings: SdfLibraryOptions = {}) {
     this.path = path;
+    const options = resolveSdfLibraryOptions(settings);
+    const unknown = Object.keys(options.symbols ?? {}).filter(
+      (name) => !(SDF_FUNCTION_NAMES as readonly string[]).includes(name),
+    );
+    if (unknown.length > 0) {
+      // a typo would otherwise leave the vendor's symbol unused without a word
+      throw new RangeError(`the symbol map names ${unknown.join(', ')}, not a GM/T 0018 function the binding calls`);
+    }
     this.options = {
       eccFieldBytes: options.eccFieldBytes ?? 64,
       internalSignWithAlgId: options.internalSignWithAlgId ?? false,

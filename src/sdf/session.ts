@@ -27,6 +27,9 @@ function requireIndex(keyIndex: number): void {
   }
 }
 
+/** Random requests up to this size go in one call, without asking the device its BufferSize. */
+const MIN_RANDOM_CHUNK = 1024;
+
 /** Standard ID of SM2 signatures (GB/T 35276), used for the device-side Z value. */
 const DEFAULT_USER_ID = Buffer.from('1234567812345678');
 
@@ -38,7 +41,8 @@ export class SdfSession {
   private handle: Handle | null;
 
   constructor(
-    private readonly library: SdfLibrary,
+    /** @internal the library, for the method groups in session-ecc.ts and session-symmetric.ts */
+    readonly library: SdfLibrary,
     handle: Handle,
     private readonly onClose: (session: SdfSession) => void,
   ) {
@@ -49,7 +53,8 @@ export class SdfSession {
     return this.handle === null;
   }
 
-  private live(fn: string): Handle {
+  /** @internal the open handle, or an error naming `fn` */
+  live(fn: string): Handle {
     if (this.handle === null) {
       throw new SdfBindingError('SDF_HANDLE_CLOSED', `${fn} called on a closed session`, { fn });
     }
@@ -71,8 +76,23 @@ export class SdfSession {
       throw new RangeError(`random length must be a non-negative integer, got ${length}`);
     }
     const out = Buffer.alloc(length);
-    if (length > 0) await this.library.call('SDF_GenerateRandom', this.live('SDF_GenerateRandom'), length, out);
+    // Devices refuse more than their BufferSize in one call: ask for it in pieces of that size.
+    const chunk = length > MIN_RANDOM_CHUNK ? await this.randomChunkSize() : length;
+    for (let at = 0; at < length; at += chunk) {
+      const piece = out.subarray(at, Math.min(at + chunk, length));
+      await this.library.call('SDF_GenerateRandom', this.live('SDF_GenerateRandom'), piece.length, piece);
+    }
     return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  }
+
+  private randomChunk?: number;
+
+  private async randomChunkSize(): Promise<number> {
+    if (this.randomChunk === undefined) {
+      const { bufferSize } = await this.getDeviceInfo();
+      this.randomChunk = bufferSize > 0 ? bufferSize : MIN_RANDOM_CHUNK;
+    }
+    return this.randomChunk;
   }
 
   /**
@@ -132,6 +152,20 @@ export class SdfSession {
     const out = Buffer.alloc(signatureStructSize(this.field));
     const leading = this.library.options.internalSignWithAlgId ? [SGD.SGD_SM2_1] : [];
     await this.library.call(fn, this.live(fn), ...leading, keyIndex, digest, digest.length, out);
+    return decodeSignature(out, this.field, fn);
+  }
+
+  /**
+   * internalSign on the calling thread: no thread-pool hop, but the event loop waits for the
+   * device. For scripts and the benchmark's per-call overhead figure.
+   */
+  internalSignSync(keyIndex: number, digest: Uint8Array): Uint8Array {
+    requireIndex(keyIndex);
+    requireLength(digest, SM2_VALUE_BYTES, 'digest');
+    const fn = 'SDF_InternalSign_ECC';
+    const out = Buffer.alloc(signatureStructSize(this.field));
+    const leading = this.library.options.internalSignWithAlgId ? [SGD.SGD_SM2_1] : [];
+    this.library.callSync(fn, this.live(fn), ...leading, keyIndex, digest, digest.length, out);
     return decodeSignature(out, this.field, fn);
   }
 

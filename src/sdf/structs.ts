@@ -10,12 +10,33 @@ export const SM2_VALUE_BYTES = 32;
  */
 export type EccFieldBytes = 64 | 32;
 
-export function publicKeyStructSize(field: EccFieldBytes): number {
-  return 4 + 2 * field;
+/**
+ * Structs are allocated for 64-byte fields whatever the profile says: a library built with
+ * ECCref_MAX_BITS 512 but configured as 256 then writes inside the buffer rather than past it,
+ * and the non-zero bytes after the 32-byte layout reveal the mismatch (checkTail).
+ */
+const WIDEST: EccFieldBytes = 64;
+
+/** Bytes to allocate for an ECCrefPublicKey (the 64-byte-field size, see WIDEST). */
+export function publicKeyStructSize(_field: EccFieldBytes): number {
+  return 4 + 2 * WIDEST;
 }
 
-export function signatureStructSize(field: EccFieldBytes): number {
-  return 2 * field;
+/** Bytes to allocate for an ECCSignature (the 64-byte-field size, see WIDEST). */
+export function signatureStructSize(_field: EccFieldBytes): number {
+  return 2 * WIDEST;
+}
+
+/** Fails when the library wrote past the `used` bytes its configured layout has. */
+export function checkTail(struct: Buffer, used: number, fn: string): void {
+  if (struct.subarray(used).some((byte) => byte !== 0)) {
+    throw new SdfBindingError(
+      'SDF_BAD_RESPONSE',
+      `${fn} wrote more than the ${used} bytes of the configured 32-byte-field layout ` +
+        '(is the library built with ECCref_MAX_BITS 512? use the standard profile / hsm_ecc_field_bytes=64)',
+      { fn },
+    );
+  }
 }
 
 /** Writes a 32-byte value right-aligned (big-endian, zero padding first) into a field. */
@@ -47,6 +68,7 @@ export function encodePublicKey(publicKey: Uint8Array, field: EccFieldBytes): Bu
 }
 
 export function decodePublicKey(struct: Buffer, field: EccFieldBytes, fn: string): Uint8Array {
+  checkTail(struct, 4 + 2 * field, fn);
   const bits = struct.readUInt32LE(0);
   if (bits !== 256) {
     throw new SdfBindingError('SDF_BAD_RESPONSE', `${fn} returned a ${bits}-bit key where SM2 has 256 bits`, { fn });
@@ -66,6 +88,7 @@ export function encodeSignature(signature: Uint8Array, field: EccFieldBytes): Bu
 }
 
 export function decodeSignature(struct: Buffer, field: EccFieldBytes, fn: string): Uint8Array {
+  checkTail(struct, 2 * field, fn);
   const out = new Uint8Array(2 * SM2_VALUE_BYTES);
   out.set(takeValue(struct, 0, field, 'r', fn), 0);
   out.set(takeValue(struct, field, field, 's', fn), SM2_VALUE_BYTES);

@@ -43,9 +43,12 @@
  *     private=<64 hex chars, the SM2 private key d, 1 <= d <= n-2>
  *     salt=<hex, 1..64 bytes; mock-import writes 16>
  *     password_sm3=<64 hex chars = SM3(salt || password)>
- * All three are required in every file. A file that is malformed (or
- * unreadable, or over 64 KiB) does not load: its key reports SDR_KEYERR on
- * every use. The access password of an index is the one of its sign file
+ * All three are required in every file. A file kek-<N>.key holds a key-encryption key instead,
+ * one line (plus comments):
+ *     kek=<32 hex chars, the 16-byte SM4 key>
+ * written by `gmt0018 mock-import --kek`; using a KEK needs no access right.
+ * A file that is malformed (or unreadable, or over 64 KiB) does not load: its
+ * key reports SDR_KEYERR on every use. The access password of an index is the one of its sign file
  * (of its enc file when it has no sign file). Key material is cleansed when
  * the device closes.
  *
@@ -94,6 +97,17 @@ typedef struct ECCSignature_st {
     unsigned char r[ECCref_MAX_LEN];
     unsigned char s[ECCref_MAX_LEN];
 } ECCSignature;
+
+/* C holds L bytes. Declared C[1] as in the standard and GmSSL's sdf.h: the caller allocates
+ * offsetof(ECCCipher, C) + L bytes (some vendor headers declare C[136] instead, which only changes
+ * sizeof). For ECCref_MAX_BITS 512, C starts at byte 164; for 256, at byte 100. */
+typedef struct ECCCipher_st {
+    unsigned char x[ECCref_MAX_LEN];
+    unsigned char y[ECCref_MAX_LEN];
+    unsigned char M[32];
+    unsigned int L;
+    unsigned char C[1];
+} ECCCipher;
 
 typedef struct DeviceInfo_st {
     unsigned char IssuerName[40];
@@ -161,7 +175,8 @@ SDF_API int SDF_CloseDevice(void *hDeviceHandle);
 SDF_API int SDF_OpenSession(void *hDeviceHandle, void **phSessionHandle);
 SDF_API int SDF_CloseSession(void *hSessionHandle);
 /* Issuer "gmt0018 mock", name "MockSDF", serial "MOCK0000000001",
- * AsymAlgAbility {SGD_SM2_1|SGD_SM2_3, 256}, SymAlgAbility 0,
+ * AsymAlgAbility {SGD_SM2_1|SGD_SM2_2|SGD_SM2_3, 256},
+ * SymAlgAbility SGD_SM4_ECB|SGD_SM4_CBC|SGD_SM4_MAC,
  * HashAlgAbility SGD_SM3, BufferSize 65536. */
 SDF_API int SDF_GetDeviceInfo(void *hSessionHandle, DEVICEINFO *pstDeviceInfo);
 SDF_API int SDF_GenerateRandom(void *hSessionHandle, unsigned int uiLength,
@@ -196,6 +211,72 @@ SDF_API int SDF_InternalVerify_ECC(void *hSessionHandle, unsigned int uiIPKIndex
 SDF_API int SDF_ExternalVerify_ECC(void *hSessionHandle, unsigned int uiAlgID,
                                    ECCrefPublicKey *pucPublicKey, unsigned char *pucDataInput,
                                    unsigned int uiInputLength, ECCSignature *pucSignature);
+
+/* External key pair: uiAlgID SGD_SM2, SGD_SM2_1, SGD_SM2_2 or SGD_SM2_3 (else
+ * SDR_ALGNOTSUPPORT), uiKeyBits 256 (else SDR_INARGERR). */
+SDF_API int SDF_GenerateKeyPair_ECC(void *hSessionHandle, unsigned int uiAlgID, unsigned int uiKeyBits,
+                                    ECCrefPublicKey *pucPublicKey, ECCrefPrivateKey *pucPrivateKey);
+/* uiAlgID SGD_SM2_1; the data is the 32-byte digest e. A private key outside [1, n-2], a bits
+ * value other than 256 (or 0) or non-zero padding gives SDR_INARGERR. */
+SDF_API int SDF_ExternalSign_ECC(void *hSessionHandle, unsigned int uiAlgID, ECCrefPrivateKey *pucPrivateKey,
+                                 unsigned char *pucData, unsigned int uiDataLength,
+                                 ECCSignature *pucSignature);
+/* SM2 encryption (GB/T 32918.4): x||y = C1, M = C3 = SM3(x2||data||y2), C = C2, L = data length.
+ * uiAlgID SGD_SM2_3 (else SDR_ALGNOTSUPPORT); 1 <= uiDataLength <= BufferSize (else
+ * SDR_INARGERR). pucEncData must have room for offsetof(ECCCipher, C) + uiDataLength bytes. */
+SDF_API int SDF_ExternalEncrypt_ECC(void *hSessionHandle, unsigned int uiAlgID, ECCrefPublicKey *pucPublicKey,
+                                    unsigned char *pucData, unsigned int uiDataLength, ECCCipher *pucEncData);
+/* Writes L bytes to pucData and L to *puiDataLength. A C1 off the curve or a wrong C3 gives
+ * SDR_ENCDATAERR; L of 0 or above BufferSize SDR_INARGERR. */
+SDF_API int SDF_ExternalDecrypt_ECC(void *hSessionHandle, unsigned int uiAlgID, ECCrefPrivateKey *pucPrivateKey,
+                                    ECCCipher *pucEncData, unsigned char *pucData, unsigned int *puiDataLength);
+/* As the external pair, with the encryption key (enc-<N>.key) at the index: no such key gives
+ * SDR_KEYNOTEXIST. Decrypting needs the access right of the index on this session (SDR_PARDENY).
+ * Argument order as GmSSL's sdf.h: index first, then uiAlgID. */
+SDF_API int SDF_InternalEncrypt_ECC(void *hSessionHandle, unsigned int uiIPKIndex, unsigned int uiAlgID,
+                                    unsigned char *pucData, unsigned int uiDataLength, ECCCipher *pucEncData);
+SDF_API int SDF_InternalDecrypt_ECC(void *hSessionHandle, unsigned int uiISKIndex, unsigned int uiAlgID,
+                                    ECCCipher *pucEncData, unsigned char *pucData, unsigned int *puiDataLength);
+
+/* ---- Session keys (SM4, 128 bits) ---------------------------------------
+ * A session holds up to 1024 keys; handles are opaque, unique in the process,
+ * and die with SDF_DestroyKey or the session. uiKeyBits must be 128 (else
+ * SDR_INARGERR). An unknown or destroyed handle gives SDR_KEYNOTEXIST. */
+
+/* The new key encrypted with SM2 to the internal encryption key at the index. */
+SDF_API int SDF_GenerateKeyWithIPK_ECC(void *hSessionHandle, unsigned int uiIPKIndex, unsigned int uiKeyBits,
+                                       ECCCipher *pucKey, void **phKeyHandle);
+/* uiAlgID SGD_SM2_3. */
+SDF_API int SDF_GenerateKeyWithEPK_ECC(void *hSessionHandle, unsigned int uiKeyBits, unsigned int uiAlgID,
+                                       ECCrefPublicKey *pucPublicKey, ECCCipher *pucKey, void **phKeyHandle);
+/* Decrypts a 16-byte key (L must be 16) with the internal encryption key: needs the access right. */
+SDF_API int SDF_ImportKeyWithISK_ECC(void *hSessionHandle, unsigned int uiISKIndex, ECCCipher *pucKey,
+                                     void **phKeyHandle);
+/* The key wrapped as SM4-ECB(KEK, key), 16 bytes; uiAlgID must be SGD_SM4_ECB. A missing KEK
+ * gives SDR_KEYNOTEXIST, a malformed kek file SDR_KEYERR. */
+SDF_API int SDF_GenerateKeyWithKEK(void *hSessionHandle, unsigned int uiKeyBits, unsigned int uiAlgID,
+                                   unsigned int uiKEKIndex, unsigned char *pucKey, unsigned int *puiKeyLength,
+                                   void **phKeyHandle);
+SDF_API int SDF_ImportKeyWithKEK(void *hSessionHandle, unsigned int uiAlgID, unsigned int uiKEKIndex,
+                                 unsigned char *pucKey, unsigned int uiKeyLength, void **phKeyHandle);
+SDF_API int SDF_DestroyKey(void *hSessionHandle, void *hKeyHandle);
+
+/* ---- Symmetric operations ------------------------------------------------
+ * SM4 without padding: the length must be a non-zero multiple of 16 up to
+ * BufferSize (else SDR_INARGERR). uiAlgID SGD_SM4_ECB or SGD_SM4_CBC (else
+ * SDR_ALGNOTSUPPORT); CBC needs the 16-byte IV and leaves the last ciphertext
+ * block in it, so that a long input can be processed in pieces. */
+SDF_API int SDF_Encrypt(void *hSessionHandle, void *hKeyHandle, unsigned int uiAlgID, unsigned char *pucIV,
+                        unsigned char *pucData, unsigned int uiDataLength, unsigned char *pucEncData,
+                        unsigned int *puiEncDataLength);
+SDF_API int SDF_Decrypt(void *hSessionHandle, void *hKeyHandle, unsigned int uiAlgID, unsigned char *pucIV,
+                        unsigned char *pucEncData, unsigned int uiEncDataLength, unsigned char *pucData,
+                        unsigned int *puiDataLength);
+/* uiAlgID SGD_SM4_MAC: CBC-MAC, the last block of SM4-CBC over the data with the IV (all zero
+ * when pucIV is NULL); 16 bytes. The IV, when given, receives the MAC. */
+SDF_API int SDF_CalculateMAC(void *hSessionHandle, void *hKeyHandle, unsigned int uiAlgID, unsigned char *pucIV,
+                             unsigned char *pucData, unsigned int uiDataLength, unsigned char *pucMAC,
+                             unsigned int *puiMACLength);
 
 /* ---- Hash -------------------------------------------------------------- */
 SDF_API int SDF_HashInit(void *hSessionHandle, unsigned int uiAlgID,

@@ -28,6 +28,21 @@ static const char *const fn_names[FN_COUNT] = {
     "SDF_HashInit",
     "SDF_HashUpdate",
     "SDF_HashFinal",
+    "SDF_GenerateKeyPair_ECC",
+    "SDF_ExternalSign_ECC",
+    "SDF_ExternalEncrypt_ECC",
+    "SDF_ExternalDecrypt_ECC",
+    "SDF_InternalEncrypt_ECC",
+    "SDF_InternalDecrypt_ECC",
+    "SDF_GenerateKeyWithIPK_ECC",
+    "SDF_GenerateKeyWithEPK_ECC",
+    "SDF_ImportKeyWithISK_ECC",
+    "SDF_GenerateKeyWithKEK",
+    "SDF_ImportKeyWithKEK",
+    "SDF_DestroyKey",
+    "SDF_Encrypt",
+    "SDF_Decrypt",
+    "SDF_CalculateMAC",
 };
 
 static const struct {

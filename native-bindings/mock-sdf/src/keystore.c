@@ -1,4 +1,4 @@
-/* The mock card's keystore: a directory of sign-<N>.key / enc-<N>.key files. */
+/* The mock card's keystore: a directory of sign-<N>.key / enc-<N>.key / kek-<N>.key files. */
 #define _POSIX_C_SOURCE 200809L
 #include "mock.h"
 
@@ -46,10 +46,10 @@ static int is_space(char c)
 }
 
 /* Parses one key file's text (NUL-terminated, `len` bytes). 0 ok, -1 malformed. */
-static int parse_key_text(char *text, size_t len, key_slot *slot)
+static int parse_key_text(char *text, size_t len, key_slot *slot, int kek)
 {
     unsigned char d[32];
-    int have_d = 0, have_salt = 0, have_pw = 0, rc = -1;
+    int have_d = 0, have_salt = 0, have_pw = 0, have_kek = 0, rc = -1;
     char *line = text, *end = text + len;
 
     if (memchr(text, '\0', len) != NULL)
@@ -75,7 +75,13 @@ static int parse_key_text(char *text, size_t len, key_slot *slot)
             value++;
         vlen = (size_t)(eol - value);
 #define NAME_IS(lit) ((size_t)(name_end - line) == sizeof(lit) - 1 && memcmp(line, lit, sizeof(lit) - 1) == 0)
-        if (NAME_IS("private")) {
+        if (kek) {
+            if (NAME_IS("kek")) {
+                if (vlen != 32 || hex_decode(value, vlen, slot->kek, sizeof(slot->kek)) != 0)
+                    goto done;
+                have_kek = 1;
+            }
+        } else if (NAME_IS("private")) {
             if (vlen != 64 || hex_decode(value, vlen, d, sizeof(d)) != 0)
                 goto done;
             have_d = 1;
@@ -93,14 +99,14 @@ static int parse_key_text(char *text, size_t len, key_slot *slot)
     next:
         line = nl ? nl + 1 : end;
     }
-    if (have_d && have_salt && have_pw && sm2_key_from_private(d, &slot->key) == 0)
+    if (kek ? have_kek : (have_d && have_salt && have_pw && sm2_key_from_private(d, &slot->key) == 0))
         rc = 0;
 done:
     OPENSSL_cleanse(d, sizeof(d));
     return rc;
 }
 
-static void load_key_file(int dirfd, const char *name, key_slot *slot)
+static void load_key_file(int dirfd, const char *name, key_slot *slot, int kek)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -124,7 +130,7 @@ static void load_key_file(int dirfd, const char *name, key_slot *slot)
         len += (size_t)n;
     }
     buf[len] = '\0';
-    if (len == (size_t)st.st_size && parse_key_text(buf, len, slot) == 0)
+    if (len == (size_t)st.st_size && parse_key_text(buf, len, slot, kek) == 0)
         slot->state = SLOT_OK;
     else {
         OPENSSL_cleanse(slot, sizeof(*slot));
@@ -136,7 +142,7 @@ out:
     close(fd);
 }
 
-/* "sign-<N>.key" / "enc-<N>.key" with N canonical decimal: 1 and *kind (0 sign, 1 enc). */
+/* "sign-<N>.key" / "enc-<N>.key" / "kek-<N>.key", N canonical decimal: 1 and *kind (0 sign, 1 enc, 2 kek). */
 static int parse_file_name(const char *name, unsigned int *index, int *kind)
 {
     const char *p;
@@ -147,6 +153,9 @@ static int parse_file_name(const char *name, unsigned int *index, int *kind)
         p = name + 5;
     } else if (strncmp(name, "enc-", 4) == 0) {
         *kind = 1;
+        p = name + 4;
+    } else if (strncmp(name, "kek-", 4) == 0) {
+        *kind = 2;
         p = name + 4;
     } else {
         return 0;
@@ -267,7 +276,8 @@ int keystore_load(keystore **out)
             memset(entry, 0, sizeof(*entry));
             entry->index = index;
         }
-        load_key_file(dirfd(dir), de->d_name, kind == 0 ? &entry->sign : &entry->enc);
+        load_key_file(dirfd(dir), de->d_name, kind == 0 ? &entry->sign : kind == 1 ? &entry->enc : &entry->kek,
+                      kind == 2);
     }
     closedir(dir);
     if (rc != SDR_OK) {

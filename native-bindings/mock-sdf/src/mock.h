@@ -47,6 +47,19 @@ int sm2_z(const unsigned char *id, size_t idlen, const unsigned char x[32], cons
 /* out = SM3(a || b); 0 ok. */
 int sm3_two(const void *a, size_t alen, const void *b, size_t blen, unsigned char out[32]);
 const void *sm3_md(void); /* the fetched EVP_MD for SM3 */
+/* (ox, oy) = k * P, P = (px, py) or G when px is NULL: 0 ok, -1 P not on the curve, -2 failure
+ * (including the point at infinity). */
+int sm2_mul(const unsigned char k[32], const unsigned char *px, const unsigned char *py, unsigned char ox[32],
+            unsigned char oy[32]);
+/* A fresh random key: 0 ok. */
+int sm2_generate(sm2_key *out);
+/* SM2 encryption of len bytes (c2 gets len bytes): SDR_OK, SDR_INARGERR (bad public key),
+ * SDR_RANDERR or SDR_PKOPERR. */
+int sm2_encrypt(const unsigned char x[32], const unsigned char y[32], const unsigned char *m, size_t len,
+                unsigned char c1x[32], unsigned char c1y[32], unsigned char c3[32], unsigned char *c2);
+/* SDR_OK, SDR_ENCDATAERR (C1 not on the curve or C3 mismatch; m is then zeroed) or SDR_SKOPERR. */
+int sm2_decrypt(const unsigned char d[32], const unsigned char c1x[32], const unsigned char c1y[32],
+                const unsigned char c3[32], const unsigned char *c2, size_t len, unsigned char *m);
 
 /* ---- Keystore (keystore.c) ----------------------------------------------- */
 
@@ -58,12 +71,14 @@ typedef struct {
     unsigned char salt[64];
     size_t salt_len;
     unsigned char pw_sm3[32];
+    unsigned char kek[16]; /* kek-<N>.key: the SM4 key-encryption key */
 } key_slot;
 
 typedef struct {
     unsigned int index;
     key_slot sign;
     key_slot enc;
+    key_slot kek;
 } key_entry;
 
 typedef struct {
@@ -92,7 +107,25 @@ typedef struct session {
     size_t nrights, caprights;
     void *hash;             /* EVP_MD_CTX * */
     int hash_active;
+    struct sym_key *keys;   /* session keys (symkeys.c) */
+    size_t nkeys, capkeys;
 } session;
+
+/* ---- Session keys (symkeys.c) --------------------------------------------- */
+
+#define MOCK_MAX_SESSION_KEYS 1024u
+
+typedef struct sym_key {
+    uintptr_t id;
+    unsigned char key[16];
+} sym_key;
+
+/* Adds an SM4 key to the session and returns its handle: SDR_OK, SDR_NOBUFFER or SDR_INARGERR (closed). */
+int session_key_add(session *s, const unsigned char key[16], void **handle);
+/* Copies the key of `handle` out: SDR_OK or SDR_KEYNOTEXIST. */
+int session_key_get(session *s, void *handle, unsigned char key[16]);
+/* Forgets every session key (under s->lock). */
+void session_keys_clear(session *s);
 
 int registry_open_device(keystore *ks, void **handle); /* takes ks */
 int registry_close_device(void *handle);
@@ -104,6 +137,16 @@ void session_release(session *s);
 void registry_counts(unsigned int *devices, unsigned int *sessions);
 unsigned int access_rights_count(void);
 void access_rights_add(int delta);
+
+/* ---- ECCref codecs and key lookup (sdf.c) -------------------------------- */
+
+int field_in(const unsigned char *field, unsigned char out[32]);
+void field_out(unsigned char *field, const unsigned char in[32]);
+int public_key_in(const ECCrefPublicKey *pk, unsigned char x[32], unsigned char y[32]);
+void public_key_out(ECCrefPublicKey *pk, const sm2_key *key);
+int signature_in(const ECCSignature *sig, unsigned char r[32], unsigned char s[32]);
+int find_slot(const session *s, unsigned int index, int enc, const key_slot **out);
+int has_right(const session *s, unsigned int index); /* under s->lock */
 
 /* ---- Hooks (hooks.c) ----------------------------------------------------- */
 
@@ -124,6 +167,21 @@ enum fn_id {
     FN_HashInit,
     FN_HashUpdate,
     FN_HashFinal,
+    FN_GenerateKeyPair_ECC,
+    FN_ExternalSign_ECC,
+    FN_ExternalEncrypt_ECC,
+    FN_ExternalDecrypt_ECC,
+    FN_InternalEncrypt_ECC,
+    FN_InternalDecrypt_ECC,
+    FN_GenerateKeyWithIPK_ECC,
+    FN_GenerateKeyWithEPK_ECC,
+    FN_ImportKeyWithISK_ECC,
+    FN_GenerateKeyWithKEK,
+    FN_ImportKeyWithKEK,
+    FN_DestroyKey,
+    FN_Encrypt,
+    FN_Decrypt,
+    FN_CalculateMAC,
     FN_COUNT
 };
 

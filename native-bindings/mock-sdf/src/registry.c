@@ -82,6 +82,7 @@ void session_release(session *s)
         device *d = s->dev;
         EVP_MD_CTX_free(s->hash);
         free(s->rights);
+        session_keys_clear(s);
         pthread_mutex_destroy(&s->lock);
         free(s);
         device_release(d);
@@ -119,6 +120,7 @@ static void session_shut(session *s)
         EVP_MD_CTX_free(s->hash);
         s->hash = NULL;
         s->hash_active = 0;
+        session_keys_clear(s);
     }
     pthread_mutex_unlock(&s->lock);
     session_release(s);

@@ -13,7 +13,7 @@
 
 /* ---- value fields ------------------------------------------------------- */
 
-static int field_in(const unsigned char *field, unsigned char out[32])
+int field_in(const unsigned char *field, unsigned char out[32])
 {
     int i;
     for (i = 0; i < PAD; i++)
@@ -23,14 +23,14 @@ static int field_in(const unsigned char *field, unsigned char out[32])
     return 0;
 }
 
-static void field_out(unsigned char *field, const unsigned char in[32])
+void field_out(unsigned char *field, const unsigned char in[32])
 {
     memset(field, 0, ECCref_MAX_LEN);
     memcpy(field + PAD, in, 32);
 }
 
 /* SDR_OK with (x, y) a curve point, or SDR_INARGERR. */
-static int public_key_in(const ECCrefPublicKey *pk, unsigned char x[32], unsigned char y[32])
+int public_key_in(const ECCrefPublicKey *pk, unsigned char x[32], unsigned char y[32])
 {
     if ((pk->bits != 256 && pk->bits != 0) || field_in(pk->x, x) != 0 || field_in(pk->y, y) != 0 ||
         !sm2_point_ok(x, y))
@@ -38,7 +38,7 @@ static int public_key_in(const ECCrefPublicKey *pk, unsigned char x[32], unsigne
     return SDR_OK;
 }
 
-static void public_key_out(ECCrefPublicKey *pk, const sm2_key *key)
+void public_key_out(ECCrefPublicKey *pk, const sm2_key *key)
 {
     memset(pk, 0, sizeof(*pk));
     pk->bits = 256;
@@ -46,7 +46,7 @@ static void public_key_out(ECCrefPublicKey *pk, const sm2_key *key)
     field_out(pk->y, key->y);
 }
 
-static int signature_in(const ECCSignature *sig, unsigned char r[32], unsigned char s[32])
+int signature_in(const ECCSignature *sig, unsigned char r[32], unsigned char s[32])
 {
     return field_in(sig->r, r) == 0 && field_in(sig->s, s) == 0 ? SDR_OK : SDR_INARGERR;
 }
@@ -54,7 +54,7 @@ static int signature_in(const ECCSignature *sig, unsigned char r[32], unsigned c
 /* ---- keys ---------------------------------------------------------------- */
 
 /* The slot of `index` (enc = 0 sign, 1 enc): SDR_OK, SDR_KEYNOTEXIST or SDR_KEYERR. */
-static int find_slot(const session *s, unsigned int index, int enc, const key_slot **out)
+int find_slot(const session *s, unsigned int index, int enc, const key_slot **out)
 {
     const key_entry *e = keystore_find(s->ks, index);
     const key_slot *slot;
@@ -69,7 +69,7 @@ static int find_slot(const session *s, unsigned int index, int enc, const key_sl
     return SDR_OK;
 }
 
-static int has_right(const session *s, unsigned int index) /* under s->lock */
+int has_right(const session *s, unsigned int index) /* under s->lock */
 {
     size_t i;
     for (i = 0; i < s->nrights; i++)
@@ -139,9 +139,9 @@ SDF_API int SDF_GetDeviceInfo(void *hSessionHandle, DEVICEINFO *pstDeviceInfo)
         copy_name(pstDeviceInfo->DeviceSerial, sizeof(pstDeviceInfo->DeviceSerial), "MOCK0000000001");
         pstDeviceInfo->DeviceVersion = 0x00010000;
         pstDeviceInfo->StandardVersion = 1;
-        pstDeviceInfo->AsymAlgAbility[0] = SGD_SM2_1 | SGD_SM2_3;
+        pstDeviceInfo->AsymAlgAbility[0] = SGD_SM2_1 | SGD_SM2_2 | SGD_SM2_3;
         pstDeviceInfo->AsymAlgAbility[1] = 256;
-        pstDeviceInfo->SymAlgAbility = 0;
+        pstDeviceInfo->SymAlgAbility = SGD_SM4_ECB | SGD_SM4_CBC | SGD_SM4_MAC;
         pstDeviceInfo->HashAlgAbility = SGD_SM3;
         pstDeviceInfo->BufferSize = MOCK_BUFFER_SIZE;
     }

@@ -275,3 +275,38 @@ out:
     ERR_clear_error();
     return rc;
 }
+
+int sm2_mul(const unsigned char k[32], const unsigned char *px, const unsigned char *py, unsigned char ox[32],
+            unsigned char oy[32])
+{
+    int rc = -2;
+    BN_CTX *ctx;
+    BIGNUM *bk, *x, *y;
+    EC_POINT *p = NULL, *q = NULL;
+    if (!sm2_ready() || (ctx = BN_CTX_secure_new()) == NULL)
+        return -2;
+    BN_CTX_start(ctx);
+    bk = BN_CTX_get(ctx);
+    x = BN_CTX_get(ctx);
+    y = BN_CTX_get(ctx);
+    if (y == NULL || !BN_bin2bn(k, 32, bk))
+        goto done;
+    BN_set_flags(bk, BN_FLG_CONSTTIME);
+    if (px != NULL && (p = point_from_bytes(px, py, ctx)) == NULL) {
+        rc = -1;
+        goto done;
+    }
+    if ((q = EC_POINT_new(g_group)) == NULL ||
+        !(p == NULL ? EC_POINT_mul(g_group, q, bk, NULL, NULL, ctx) : EC_POINT_mul(g_group, q, NULL, p, bk, ctx)) ||
+        EC_POINT_is_at_infinity(g_group, q) || !EC_POINT_get_affine_coordinates(g_group, q, x, y, ctx) ||
+        BN_bn2binpad(x, ox, 32) != 32 || BN_bn2binpad(y, oy, 32) != 32)
+        goto done;
+    rc = 0;
+done:
+    EC_POINT_free(p);
+    EC_POINT_clear_free(q);
+    BN_CTX_end(ctx);
+    BN_CTX_free(ctx);
+    ERR_clear_error();
+    return rc;
+}

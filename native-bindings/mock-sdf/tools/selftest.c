@@ -326,7 +326,7 @@ static void test_basics(void)
     CHECK(strcmp((char *)info.DeviceName, "MockSDF") == 0);
     CHECK(strcmp((char *)info.DeviceSerial, "MOCK0000000001") == 0);
     CHECK(info.DeviceVersion == 0x00010000 && info.StandardVersion == 1);
-    CHECK(info.AsymAlgAbility[0] == (SGD_SM2_1 | SGD_SM2_3) && info.AsymAlgAbility[1] == 256);
+    CHECK(info.AsymAlgAbility[0] == (SGD_SM2_1 | SGD_SM2_2 | SGD_SM2_3) && info.AsymAlgAbility[1] == 256);
     CHECK(info.HashAlgAbility == SGD_SM3 && info.BufferSize == 65536);
 
     /* random; the env fault fails the second call only */

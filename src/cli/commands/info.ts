@@ -1,33 +1,108 @@
-import { openDevice } from '../../sdf';
-import { defineCommand, required } from '../command';
+import { loadSecurityConfig } from '../../config';
+import { parseEccFieldBytes, parseHsmPreload, parseHsmProfile, parseHsmSymbols } from '../../config/hsm-library-keys';
+import { openDevice, SdfBindingError, SdfLibrary, type DeviceInfo, type SdfLibraryOptions } from '../../sdf';
+import { defineCommand, UsageError } from '../command';
+
+interface InfoValues {
+  lib?: string;
+  config?: string;
+  profile?: string;
+  'ecc-field-bytes'?: string;
+  'sign-with-alg-id'?: boolean;
+  symbols?: string;
+  preload?: string;
+}
+
+/** Library path and options: from --config's [security] first, then the flags on top. */
+function target(values: InfoValues): { libPath: string; options: SdfLibraryOptions } {
+  const config = values.config === undefined ? undefined : loadSecurityConfig(values.config);
+  const libPath = values.lib ?? config?.hsmLibPath;
+  if (libPath === undefined || libPath === '') throw new UsageError('--lib (or --config) is required');
+  const flags: SdfLibraryOptions = {};
+  if (values.profile !== undefined) flags.profile = parseHsmProfile(values.profile, { key: '--profile' });
+  if (values['ecc-field-bytes'] !== undefined) {
+    flags.eccFieldBytes = parseEccFieldBytes(values['ecc-field-bytes'], { key: '--ecc-field-bytes' });
+  }
+  if (values['sign-with-alg-id'] !== undefined) flags.internalSignWithAlgId = values['sign-with-alg-id'];
+  if (values.symbols !== undefined) flags.symbols = parseHsmSymbols(values.symbols, { key: '--symbols' });
+  if (values.preload !== undefined) flags.preload = parseHsmPreload(values.preload, { key: '--preload' });
+  return { libPath, options: { ...config?.hsmLibrary, ...flags } };
+}
+
+/** Device information through the library, or why it could not be read. */
+async function readDevice(libPath: string, options: SdfLibraryOptions) {
+  try {
+    const device = await openDevice(libPath, options);
+    try {
+      return { library: device.library, info: await device.info() };
+    } finally {
+      await device.close();
+    }
+  } catch (error) {
+    if (error instanceof SdfBindingError && error.code !== 'SDF_SYMBOL_MISSING') throw error;
+    const library = new SdfLibrary(libPath, options);
+    // No SDF function at all: not an SDF library, nothing to report beyond the error.
+    if (library.exports().present.length === 0) throw error;
+    return { library, error: error as Error };
+  }
+}
+
+function deviceLines(info: DeviceInfo): string[] {
+  return [
+    `issuer:     ${info.issuerName}`,
+    `device:     ${info.deviceName}`,
+    `serial:     ${info.deviceSerial}`,
+    `version:    device 0x${info.deviceVersion.toString(16)}, standard ${info.standardVersion}`,
+    `asymmetric: ${info.asymmetricAlgorithms.join(' ') || '-'} (up to ${info.asymmetricMaxBits} bits)`,
+    `symmetric:  ${info.symmetricAlgorithms.join(' ') || '-'}`,
+    `hash:       ${info.hashAlgorithms.join(' ') || '-'}`,
+    `buffer:     ${info.bufferSize} bytes`,
+  ];
+}
 
 export const info = defineCommand({
   name: 'info',
   summary: 'show device information and which SDF functions a library exports',
-  usage: 'gmt0018 info --lib PATH [--json]',
-  options: { lib: { type: 'string' } },
+  usage:
+    'gmt0018 info (--lib PATH | --config config.ini) [--profile NAME] [--ecc-field-bytes 64|32] ' +
+    '[--sign-with-alg-id] [--symbols SDF_A=B,...] [--preload LIB1:LIB2] [--json]',
+  options: {
+    lib: { type: 'string' },
+    config: { type: 'string' },
+    profile: { type: 'string' },
+    'ecc-field-bytes': { type: 'string' },
+    'sign-with-alg-id': { type: 'boolean' },
+    symbols: { type: 'string' },
+    preload: { type: 'string' },
+  },
   async run(values, out) {
-    const device = await openDevice(required(values.lib, '--lib'));
-    try {
-      const deviceInfo = await device.info();
-      const functions = device.library.exports();
-      const lines = [
-        `library:    ${device.libPath}`,
-        `issuer:     ${deviceInfo.issuerName}`,
-        `device:     ${deviceInfo.deviceName}`,
-        `serial:     ${deviceInfo.deviceSerial}`,
-        `version:    device 0x${deviceInfo.deviceVersion.toString(16)}, standard ${deviceInfo.standardVersion}`,
-        `asymmetric: ${deviceInfo.asymmetricAlgorithms.join(' ') || '-'} (up to ${deviceInfo.asymmetricMaxBits} bits)`,
-        `symmetric:  ${deviceInfo.symmetricAlgorithms.join(' ') || '-'}`,
-        `hash:       ${deviceInfo.hashAlgorithms.join(' ') || '-'}`,
-        `buffer:     ${deviceInfo.bufferSize} bytes`,
-        `functions:  ${functions.present.length} present, ${functions.missing.length} missing`,
-        ...functions.present.map((name) => `  present  ${name}`),
-        ...functions.missing.map((name) => `  missing  ${name}`),
-      ];
-      out.result(lines.join('\n'), { library: device.libPath, device: deviceInfo, functions });
-    } finally {
-      await device.close();
-    }
+    const { libPath, options } = target(values);
+    const { library, info: deviceInfo, error } = await readDevice(libPath, options);
+    const { present, missing } = library.exports();
+    const symbols = library.options.symbols ?? {};
+    const shown = (name: string) => (symbols[name] ? `${name} (as ${symbols[name]})` : name);
+    const settings = library.options;
+    const lines = [
+      `library:    ${libPath}`,
+      `profile:    ecc fields ${settings.eccFieldBytes} bytes, InternalSign ${
+        settings.internalSignWithAlgId ? 'with' : 'without'
+      } uiAlgID`,
+      ...(deviceInfo ? deviceLines(deviceInfo) : [`device:     not available (${error?.message})`]),
+      `functions:  ${present.length} present, ${missing.length} missing`,
+      ...present.map((name) => `  present  ${shown(name)}`),
+      ...missing.map((name) => `  missing  ${shown(name)}`),
+    ];
+    out.result(lines.join('\n'), {
+      library: libPath,
+      options: {
+        eccFieldBytes: settings.eccFieldBytes,
+        internalSignWithAlgId: settings.internalSignWithAlgId,
+        symbols,
+      },
+      device: deviceInfo ?? null,
+      functions: { present, missing },
+    });
+    // The report is out; the exit code still says the device could not be read.
+    if (error) throw error;
   },
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { importMockKey } from '../../mock/keystore';
-import { bytesToHex, generatePrivateKey, nodeIdOf, parsePrivateKey } from '../../sm2';
+import { randomBytes } from 'node:crypto';
+import { importMockKek, importMockKey } from '../../mock/keystore';
+import { bytesToHex, generatePrivateKey, hexToBytes, nodeIdOf, parsePrivateKey } from '../../sm2';
 import { defineCommand, required, UsageError } from '../command';
 
 function readPassword(values: { password?: string; 'password-file'?: string }): string {
@@ -31,12 +32,28 @@ function readKey(values: { key?: string; generate?: boolean }): Uint8Array {
   }
 }
 
+/** A KEK: 32 hex characters in the --key file, or 16 random bytes. */
+function readKek(values: { key?: string; generate?: boolean }): Uint8Array {
+  if ((values.key === undefined) === !values.generate)
+    throw new UsageError('give exactly one of --key FILE and --generate');
+  if (values.generate) return new Uint8Array(randomBytes(16));
+  const file = values.key as string;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new UsageError(`--key ${file}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+  }
+  if (!/^[0-9a-fA-F]{32}$/.test(text)) throw new UsageError(`--key ${file}: a KEK file holds 32 hex characters`);
+  return hexToBytes(text);
+}
+
 export const mockImport = defineCommand({
   name: 'mock-import',
   summary: 'provision a key into the mock cipher card (test tool)',
   usage:
-    'gmt0018 mock-import --keystore DIR --index N (--password P | --password-file F) (--key FILE | --generate) ' +
-    '[--enc] [--force] [--json]',
+    'gmt0018 mock-import --keystore DIR --index N [(--password P | --password-file F)] (--key FILE | --generate) ' +
+    '[--enc | --kek] [--force] [--json]  (--kek: an SM4 KEK, --key holds 32 hex chars, no password)',
   options: {
     keystore: { type: 'string' },
     index: { type: 'string' },
@@ -45,6 +62,7 @@ export const mockImport = defineCommand({
     key: { type: 'string' },
     generate: { type: 'boolean' },
     enc: { type: 'boolean' },
+    kek: { type: 'boolean' },
     force: { type: 'boolean' },
   },
   async run(values, out) {
@@ -54,6 +72,17 @@ export const mockImport = defineCommand({
       throw new UsageError(`--index must be an integer from 0 to 4294967295, got ${indexText}`);
     }
     const index = Number(indexText);
+    if (values.kek) {
+      if (values.enc) throw new UsageError('give --kek or --enc, not both');
+      const kek = readKek(values);
+      try {
+        importMockKek({ keystore, index, kek, overwrite: values.force });
+      } finally {
+        kek.fill(0);
+      }
+      out.result(`imported KEK at index ${index} into ${keystore}`, { keystore, index, usage: 'kek' });
+      return;
+    }
     const privateKey = readKey(values);
     const usage = values.enc ? 'enc' : 'sign';
     try {

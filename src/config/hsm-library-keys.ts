@@ -1,0 +1,63 @@
+/**
+ * Parsers of the `[security]` keys gmt0018 adds for vendor SDF libraries (not read by FISCO):
+ *   hsm_profile=standard|bits256|algid|bits256-algid
+ *   hsm_ecc_field_bytes=64|32
+ *   hsm_sign_with_alg_id=true|false
+ *   hsm_symbols=SDF_InternalSign_ECC=VENDOR_InternalSign,SDF_HashInit=VENDOR_HashInit
+ *   hsm_preload=libdep1.so:/opt/vendor/lib/libdep2.so
+ */
+import { isSdfProfileName, SDF_PROFILE_NAMES } from '../sdf/profiles';
+import { ConfigError, ConfigErrorCodes } from './errors';
+import { showValue, type ValueSite } from './values';
+
+function bad(what: string, expected: string, site: ValueSite): ConfigError {
+  return new ConfigError(ConfigErrorCodes.CONFIG_BAD_VALUE, `${what} (expected ${expected})`, site);
+}
+
+export function parseHsmProfile(raw: string, site: ValueSite): string {
+  if (isSdfProfileName(raw)) return raw;
+  throw bad(
+    raw === '' ? 'is empty' : `${showValue(raw, site)} is not a known profile`,
+    SDF_PROFILE_NAMES.join(', '),
+    site,
+  );
+}
+
+export function parseEccFieldBytes(raw: string, site: ValueSite): 32 | 64 {
+  if (raw === '64') return 64;
+  if (raw === '32') return 32;
+  throw bad(
+    `${showValue(raw, site)} is not a field width`,
+    '64 for ECCref_MAX_BITS=512 (the standard) or 32 for ECCref_MAX_BITS=256',
+    site,
+  );
+}
+
+const C_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `Standard=Vendor` pairs separated by commas; spaces around names are ignored. */
+export function parseHsmSymbols(raw: string, site: ValueSite): Readonly<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const pair of raw.split(',')) {
+    const [standard = '', vendor = '', ...rest] = pair.split('=').map((part) => part.trim());
+    if (!/^SDF_[A-Za-z0-9_]+$/.test(standard) || !C_NAME.test(vendor) || rest.length > 0) {
+      throw bad(
+        `${showValue(pair.trim(), site)} is not a symbol mapping`,
+        'SDF_Name=VendorSymbol pairs separated by commas, e.g. SDF_InternalSign_ECC=SDF_InternalSign_ECC_Ex',
+        site,
+      );
+    }
+    if (Object.hasOwn(out, standard)) throw bad(`${standard} is mapped twice`, 'one mapping per function', site);
+    out[standard] = vendor;
+  }
+  return Object.freeze(out);
+}
+
+/** Paths separated by `:` (as LD_LIBRARY_PATH), loaded in order before the SDF library. */
+export function parseHsmPreload(raw: string, site: ValueSite): readonly string[] {
+  const paths = raw.split(':').map((part) => part.trim());
+  if (paths.some((p) => p === '')) {
+    throw bad('has an empty path', 'library paths separated by ":", e.g. /opt/vendor/lib/libdep.so', site);
+  }
+  return paths;
+}
