@@ -11,6 +11,31 @@ const SIGNING_FUNCTIONS: readonly SdfFunctionName[] = [
   'SDF_ExportSignPublicKey_ECC',
   'SDF_InternalSign_ECC',
 ];
+const HASH_FUNCTIONS: readonly SdfFunctionName[] = ['SDF_HashInit', 'SDF_HashUpdate', 'SDF_HashFinal'];
+
+// koffi runs asynchronous calls as N-API async work, i.e. on the libuv thread pool that also
+// serves fs, dns.lookup, zlib and async crypto. Its size is fixed when the pool first starts:
+// UV_THREADPOOL_SIZE from the environment (default 4, at most 1024).
+const LIBUV_DEFAULT_THREADS = 4;
+const LIBUV_MAX_THREADS = 1024;
+/** Most sessions a default pool opens; vendor cards often cap sessions per process near this. */
+const DEFAULT_SESSION_CAP = 64;
+/** koffi refuses more than max_async_calls (256 by default) queued calls. */
+const MAX_SESSIONS = 256;
+
+export function libuvThreadPoolSize(env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number.parseInt(env.UV_THREADPOOL_SIZE ?? '', 10);
+  if (!Number.isInteger(value) || value < 1) return LIBUV_DEFAULT_THREADS;
+  return Math.min(value, LIBUV_MAX_THREADS);
+}
+
+/**
+ * One session per pool thread, less one left for fs and dns so that a slow or hung device never
+ * holds every thread. More sessions than threads would only queue inside libuv.
+ */
+export function defaultSessionCount(env: NodeJS.ProcessEnv = process.env): number {
+  return Math.max(1, Math.min(libuvThreadPoolSize(env) - 1, DEFAULT_SESSION_CAP));
+}
 
 /** Adds what the device cannot know (key index, likely cause) to an SDF error; never the password. */
 function explain(error: unknown, keyIndex: number): unknown {
@@ -24,8 +49,9 @@ function explain(error: unknown, keyIndex: number): unknown {
 }
 
 /**
- * SM2 with the private key inside a cipher card. The digest SM3(Z||M) is computed on the host
- * (the message is not secret); only the 32-byte digest crosses into the device.
+ * SM2 with the private key inside a cipher card, through a pool of sessions that each hold the
+ * key's access right. The digest SM3(Z||M) is computed on the host by default (the message is not
+ * secret, and it saves three device calls); only the 32-byte digest crosses into the device.
  */
 export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
   readonly backend = 'hsm' as const;
@@ -35,6 +61,7 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
     private readonly pool: ResourcePool<SdfSession>,
     readonly keyIndex: number,
     publicKey: Uint8Array,
+    readonly digestOn: 'host' | 'device',
   ) {
     super(publicKey);
   }
@@ -47,13 +74,20 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
         key: 'key_index',
       });
     }
-    const sessionCount = opts.sessions ?? 1;
-    if (!Number.isInteger(sessionCount) || sessionCount < 1) {
-      throw new RangeError(`sessions must be a positive integer, got ${sessionCount}`);
+    const sessionCount = opts.sessions ?? defaultSessionCount();
+    if (!Number.isInteger(sessionCount) || sessionCount < 1 || sessionCount > MAX_SESSIONS) {
+      throw new RangeError(`sessions must be an integer from 1 to ${MAX_SESSIONS}, got ${sessionCount}`);
     }
-    const device = await SdfDevice.open(config.hsmLibPath, opts.library);
+    const digestOn = opts.digest ?? 'host';
+    if (digestOn !== 'host' && digestOn !== 'device') {
+      throw new RangeError(`digest must be 'host' or 'device', got ${String(digestOn)}`);
+    }
+    const device = await SdfDevice.open(config.hsmLibPath, { ...config.hsmLibrary, ...opts.library });
     try {
-      device.library.require(SIGNING_FUNCTIONS, `signing with key index ${keyIndex}`);
+      device.library.require(
+        digestOn === 'device' ? [...SIGNING_FUNCTIONS, ...HASH_FUNCTIONS] : SIGNING_FUNCTIONS,
+        `signing with key index ${keyIndex}`,
+      );
       const sessions: SdfSession[] = [];
       for (let i = 0; i < sessionCount; i++) {
         const session = await device.openSession();
@@ -62,12 +96,12 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
         if (config.password !== '') await session.getPrivateKeyAccessRight(keyIndex, config.password);
       }
       const publicKey = await sessions[0].exportSignPublicKey(keyIndex);
-      const pool = new ResourcePool(
-        sessions,
-        (session) => session.close(),
-        () => new SignerClosedError('hsm'),
-      );
-      return new HsmSigner(device, pool, keyIndex, publicKey);
+      const pool = new ResourcePool(sessions, {
+        create: () => Promise.reject(new SignerClosedError('hsm')),
+        dispose: (session) => session.close(),
+        closedError: () => new SignerClosedError('hsm'),
+      });
+      return new HsmSigner(device, pool, keyIndex, publicKey, digestOn);
     } catch (error) {
       await device.close().catch(() => undefined);
       throw explain(error, keyIndex);
@@ -80,13 +114,22 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
 
   async sign(message: Uint8Array, opts: SignOptions = {}): Promise<Uint8Array> {
     requireMessage(message);
-    return this.signDigest(sm2Digest(this.publicKey, message, opts.userId));
+    if (this.digestOn === 'host') return this.signDigest(sm2Digest(this.publicKey, message, opts.userId));
+    const hashOpts = { publicKey: this.publicKey, userId: opts.userId };
+    // Hash and signature on one session: a device hash lives in the session that started it.
+    return this.withSession(async (session) =>
+      session.internalSign(this.keyIndex, await session.hash(message, hashOpts)),
+    );
   }
 
   async signDigest(digest: Uint8Array): Promise<Uint8Array> {
     requireDigest(digest);
+    return this.withSession((session) => session.internalSign(this.keyIndex, digest));
+  }
+
+  private async withSession<R>(task: (session: SdfSession) => Promise<R>): Promise<R> {
     try {
-      return await this.pool.use((session) => session.internalSign(this.keyIndex, digest));
+      return await this.pool.use(task);
     } catch (error) {
       throw explain(error, this.keyIndex);
     }

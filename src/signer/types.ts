@@ -26,6 +26,15 @@ export interface Sm2Signer {
 export interface SignerOptions {
   /** How the vendor's SDF library differs from the standard (HSM backend only). */
   library?: SdfLibraryOptions;
-  /** Sessions the HSM backend opens, each serving one operation at a time. Default 1. */
+  /**
+   * Sessions the HSM backend opens, each serving one operation at a time. Default: the libuv
+   * thread-pool size minus one (so 3 unless UV_THREADPOOL_SIZE is set), at most 64; device
+   * calls run on that pool, so more sessions than threads add no parallelism.
+   */
   sessions?: number;
+  /**
+   * Where the HSM backend computes e = SM3(Z||M): 'host' (default, measured faster: one device
+   * call per signature) or 'device' (SDF_HashInit/Update/Final, then the signature).
+   */
+  digest?: 'host' | 'device';
 }

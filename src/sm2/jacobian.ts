@@ -2,8 +2,7 @@
 // shortcut and a width-5 NAF. noble's generic complete formulas cost about twice as many field
 // multiplications per doubling, and a verification is ~256 doublings of a public point.
 // Everything here handles public data only and is not constant-time.
-import { invert } from '@noble/curves/abstract/modular';
-import { SM2_P as P } from './curve';
+import { BASE_WINDOW, SM2_GX, SM2_GY, SM2_P as P, invertMod } from './curve';
 
 /** Jacobian (X, Y, Z) ↦ affine (X/Z², Y/Z³); Z = 0 is the point at infinity. */
 export type Jacobian = [bigint, bigint, bigint];
@@ -59,7 +58,7 @@ function toAffineBatch(points: Jacobian[]): Array<[bigint, bigint]> {
     prefix.push(acc);
     acc = (acc * Z) % P;
   }
-  let inv = invert(acc, P);
+  let inv = invertMod(acc, P);
   const out = new Array<[bigint, bigint]>(points.length);
   for (let i = points.length - 1; i >= 0; i--) {
     const [X, Y, Z] = points[i];
@@ -124,6 +123,101 @@ export function multiplyAffine(x: bigint, y: bigint, k: bigint): Jacobian {
 /** Affine x of a Jacobian point, or null at infinity. */
 export function affineX([X, , Z]: Jacobian): bigint | null {
   if (Z === 0n) return null;
-  const zInv = invert(Z, P);
+  const zInv = invertMod(Z, P);
   return (X * ((zInv * zInv) % P)) % P;
+}
+
+/**
+ * Affine multiples d·2^(w·j)·P for every window j and 1 <= d <= 2^(w-1), flattened: entry
+ * (j, d) is at j·2^(w-1) + d - 1. With signed base-2^w digits, k·P is then one mixed addition
+ * per window and no doubling at all.
+ */
+export interface FixedBaseTable {
+  readonly window: number;
+  readonly windows: number;
+  readonly xs: bigint[];
+  readonly ys: bigint[];
+}
+
+/** Builds the table for the affine point (x, y); costs about 2^(w-1)·(256/w) mixed additions. */
+export function buildFixedBaseTable(x: bigint, y: bigint, window: number): FixedBaseTable {
+  const rowSize = 1 << (window - 1);
+  const windows = Math.ceil(256 / window) + 1; // + 1 for the carry out of the top digit
+  const xs: bigint[] = [];
+  const ys: bigint[] = [];
+  let bx = x;
+  let by = y;
+  for (let j = 0; j < windows; j++) {
+    const row: Jacobian[] = [[bx, by, 1n]];
+    for (let d = 1; d < rowSize; d++) row.push(addAffine(row[d - 1], bx, by));
+    row.push(double(row[rowSize - 1])); // 2^(w-1)·B doubled: the base of the next window
+    const affine = toAffineBatch(row);
+    for (let d = 0; d < rowSize; d++) {
+      xs.push(affine[d][0]);
+      ys.push(affine[d][1]);
+    }
+    [bx, by] = affine[rowSize];
+  }
+  return { window, windows, xs, ys };
+}
+
+/** Signed base-2^w digits of 0 <= k < 2^256, least significant first, each in [-2^(w-1), 2^(w-1)). */
+function signedDigits(k: bigint, window: number, windows: number): Int16Array {
+  const digits = new Int16Array(windows);
+  const mask = BigInt((1 << window) - 1);
+  const shift = BigInt(window);
+  const half = 1 << (window - 1);
+  let carry = 0;
+  for (let j = 0; j < windows; j++) {
+    let v = Number(k & mask) + carry;
+    k >>= shift;
+    carry = 0;
+    if (v >= half) {
+      v -= 1 << window;
+      carry = 1;
+    }
+    digits[j] = v;
+  }
+  return digits;
+}
+
+/** acc + k·P from P's table; `acc` is consumed. Zero digits are skipped (public scalars only). */
+export function addFixedMultiple(acc: Jacobian, table: FixedBaseTable, k: bigint): Jacobian {
+  const digits = signedDigits(k, table.window, table.windows);
+  const rowSize = 1 << (table.window - 1);
+  for (let j = 0; j < digits.length; j++) {
+    const d = digits[j];
+    if (d === 0) continue;
+    const at = j * rowSize + (d > 0 ? d : -d) - 1;
+    acc = addAffine(acc, table.xs[at], d > 0 ? table.ys[at] : P - table.ys[at]);
+  }
+  return acc;
+}
+
+/**
+ * k·P from P's table for a secret k: one addition for every window, a zero digit adding into a
+ * throw-away accumulator, so the count of additions does not depend on k. (BigInt arithmetic is
+ * not constant-time; this only avoids the grossest leak, as noble's fake additions do.)
+ */
+export function multiplyFixedUniform(table: FixedBaseTable, k: bigint): Jacobian {
+  const digits = signedDigits(k, table.window, table.windows);
+  const rowSize = 1 << (table.window - 1);
+  let acc: Jacobian = [0n, 1n, 0n];
+  let dummy: Jacobian = [table.xs[0], table.ys[0], 1n];
+  for (let j = 0; j < digits.length; j++) {
+    const d = digits[j];
+    const at = j * rowSize + (d > 0 ? d : d < 0 ? -d : 1) - 1;
+    const y = d >= 0 ? table.ys[at] : P - table.ys[at];
+    if (d === 0) dummy = addAffine(dummy, table.xs[at], y);
+    else acc = addAffine(acc, table.xs[at], y);
+  }
+  return acc;
+}
+
+let gTable: FixedBaseTable | null = null;
+
+/** The table of G (about 0.5 MB), built on first use so that importing stays cheap. */
+export function baseTable(): FixedBaseTable {
+  gTable ??= buildFixedBaseTable(SM2_GX, SM2_GY, BASE_WINDOW);
+  return gTable;
 }

@@ -1,8 +1,24 @@
 import { assertBytes, bigIntTo32Bytes, bytesToBigInt, concatBytes } from './bytes';
-import { Point, SM2_N, invertN, modN } from './curve';
+import { SM2_N, invertN, modN } from './curve';
+import { affineX, baseTable, multiplyFixedUniform } from './jacobian';
 import { decodePublicKey, privateKeyToScalar, publicKeyFromScalar, randomScalar } from './keys';
 import { computeZ, userIdBytes } from './z';
 import { sm3Parts } from './sm3';
+
+/**
+ * (1 + d)⁻¹ mod n for the key array a signer passes on every call. Keyed weakly by the array
+ * object, so the entry goes when the array does, and checked against the d parsed now, so a key
+ * array that was overwritten or zeroed is never answered from the cache.
+ */
+const inverses = new WeakMap<Uint8Array, { d: bigint; inverse: bigint }>();
+
+function inverseOfOnePlus(privateKey: Uint8Array, d: bigint): bigint {
+  const cached = inverses.get(privateKey);
+  if (cached !== undefined && cached.d === d) return cached.inverse;
+  const inverse = invertN(d + 1n);
+  inverses.set(privateKey, { d, inverse });
+  return inverse;
+}
 
 function digestToScalar(e: Uint8Array): bigint {
   assertBytes(e, 'digest');
@@ -14,19 +30,20 @@ function digestToScalar(e: Uint8Array): bigint {
  * One signing attempt with nonce k (GB/T 32918.2 §6.1 steps A4–A6).
  * Returns null when the standard says to pick another k.
  */
-function signWithNonce(d: bigint, e: bigint, k: bigint): Uint8Array | null {
-  const x1 = Point.BASE.multiply(k).toAffine().x;
+function signWithNonce(d: bigint, dInverse: bigint, e: bigint, k: bigint): Uint8Array | null {
+  const x1 = affineX(multiplyFixedUniform(baseTable(), k)) as bigint; // k < n: never infinity
   const r = modN(e + x1);
   if (r === 0n || r + k === SM2_N) return null;
-  const s = modN(invertN(d + 1n) * (k - r * d));
+  const s = modN(dInverse * (k - r * d));
   if (s === 0n) return null;
   return concatBytes(bigIntTo32Bytes(r), bigIntTo32Bytes(s));
 }
 
 /** Retries with fresh random nonces until the standard accepts one (almost always the first). */
-function signRandomNonce(d: bigint, e: bigint): Uint8Array {
+function signRandomNonce(privateKey: Uint8Array, d: bigint, e: bigint): Uint8Array {
+  const dInverse = inverseOfOnePlus(privateKey, d);
   for (;;) {
-    const sig = signWithNonce(d, e, randomScalar(SM2_N - 1n));
+    const sig = signWithNonce(d, dInverse, e, randomScalar(SM2_N - 1n));
     if (sig !== null) return sig;
   }
 }
@@ -34,7 +51,7 @@ function signRandomNonce(d: bigint, e: bigint): Uint8Array {
 /** Signs the 32-byte digest e = SM3(Z||M); 64 bytes r||s with a fresh random k. */
 export function sm2SignDigest(privateKey: Uint8Array, e: Uint8Array): Uint8Array {
   const d = privateKeyToScalar(privateKey);
-  return signRandomNonce(d, digestToScalar(e));
+  return signRandomNonce(privateKey, d, digestToScalar(e));
 }
 
 /**
@@ -47,7 +64,7 @@ export function sm2SignDigestWithK(privateKey: Uint8Array, e: Uint8Array, k: big
   const eInt = digestToScalar(e);
   if (typeof k !== 'bigint') throw new TypeError('k must be a bigint');
   if (k < 1n || k >= SM2_N) throw new RangeError('k is out of range [1, n-1]');
-  const sig = signWithNonce(d, eInt, k);
+  const sig = signWithNonce(d, inverseOfOnePlus(privateKey, d), eInt, k);
   if (sig === null) throw new RangeError('this k gives r = 0, r + k = n or s = 0; choose another k');
   return sig;
 }
@@ -76,5 +93,5 @@ export function sm2Sign(
     publicKey = publicKeyFromScalar(d);
   }
   const e = sm3Parts([computeZ(publicKey, id), message]);
-  return signRandomNonce(d, bytesToBigInt(e));
+  return signRandomNonce(privateKey, d, bytesToBigInt(e));
 }

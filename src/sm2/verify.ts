@@ -1,6 +1,7 @@
 import { assertBytes, bytesToBigInt } from './bytes';
-import { Point, SM2_N, modN } from './curve';
-import { addAffine, affineX, multiplyAffine } from './jacobian';
+import { SM2_N, modN } from './curve';
+import { addFixedMultiple, affineX, baseTable, multiplyAffine, type Jacobian } from './jacobian';
+import { tableForKey } from './key-table-cache';
 import { decodePublicKey } from './keys';
 import { computeZ, userIdBytes } from './z';
 import { sm3Parts } from './sm3';
@@ -12,9 +13,11 @@ function verifyCore(point: { x: bigint; y: bigint }, e: bigint, signature: Uint8
   if (r < 1n || r >= SM2_N || s < 1n || s >= SM2_N) return false;
   const t = modN(r + s);
   if (t === 0n) return false;
-  // s·G from the fixed-base table, t·P by the Jacobian wNAF (public inputs, may be variable-time).
-  const sG = Point.BASE.multiply(s).toAffine();
-  const x1 = affineX(addAffine(multiplyAffine(point.x, point.y, t), sG.x, sG.y));
+  // Public inputs only, so variable-time is fine: s·G from the base table, t·P from the key's
+  // cached table when it has one, else by the wNAF; one inversion for the sum.
+  const keyTable = tableForKey(point.x, point.y);
+  const tP: Jacobian = keyTable ? addFixedMultiple([0n, 1n, 0n], keyTable, t) : multiplyAffine(point.x, point.y, t);
+  const x1 = affineX(addFixedMultiple(tP, baseTable(), s));
   if (x1 === null) return false;
   return modN(e + x1) === r;
 }

@@ -1,0 +1,170 @@
+import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createSigner, HsmSigner, type SignerOptions, type Sm2Signer } from '../../signer';
+import { defineCommand, required, UsageError } from '../command';
+
+export interface LoadResult {
+  ops: number;
+  concurrency: number;
+  seconds: number;
+  opsPerSecond: number;
+  /** p99 of the event loop's delay while the load ran, in ms. */
+  loopDelayP99Ms: number;
+  /** Resident set size after the warm-up and at the end (after a GC when --expose-gc), MiB. */
+  rssStartMiB: number;
+  rssEndMiB: number;
+}
+
+const MiB = 1024 * 1024;
+
+function rssMiB(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage.rss() / MiB;
+}
+
+/**
+ * Runs `task` `ops` times with at most `concurrency` calls in flight; `progress` hears how many
+ * finished. The first `warmup` calls are run first and not counted.
+ */
+export async function runLoad(
+  task: () => Promise<unknown>,
+  opts: { ops: number; concurrency: number; warmup: number; progress?: (done: number) => void },
+): Promise<LoadResult> {
+  const drive = async (count: number, onDone?: (done: number) => void) => {
+    let started = 0;
+    let done = 0;
+    const worker = async () => {
+      while (started < count) {
+        started++;
+        await task();
+        onDone?.(++done);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(opts.concurrency, count) }, worker));
+  };
+  await drive(opts.warmup);
+  const rssStartMiB = rssMiB();
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  const start = process.hrtime.bigint();
+  opts.progress?.(0);
+  await drive(opts.ops, opts.progress);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  delay.disable();
+  return {
+    ops: opts.ops,
+    concurrency: opts.concurrency,
+    seconds,
+    opsPerSecond: opts.ops / seconds,
+    loopDelayP99Ms: delay.percentile(99) / 1e6,
+    rssStartMiB,
+    rssEndMiB: rssMiB(),
+  };
+}
+
+/** A progress line on stderr: rewritten in place on a terminal, every 10 % otherwise. */
+function progressReporter(total: number): { update: (done: number) => void; end: () => void } {
+  const tty = process.stderr.isTTY === true;
+  let start = Date.now();
+  let lastShown = 0;
+  let lastTenth = 0;
+  const line = (done: number) => {
+    const rate = Math.round(done / Math.max((Date.now() - start) / 1000, 1e-3));
+    return `bench: ${done}/${total} signs, ${rate}/s`;
+  };
+  return {
+    update(done) {
+      if (done === 0) start = Date.now();
+      else if (tty) {
+        const now = Date.now();
+        if (now - lastShown < 200 && done !== total) return;
+        lastShown = now;
+        process.stderr.write(`\r${line(done)}`);
+      } else if (Math.floor((done * 10) / total) > lastTenth) {
+        lastTenth = Math.floor((done * 10) / total);
+        process.stderr.write(`${line(done)}\n`);
+      }
+    },
+    end() {
+      if (tty) process.stderr.write('\n');
+    },
+  };
+}
+
+function positiveInt(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+    throw new UsageError(`${flag} must be a positive integer, got ${value}`);
+  }
+  return Number(value);
+}
+
+function signerOptions(values: { sessions?: string; hash?: string }): SignerOptions {
+  const opts: SignerOptions = {};
+  if (values.sessions !== undefined) opts.sessions = positiveInt(values.sessions, '--sessions', 1);
+  if (values.hash !== undefined) {
+    if (values.hash !== 'host' && values.hash !== 'device') {
+      throw new UsageError(`--hash must be host or device, got ${values.hash}`);
+    }
+    opts.digest = values.hash;
+  }
+  return opts;
+}
+
+export const bench = defineCommand({
+  name: 'bench',
+  summary: 'measure signing throughput of the configured signer (HSM pool or software key)',
+  usage:
+    'gmt0018 bench --config config.ini [--ops N] [--concurrency C] [--sessions S] [--hash host|device] ' +
+    '[--warmup W] [--raw] [--json]',
+  options: {
+    config: { type: 'string' },
+    ops: { type: 'string' },
+    concurrency: { type: 'string' },
+    sessions: { type: 'string' },
+    hash: { type: 'string' },
+    warmup: { type: 'string' },
+    raw: { type: 'boolean' },
+  },
+  async run(values, out) {
+    const configPath = required(values.config, '--config');
+    const ops = positiveInt(values.ops, '--ops', 10_000);
+    const concurrency = positiveInt(values.concurrency, '--concurrency', 64);
+    const warmup = positiveInt(values.warmup, '--warmup', Math.min(1000, ops));
+    const signer: Sm2Signer = await createSigner(configPath, signerOptions(values));
+    const sessions = signer instanceof HsmSigner ? signer.sessions : undefined;
+    let result: LoadResult;
+    try {
+      // --raw signs a ready digest (device time only); otherwise messages go through SM3(Z||M).
+      const digest = new Uint8Array(randomBytes(32));
+      const message = new Uint8Array(randomBytes(128));
+      const task = values.raw ? () => signer.signDigest(digest) : () => signer.sign(message);
+      const progress = progressReporter(ops);
+      result = await runLoad(task, { ops, concurrency, warmup, progress: progress.update });
+      progress.end();
+    } finally {
+      await signer.close();
+    }
+    const round = (x: number, digits = 1) => Number(x.toFixed(digits));
+    const data = {
+      backend: signer.backend,
+      sessions,
+      ...result,
+      seconds: round(result.seconds, 3),
+      opsPerSecond: round(result.opsPerSecond),
+      loopDelayP99Ms: round(result.loopDelayP99Ms, 2),
+      rssStartMiB: round(result.rssStartMiB),
+      rssEndMiB: round(result.rssEndMiB),
+    };
+    out.result(
+      [
+        `backend:        ${signer.backend}${sessions === undefined ? '' : ` (${sessions} sessions)`}`,
+        `signs:          ${ops} in ${data.seconds} s, ${concurrency} in flight`,
+        `throughput:     ${data.opsPerSecond} signs/s`,
+        `event loop p99: ${data.loopDelayP99Ms} ms`,
+        `rss:            ${data.rssStartMiB} -> ${data.rssEndMiB} MiB`,
+      ].join('\n'),
+      data,
+    );
+  },
+});
