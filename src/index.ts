@@ -4,6 +4,8 @@ export type { SecurityConfig } from './config';
 
 // Signing through the cipher card or in software, behind one interface.
 export { createSigner, HsmSigner, SoftwareSigner, SignerClosedError } from './signer';
+export { createRemoteSigner, RemoteSigner, RemoteSignerError } from './signer';
+export type { RemoteSignerOptions } from './signer';
 export type { Sm2Signer, SignerOptions, SignOptions, SignerBackend } from './signer';
 
 // Stateless SM2/SM3.
@@ -30,6 +32,10 @@ export {
   publicKeyToPem,
 } from './sm2';
 
+// Verification tables kept for public keys seen again (bounded LRU; capacity 0 turns it off).
+export { configureKeyTableCache, clearKeyTableCache, keyTableCacheStats } from './sm2/key-table-cache';
+export type { KeyTableCacheStats } from './sm2/key-table-cache';
+
 // The GM/T 0018 (SDF) binding.
 export {
   openDevice,
@@ -44,6 +50,16 @@ export {
   SDF_FUNCTION_NAMES,
 } from './sdf';
 export type { DeviceInfo, SdfLibraryOptions, SdfFunctionName, EccFieldBytes, SdfBindingErrorCode } from './sdf';
+export {
+  SDF_PROFILES,
+  SDF_PROFILE_NAMES,
+  resolveSdfLibraryOptions,
+  sm2CipherToBytes,
+  sm2CipherFromBytes,
+  sm2CipherToDer,
+  sm2CipherFromDer,
+} from './sdf';
+export type { SdfProfileName, Sm2Ciphertext, Sm2CipherOrder, Sm2CipherBytesOptions } from './sdf';
 
 // Provisioning of the mock card used in tests.
 export { importMockKey } from './mock/keystore';

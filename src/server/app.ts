@@ -1,0 +1,96 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { BearerAuth } from './auth';
+import { ApiError, errorBody, toApiError } from './errors';
+import type { ServerMetrics } from './metrics';
+import { parseSignRequest, parseVerifyRequest } from './requests';
+import type { SigningService } from './service';
+
+/** Log fields pino replaces, wherever they turn up. */
+export const REDACTED_LOG_PATHS = [
+  'req.headers.authorization',
+  'req.headers["proxy-authorization"]',
+  'req.headers.cookie',
+  'headers.authorization',
+  '*.password',
+  '*.token',
+  '*.secret',
+  'password',
+  'token',
+];
+
+/** Routes anyone may call (probes and the scrape): they reveal nothing secret. */
+const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
+
+export interface AppOptions {
+  service: SigningService;
+  metrics: ServerMetrics;
+  auth: BearerAuth | undefined;
+  maxBody: number;
+  logger: FastifyServerOptions['logger'];
+  https?: Record<string, unknown>;
+}
+
+export function buildApp(opts: AppOptions): FastifyInstance {
+  const { service, metrics, auth } = opts;
+  const app = Fastify({
+    logger: opts.logger,
+    bodyLimit: opts.maxBody,
+    // Requests arriving while the service closes get our 503 below, in the usual error shape.
+    return503OnClosing: false,
+    ...(opts.https === undefined ? {} : { https: opts.https }),
+  } as FastifyServerOptions);
+
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (closing) {
+      void reply.header('connection', 'close');
+      throw new ApiError(503, 'SHUTTING_DOWN', 'the service is shutting down (try another instance)');
+    }
+    if (auth === undefined || OPEN_ROUTES.has(request.url.split('?')[0] ?? '')) return;
+    if (!auth.accepts(request.headers.authorization)) {
+      throw new ApiError(401, 'UNAUTHORIZED', 'missing or wrong bearer token');
+    }
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
+  });
+
+  app.setErrorHandler(async (error, request, reply) => {
+    const api = toApiError(error);
+    if (api.status >= 500) request.log.warn({ code: api.code }, 'request failed');
+    return reply.code(api.status).send(errorBody(api));
+  });
+
+  app.setNotFoundHandler(async (request, reply) =>
+    reply
+      .code(404)
+      .send(errorBody(new ApiError(404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`))),
+  );
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const state = await service.readiness();
+    if (state.ready) return { status: 'ready' };
+    return reply
+      .code(503)
+      .send(errorBody(new ApiError(503, state.code ?? 'NOT_READY', 'the signing backend is not ready')));
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+
+  app.get('/v1/keys', async () => service.listKeys());
+  app.post('/v1/sign', async (request) => service.sign(parseSignRequest(request.body)));
+  app.post('/v1/verify', async (request) => service.verify(parseVerifyRequest(request.body)));
+
+  return app;
+}

@@ -1,0 +1,31 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/**
+ * Checks `Authorization: Bearer <token>` in constant time. Both sides are hashed first, so that
+ * tokens of different lengths compare in the same time and timingSafeEqual never throws.
+ */
+export class BearerAuth {
+  private readonly expected: Buffer;
+
+  constructor(token: string) {
+    if (token === '') throw new RangeError('the service token is empty');
+    this.expected = digest(token);
+  }
+
+  accepts(header: string | undefined): boolean {
+    const match = header === undefined ? null : BEARER.exec(header);
+    const given = digest(match?.[1] ?? '');
+    // Compare even when the header is missing, so its absence takes the same time.
+    return timingSafeEqual(given, this.expected) && match !== null;
+  }
+
+  toJSON(): string {
+    return 'BearerAuth(<redacted>)';
+  }
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}

@@ -1,0 +1,128 @@
+import type { DestinationStream, Level } from 'pino';
+import { loadSecurityConfig, type SecurityConfig } from '../config';
+import type { SignerOptions } from '../signer';
+import { buildApp, REDACTED_LOG_PATHS } from './app';
+import { BearerAuth } from './auth';
+import { KeyRing } from './keys';
+import { Limiter } from './limiter';
+import { DEFAULT_HOST, DEFAULT_PORT, isLoopback, ServeRefusedError, urlOf } from './listen';
+import { ServerMetrics } from './metrics';
+import { SigningService } from './service';
+
+export { ServeRefusedError, parseListen, isLoopback, DEFAULT_HOST, DEFAULT_PORT } from './listen';
+export { ApiError } from './errors';
+
+export const DEFAULT_MAX_BODY = 1024 * 1024;
+export const DEFAULT_MAX_QUEUE = 1024;
+
+export interface SigningServerTls {
+  cert: string | Buffer;
+  key: string | Buffer;
+  /** CA that client certificates must chain to: turns on mutual TLS. */
+  clientCa?: string | Buffer;
+}
+
+export interface SigningServerOptions {
+  /** config.ini path or a SecurityConfig: the card or key file the service signs with. */
+  config: string | SecurityConfig;
+  /** Default 127.0.0.1; anything but loopback needs `tls`. */
+  host?: string;
+  /** Default 8443; 0 picks a free port (see the returned url). */
+  port?: number;
+  /** Bearer token clients must send. Required unless `insecureNoAuth` on loopback. */
+  token?: string;
+  insecureNoAuth?: boolean;
+  tls?: SigningServerTls;
+  /** Card key indices the service may use; default: the config's key_index only. */
+  allowKeyIndices?: readonly number[];
+  /** Largest request body in bytes (413 beyond). Default 1 MiB. */
+  maxBody?: number;
+  /** Signatures computed at once; default the signers' session count (at least 1). */
+  concurrency?: number;
+  /** Requests that may wait for a slot before 429. Default 1024. */
+  maxQueue?: number;
+  signerOptions?: SignerOptions;
+  /** Where pino writes JSON log lines (default stdout), or false for no log. */
+  log?: false | { stream?: DestinationStream; level?: Level };
+}
+
+export interface SigningServer {
+  readonly url: string;
+  /** Stops accepting, lets requests in flight finish, then closes the signers. */
+  close(): Promise<void>;
+}
+
+/** Checks everything that needs no I/O, so a bad combination fails before a device is opened. */
+function checkOptions(opts: SigningServerOptions, host: string): void {
+  const loopback = isLoopback(host);
+  if (!loopback && opts.tls === undefined) {
+    throw new ServeRefusedError(
+      `refusing to listen on ${host} without TLS (give --tls-cert and --tls-key, or bind 127.0.0.1)`,
+    );
+  }
+  if (opts.token === undefined || opts.token === '') {
+    if (opts.insecureNoAuth !== true) {
+      throw new ServeRefusedError(
+        'no token configured (give --token-file or GMT0018_SERVE_TOKEN, or --insecure-no-auth on loopback)',
+      );
+    }
+    if (!loopback) throw new ServeRefusedError(`--insecure-no-auth is only allowed on loopback, not on ${host}`);
+  }
+}
+
+function httpsOptions(tls: SigningServerTls | undefined): Record<string, unknown> | undefined {
+  if (tls === undefined) return undefined;
+  const out: Record<string, unknown> = { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' };
+  if (tls.clientCa !== undefined) Object.assign(out, { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true });
+  return out;
+}
+
+function loggerOptions(log: SigningServerOptions['log']): unknown {
+  if (log === false) return false;
+  const out: Record<string, unknown> = {
+    level: log?.level ?? 'info',
+    redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
+  };
+  if (log?.stream !== undefined) out.stream = log.stream;
+  return out;
+}
+
+/** Starts `gmt0018 serve` in this process. */
+export async function startSigningServer(opts: SigningServerOptions): Promise<SigningServer> {
+  const host = opts.host ?? DEFAULT_HOST;
+  checkOptions(opts, host);
+  const auth = opts.token === undefined || opts.token === '' ? undefined : new BearerAuth(opts.token);
+  const config = typeof opts.config === 'string' ? loadSecurityConfig(opts.config) : opts.config;
+  const keys = await KeyRing.open(config, opts.allowKeyIndices, opts.signerOptions ?? {});
+  try {
+    const limiter = new Limiter(opts.concurrency ?? Math.max(1, keys.sessions()), opts.maxQueue ?? DEFAULT_MAX_QUEUE);
+    const metrics = new ServerMetrics({
+      inFlight: () => limiter.inFlight,
+      queued: () => limiter.queued,
+      sessions: () => keys.sessions(),
+    });
+    const https = httpsOptions(opts.tls);
+    const app = buildApp({
+      service: new SigningService(keys, limiter, metrics),
+      metrics,
+      auth,
+      maxBody: opts.maxBody ?? DEFAULT_MAX_BODY,
+      logger: loggerOptions(opts.log) as never,
+      ...(https === undefined ? {} : { https }),
+    });
+    await app.listen({ host, port: opts.port ?? DEFAULT_PORT });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : (opts.port ?? DEFAULT_PORT);
+    let closing: Promise<void> | undefined;
+    return {
+      url: urlOf(https === undefined ? 'http' : 'https', host, port),
+      close() {
+        closing ??= app.close().finally(() => keys.close());
+        return closing;
+      },
+    };
+  } catch (error) {
+    await keys.close();
+    throw error;
+  }
+}

@@ -1,0 +1,301 @@
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Pool } from 'undici';
+import { ConfigError, ConfigErrorCodes, type SecurityConfig } from '../config';
+import { bytesToHex, hexToBytes } from '../sm2';
+import { SignerClosedError } from './errors';
+import { PublicKeyHolder, requireDigest, requireMessage } from './key-material';
+import type { SignOptions, Sm2Signer } from './types';
+
+/**
+ * A request to the signing service that failed: `status` is the HTTP status (0 when no answer
+ * came back: connection refused or reset, timeout, TLS failure) and `code` the service's error
+ * code (`UNAUTHORIZED`, `SDR_HARDFAIL`, …) or `CONNECTION_FAILED`.
+ */
+export class RemoteSignerError extends Error {
+  override readonly name = 'RemoteSignerError';
+
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface RemoteSignerOptions {
+  /** Base URL of `gmt0018 serve`, e.g. https://signer:8443. */
+  url?: string;
+  /** Several instances: requests go round robin, and fail over on connection errors. */
+  urls?: readonly string[];
+  /** The service's bearer token. */
+  token?: string;
+  /** PEM CA to trust for https URLs (default: the system store). */
+  ca?: string | Buffer;
+  /** Client certificate and key for mutual TLS. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** Retries after the first try, on connection errors, 503 and 429. Default 4. */
+  retries?: number;
+  /** First backoff delay; doubled after each round over the URLs, at most 2 s. Default 50 ms. */
+  retryDelayMs?: number;
+  /** Key index to sign with; default the service's first listed key (its configured key_index). */
+  keyIndex?: number;
+  /** Keep-alive connections per URL. Default 32. */
+  connections?: number;
+  /** Time allowed for the answer to one try. Default 30 s. */
+  timeoutMs?: number;
+}
+
+/** Failures where no answer came back: safe to try again, maybe on another instance. */
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+const RETRY_STATUSES = new Set([429, 503]);
+const MAX_DELAY_MS = 2_000;
+
+interface Endpoint {
+  readonly url: string;
+  readonly pool: Pool;
+  readonly basePath: string;
+}
+
+interface KeyEntry {
+  keyIndex: number | null;
+  publicKey: string;
+}
+
+/** Round robin over the instances, with retries and failover; knows nothing of signatures. */
+class Transport {
+  private next = 0;
+  private closed = false;
+
+  constructor(
+    private readonly endpoints: readonly Endpoint[],
+    private readonly headers: Readonly<Record<string, string>>,
+    private readonly retries: number,
+    private readonly retryDelayMs: number,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+    let lastError: RemoteSignerError | undefined;
+    const start = this.next;
+    this.next = (this.next + 1) % this.endpoints.length;
+    for (let attempt = 0; attempt <= this.retries; attempt++) {
+      if (this.closed) throw new SignerClosedError('remote');
+      const round = Math.floor(attempt / this.endpoints.length);
+      // A fresh instance is tried at once; a backoff only once every instance has failed.
+      if (attempt > 0 && attempt % this.endpoints.length === 0) {
+        await sleep(Math.min(this.retryDelayMs * 2 ** (round - 1), MAX_DELAY_MS) * (0.75 + Math.random() / 2));
+      }
+      const endpoint = this.endpoints[(start + attempt) % this.endpoints.length] as Endpoint;
+      try {
+        return await this.once(endpoint, method, path, body);
+      } catch (error) {
+        if (!(error instanceof RemoteSignerError) || !isRetryable(error)) throw error;
+        lastError = error;
+      }
+    }
+    throw lastError as RemoteSignerError;
+  }
+
+  private async once(endpoint: Endpoint, method: 'GET' | 'POST', path: string, body: unknown): Promise<unknown> {
+    let response;
+    try {
+      response = await endpoint.pool.request({
+        method,
+        path: endpoint.basePath + path,
+        headers: body === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json' },
+        body: body === undefined ? null : JSON.stringify(body),
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+    } catch (error) {
+      throw connectionError(endpoint.url, error);
+    }
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (error) {
+      throw connectionError(endpoint.url, error);
+    }
+    const json = parseJson(text);
+    if (response.statusCode === 200 && json !== undefined) return json;
+    const detail = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+    const code = typeof detail?.code === 'string' ? detail.code : `HTTP_${response.statusCode}`;
+    const message = typeof detail?.message === 'string' ? detail.message : 'unexpected answer';
+    throw new RemoteSignerError(
+      response.statusCode,
+      code,
+      `${endpoint.url}: ${response.statusCode} ${code}: ${message}`,
+    );
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled(this.endpoints.map((endpoint) => endpoint.pool.close()));
+  }
+}
+
+function isRetryable(error: RemoteSignerError): boolean {
+  return error.status === 0 ? error.code === 'CONNECTION_FAILED' : RETRY_STATUSES.has(error.status);
+}
+
+function connectionError(url: string, error: unknown): RemoteSignerError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const name = typeof code === 'string' ? code : 'unknown';
+  const retryable = CONNECTION_ERRORS.has(name);
+  return new RemoteSignerError(
+    0,
+    retryable ? 'CONNECTION_FAILED' : 'REQUEST_FAILED',
+    `${url}: no answer (${name}${error instanceof Error ? `: ${error.message}` : ''})`,
+    { cause: error },
+  );
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function endpointsOf(opts: RemoteSignerOptions, PoolClass: typeof Pool): Endpoint[] {
+  const urls = opts.urls ?? (opts.url === undefined ? [] : [opts.url]);
+  if (urls.length === 0) throw new TypeError('createRemoteSigner: give url or urls');
+  const connect: Record<string, string | Buffer> = {};
+  if (opts.ca !== undefined) connect.ca = opts.ca;
+  if (opts.cert !== undefined) connect.cert = opts.cert;
+  if (opts.key !== undefined) connect.key = opts.key;
+  return urls.map((text) => {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new TypeError(`createRemoteSigner: ${JSON.stringify(text)} is not a URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new TypeError(`createRemoteSigner: ${url.origin} is not an http(s) URL`);
+    }
+    const pool = new PoolClass(url.origin, { connections: opts.connections ?? 32, connect });
+    return { url: url.origin, pool, basePath: url.pathname.replace(/\/+$/, '') };
+  });
+}
+
+/** An Sm2Signer whose key stays behind `gmt0018 serve`; verification runs locally. */
+export class RemoteSigner extends PublicKeyHolder implements Sm2Signer {
+  readonly backend = 'remote' as const;
+
+  private constructor(
+    private readonly transport: Transport,
+    readonly keyIndex: number | null,
+    publicKey: Uint8Array,
+  ) {
+    super(publicKey);
+  }
+
+  /** @internal use createRemoteSigner */
+  static async connect(opts: RemoteSignerOptions): Promise<RemoteSigner> {
+    const headers: Record<string, string> = {};
+    if (opts.token !== undefined && opts.token !== '') headers.authorization = `Bearer ${opts.token}`;
+    // Loaded on first use: undici costs ~90 ms of start-up that local signers never need.
+    const { Pool: PoolClass } = await import('undici');
+    const transport = new Transport(
+      endpointsOf(opts, PoolClass),
+      headers,
+      opts.retries ?? 4,
+      opts.retryDelayMs ?? 50,
+      opts.timeoutMs ?? 30_000,
+    );
+    try {
+      const keys = (await transport.call('GET', '/v1/keys')) as KeyEntry[];
+      const key = opts.keyIndex === undefined ? keys[0] : keys.find((entry) => entry.keyIndex === opts.keyIndex);
+      if (key === undefined) {
+        const which = opts.keyIndex === undefined ? 'any key' : `key index ${opts.keyIndex}`;
+        throw new RemoteSignerError(404, 'KEY_NOT_FOUND', `the signing service does not serve ${which}`);
+      }
+      return new RemoteSigner(transport, key.keyIndex, hexToBytes(key.publicKey));
+    } catch (error) {
+      await transport.close();
+      throw error;
+    }
+  }
+
+  async sign(message: Uint8Array, opts: SignOptions = {}): Promise<Uint8Array> {
+    requireMessage(message);
+    const body: Record<string, unknown> = { message: bytesToHex(message) };
+    if (typeof opts.userId === 'string') body.userId = opts.userId;
+    else if (opts.userId !== undefined) body.userIdHex = bytesToHex(opts.userId);
+    return this.request(body);
+  }
+
+  async signDigest(digest: Uint8Array): Promise<Uint8Array> {
+    requireDigest(digest);
+    return this.request({ digest: bytesToHex(digest) });
+  }
+
+  private async request(body: Record<string, unknown>): Promise<Uint8Array> {
+    if (this.keyIndex !== null) body.keyIndex = this.keyIndex;
+    const answer = (await this.transport.call('POST', '/v1/sign', body)) as {
+      signature?: unknown;
+      publicKey?: unknown;
+    };
+    // Behind a load balancer a misconfigured instance could hold another key: never pass its signature on.
+    if (answer.publicKey !== this.nodeId || typeof answer.signature !== 'string' || answer.signature.length !== 128) {
+      throw new RemoteSignerError(
+        200,
+        'KEY_MISMATCH',
+        'the signing service answered with another key or a malformed signature',
+      );
+    }
+    return hexToBytes(answer.signature);
+  }
+
+  async close(): Promise<void> {
+    await this.transport.close();
+  }
+}
+
+/** A signer backed by `gmt0018 serve`; fetches the public key from /v1/keys before returning. */
+export function createRemoteSigner(opts: RemoteSignerOptions): Promise<RemoteSigner> {
+  return RemoteSigner.connect(opts);
+}
+
+/** The options `[security] remote_signer_url` / `remote_signer_token_file` stand for. */
+export function remoteSignerOptionsFromConfig(config: SecurityConfig): RemoteSignerOptions {
+  const settings = config.remoteSigner;
+  if (settings === undefined) throw new TypeError('the config has no remote_signer_url');
+  const opts: RemoteSignerOptions = { urls: settings.urls };
+  if (settings.tokenFile !== undefined) {
+    try {
+      opts.token = readFileSync(settings.tokenFile, 'utf8').trim();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      throw new ConfigError(
+        ConfigErrorCodes.CONFIG_FILE_UNREADABLE,
+        `cannot read the token file ${settings.tokenFile} (${code})`,
+        {
+          ...(config.configPath === undefined ? {} : { file: config.configPath }),
+          section: 'security',
+          key: 'remote_signer_token_file',
+        },
+      );
+    }
+  }
+  return opts;
+}

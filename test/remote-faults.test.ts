@@ -1,0 +1,185 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRemoteSigner, RemoteSignerError } from '../src';
+import { SDR } from '../src/sdf';
+import { startSigningServer, type SigningServer } from '../src/server';
+import { generatePrivateKey, publicKeyFromPrivateKey } from '../src/sm2';
+import { MOCK_LIB, mockControl, TempKeystore } from './helpers/mock-card';
+import { writeNodeFolder } from './helpers/node-config';
+import { smCryptoOracle } from './helpers/oracles';
+
+const TOKEN = 'faults-token-92b7';
+const PASSWORD = 'card-password-11';
+const keystore = new TempKeystore();
+const privateKey = generatePrivateKey();
+const publicKey = publicKeyFromPrivateKey(privateKey);
+const software = writeNodeFolder({ security: 'private_key_path=conf/node.pem', privateKey });
+const card = writeNodeFolder({
+  security: `enable_hsm=true\nhsm_lib_path=${MOCK_LIB}\nkey_index=3\npassword=${PASSWORD}`,
+});
+const message = new TextEncoder().encode('faults');
+
+beforeAll(() => keystore.import(3, PASSWORD, privateKey));
+afterEach(() => {
+  mockControl().setFault(null, 0, 0, 0);
+  mockControl().setLatencyUs(0);
+});
+afterAll(() => {
+  keystore.remove();
+  rmSync(software.dir, { recursive: true, force: true });
+  rmSync(card.dir, { recursive: true, force: true });
+});
+
+function start(config: string, port = 0, extra: object = {}): Promise<SigningServer> {
+  return startSigningServer({ config, port, token: TOKEN, log: false, ...extra });
+}
+
+test('a server closed mid-stream and restarted on the same port: every request completes or fails typed', async () => {
+  let server = await start(software.configPath);
+  const port = Number(new URL(server.url).port);
+  const signer = await createRemoteSigner({
+    url: server.url,
+    token: TOKEN,
+    retries: 8,
+    retryDelayMs: 20,
+    timeoutMs: 10_000,
+  });
+  try {
+    const requests: Promise<Uint8Array>[] = [];
+    const fire = (n: number) => {
+      for (let i = 0; i < n; i++) requests.push(signer.sign(message));
+    };
+    fire(8);
+    await requests[0]; // connections are up and requests are in flight
+    fire(8);
+    const closing = server.close(); // stops accepting; requests in flight drain
+    fire(8);
+    await closing;
+    fire(8);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    server = await start(software.configPath, port);
+    fire(8);
+    const outcomes = await Promise.allSettled(requests);
+    expect(outcomes).toHaveLength(40);
+    let signed = 0;
+    for (const outcome of outcomes) {
+      if (outcome.status === 'fulfilled') {
+        expect(smCryptoOracle.verify(publicKey, message, outcome.value)).toBe(true);
+        signed++;
+      } else {
+        expect(outcome.reason).toBeInstanceOf(RemoteSignerError);
+      }
+    }
+    // The restart came well inside the retry budget, so nothing should have given up.
+    expect(signed).toBe(40);
+  } finally {
+    await signer.close();
+    await server.close();
+  }
+});
+
+/** `gmt0018 serve` as a child process, so that it can be killed outright. */
+function serveChild(listen: string): Promise<{ url: string; child: ChildProcess }> {
+  const cli = join(__dirname, '..', 'dist', 'cli.js');
+  const child = spawn(
+    process.execPath,
+    [cli, 'serve', '--config', software.configPath, '--listen', listen, '--log-level', 'silent'],
+    {
+      env: { ...process.env, GMT0018_SERVE_TOKEN: TOKEN },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let stderr = '';
+  return new Promise((resolve, reject) => {
+    child.stderr!.on('data', (chunk) => {
+      stderr += chunk;
+      const match = /listening on (\S+)/.exec(stderr);
+      if (match) resolve({ url: match[1]!, child });
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+  });
+}
+
+test('a server killed (SIGKILL) mid-stream and restarted: retries complete every request or fail typed', async () => {
+  const first = await serveChild('127.0.0.1:0');
+  const port = new URL(first.url).port;
+  const signer = await createRemoteSigner({
+    url: first.url,
+    token: TOKEN,
+    retries: 10,
+    retryDelayMs: 50,
+    timeoutMs: 10_000,
+  });
+  let second: ChildProcess | undefined;
+  try {
+    const requests = Array.from({ length: 24 }, () => signer.sign(message));
+    await requests[0];
+    const died = new Promise((resolve) => first.child.once('exit', resolve));
+    first.child.kill('SIGKILL');
+    await died;
+    requests.push(...Array.from({ length: 8 }, () => signer.sign(message)));
+    second = (await serveChild(`127.0.0.1:${port}`)).child;
+    const outcomes = await Promise.allSettled(requests);
+    let signed = 0;
+    for (const outcome of outcomes) {
+      if (outcome.status === 'fulfilled') {
+        expect(smCryptoOracle.verify(publicKey, message, outcome.value)).toBe(true);
+        signed++;
+      } else {
+        expect(outcome.reason).toBeInstanceOf(RemoteSignerError);
+      }
+    }
+    expect(outcomes).toHaveLength(32);
+    // The restart fits well inside the retry budget (about 11 s of backoff), so none gives up.
+    expect(signed).toBe(32);
+  } finally {
+    await signer.close();
+    first.child.kill('SIGKILL');
+    second?.kill('SIGKILL');
+  }
+});
+
+test('a 503 from the card is retried by the client; without retries it is a typed 503 with the SDR code', async () => {
+  const server = await start(card.configPath);
+  const patient = await createRemoteSigner({ url: server.url, token: TOKEN, retries: 2, retryDelayMs: 1 });
+  const impatient = await createRemoteSigner({ url: server.url, token: TOKEN, retries: 0 });
+  try {
+    mockControl().setFault('SDF_InternalSign_ECC', SDR.SDR_KEYNOTEXIST, 0, 1);
+    expect(smCryptoOracle.verify(publicKey, message, await patient.sign(message))).toBe(true);
+
+    mockControl().setFault('SDF_InternalSign_ECC', SDR.SDR_KEYNOTEXIST, 0, 1);
+    const error = await impatient.sign(message).catch((e) => e);
+    expect(error).toBeInstanceOf(RemoteSignerError);
+    expect(error).toMatchObject({ status: 503, code: 'SDR_KEYNOTEXIST' });
+    expect(error.message).not.toContain(PASSWORD);
+  } finally {
+    await patient.close();
+    await impatient.close();
+    await server.close();
+  }
+});
+
+test('more requests than slots and queue → 429 QUEUE_FULL, the rest are signed', async () => {
+  const server = await start(card.configPath, 0, { concurrency: 1, maxQueue: 1 });
+  mockControl().setLatencyUs(20_000);
+  try {
+    const responses = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        fetch(`${server.url}/v1/sign`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ message: '00' }),
+        }).then(async (response) => ({ status: response.status, json: (await response.json()) as any })),
+      ),
+    );
+    const statuses = responses.map((response) => response.status);
+    expect(statuses.filter((status) => status === 200).length).toBeGreaterThanOrEqual(2);
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(1);
+    expect(statuses.every((status) => status === 200 || status === 429)).toBe(true);
+    const refused = responses.find((response) => response.status === 429);
+    expect(refused?.json.error.code).toBe('QUEUE_FULL');
+  } finally {
+    await server.close();
+  }
+});

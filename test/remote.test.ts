@@ -1,0 +1,165 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { ConfigError, createRemoteSigner, createSigner, loadSecurityConfig, RemoteSignerError } from '../src';
+import { startSigningServer, type SigningServer } from '../src/server';
+import { generatePrivateKey, publicKeyFromPrivateKey, sm2Digest } from '../src/sm2';
+import { writeNodeFolder } from './helpers/node-config';
+import { opensslOracle, smCryptoOracle } from './helpers/oracles';
+
+const TOKEN = 'remote-client-token-3e1f';
+const privateKey = generatePrivateKey();
+const publicKey = publicKeyFromPrivateKey(privateKey);
+const folders: string[] = [];
+const servers: SigningServer[] = [];
+
+function nodeFolder(security: string, key = privateKey) {
+  const folder = writeNodeFolder({ security, privateKey: key });
+  folders.push(folder.dir);
+  return folder;
+}
+
+async function serve(key = privateKey): Promise<SigningServer> {
+  const folder = nodeFolder('private_key_path=conf/node.pem', key);
+  const server = await startSigningServer({ config: folder.configPath, port: 0, token: TOKEN, log: false });
+  servers.push(server);
+  return server;
+}
+
+async function signCount(server: SigningServer): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const match = /gmt0018_http_requests_total\{route="\/v1\/sign",method="POST",status="200"\} (\d+)/.exec(text);
+  return match ? Number(match[1]) : 0;
+}
+
+afterAll(async () => {
+  await Promise.all(servers.map((server) => server.close()));
+  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+});
+
+const message = new TextEncoder().encode('remote signing');
+
+describe('createRemoteSigner', () => {
+  test('signs through the service; signatures verify with OpenSSL and sm-crypto', async () => {
+    const server = await serve();
+    const signer = await createRemoteSigner({ url: server.url, token: TOKEN });
+    try {
+      expect(signer.backend).toBe('remote');
+      expect(signer.publicKey).toEqual(publicKey);
+      const signature = await signer.sign(message);
+      expect(opensslOracle.verify(publicKey, message, signature)).toBe(true);
+      expect(smCryptoOracle.verify(publicKey, message, signature)).toBe(true);
+      expect(await signer.verify(message, signature)).toBe(true);
+
+      const fromDigest = await signer.signDigest(sm2Digest(publicKey, message));
+      expect(smCryptoOracle.verify(publicKey, message, fromDigest)).toBe(true);
+
+      for (const userId of ['alice@example', new TextEncoder().encode('alice@example')]) {
+        const withId = await signer.sign(message, { userId });
+        expect(await signer.verify(message, withId, { userId: 'alice@example' })).toBe(true);
+        expect(await signer.verify(message, withId)).toBe(false);
+      }
+      await expect(signer.signDigest(new Uint8Array(31))).rejects.toThrow(RangeError);
+      expect(inspect(signer, { showHidden: true, depth: 5 })).not.toContain(TOKEN);
+      expect(JSON.stringify(signer)).not.toContain(TOKEN);
+    } finally {
+      await signer.close();
+    }
+  });
+
+  test('a wrong token is a RemoteSignerError 401 UNAUTHORIZED, without the token in the message', async () => {
+    const server = await serve();
+    const error = await createRemoteSigner({ url: server.url, token: 'not-it' }).catch((e) => e);
+    expect(error).toBeInstanceOf(RemoteSignerError);
+    expect(error).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
+    expect(error.message).not.toContain('not-it');
+  });
+
+  test('nobody listening: a typed connection error after the bounded retries', async () => {
+    const server = await serve();
+    const url = server.url;
+    await server.close();
+    const error = await createRemoteSigner({ url, token: TOKEN, retries: 2, retryDelayMs: 1 }).catch((e) => e);
+    expect(error).toBeInstanceOf(RemoteSignerError);
+    expect(error).toMatchObject({ status: 0, code: 'CONNECTION_FAILED' });
+  });
+
+  test('round robin over two instances, and failover when one is down', async () => {
+    const [a, b] = [await serve(), await serve()];
+    const signer = await createRemoteSigner({ urls: [a.url, b.url], token: TOKEN });
+    try {
+      const before = [await signCount(a), await signCount(b)];
+      for (let i = 0; i < 6; i++) await signer.sign(message);
+      expect((await signCount(a)) - before[0]!).toBe(3);
+      expect((await signCount(b)) - before[1]!).toBe(3);
+
+      await a.close();
+      const signatures = await Promise.all(Array.from({ length: 6 }, () => signer.sign(message)));
+      for (const signature of signatures) expect(smCryptoOracle.verify(publicKey, message, signature)).toBe(true);
+    } finally {
+      await signer.close();
+    }
+  });
+
+  test('an instance holding another key is caught, not trusted', async () => {
+    const [a, b] = [await serve(), await serve(generatePrivateKey())];
+    const signer = await createRemoteSigner({ urls: [a.url, b.url], token: TOKEN });
+    try {
+      // Round robin: of two requests, one goes to each instance.
+      const outcomes = [await signer.sign(message).catch((e) => e), await signer.sign(message).catch((e) => e)];
+      const failures = outcomes.filter((outcome) => outcome instanceof RemoteSignerError);
+      expect(failures).toHaveLength(1);
+      expect(failures[0]).toMatchObject({ code: 'KEY_MISMATCH' });
+      const signature = outcomes.find((outcome): outcome is Uint8Array => outcome instanceof Uint8Array)!;
+      expect(smCryptoOracle.verify(publicKey, message, signature)).toBe(true);
+    } finally {
+      await signer.close();
+    }
+  });
+
+  test('a closed signer refuses to sign', async () => {
+    const server = await serve();
+    const signer = await createRemoteSigner({ url: server.url, token: TOKEN });
+    await signer.close();
+    await expect(signer.sign(message)).rejects.toMatchObject({ code: 'SIGNER_CLOSED' });
+  });
+});
+
+describe('createSigner with remote_signer_url', () => {
+  test('builds the remote signer, reading the token file relative to the config folder', async () => {
+    const [a, b] = [await serve(), await serve()];
+    const folder = nodeFolder(
+      `remote_signer_url=${a.url}, ${b.url}/\nremote_signer_token_file=conf/signer.token`,
+      generatePrivateKey(),
+    );
+    writeFileSync(join(folder.dir, 'conf', 'signer.token'), `${TOKEN}\n`);
+    const config = loadSecurityConfig(folder.configPath);
+    expect(config.remoteSigner).toEqual({ urls: [a.url, b.url], tokenFile: join(folder.dir, 'conf', 'signer.token') });
+    const signer = await createSigner(folder.configPath);
+    try {
+      expect(signer.backend).toBe('remote');
+      expect(signer.publicKey).toEqual(publicKey);
+      expect(smCryptoOracle.verify(publicKey, message, await signer.sign(message))).toBe(true);
+    } finally {
+      await signer.close();
+    }
+  });
+
+  test('a missing token file is a ConfigError naming the key', async () => {
+    const folder = nodeFolder('remote_signer_url=http://127.0.0.1:9\nremote_signer_token_file=nope.token');
+    const error = await createSigner(folder.configPath).catch((e) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.code).toBe('CONFIG_FILE_UNREADABLE');
+    expect(error.message).toContain('remote_signer_token_file');
+  });
+
+  test.each([
+    ['remote_signer_url=ftp://signer:21', /not a plain http\(s\) URL/],
+    ['remote_signer_url=http://a:1,,http://b:2', /empty URL/],
+    ['remote_signer_url=https://user:pw@signer:8443', /not a plain http\(s\) URL/],
+    ['remote_signer_token_file=t.token', /remote_signer_url/],
+  ])('%s is refused', (security, reason) => {
+    const folder = nodeFolder(security);
+    expect(() => loadSecurityConfig(folder.configPath)).toThrow(reason);
+  });
+});
