@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { alternate, cLoop, cliBench, timed } from './measure.mjs';
 import { createBenchCard, gm, KEY_INDEX, MOCK_LIB, PASSWORD } from './setup.mjs';
+import { addRemoteRows, benchRemote } from './remote/remote.mjs';
 import { measureSoftware } from './software.mjs';
 import { Table } from './table.mjs';
 
@@ -105,6 +106,9 @@ async function main() {
       10,
       'MiB',
     );
+
+    step('remote signing service: 32 keep-alive clients on loopback');
+    addRemoteRows(table, await benchRemote({ card, step }));
 
     const after = await sessionsLeftAfterClose(card);
     table.equal('mock sessions open after close()', after.openSessions, 0);

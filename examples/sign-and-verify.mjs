@@ -2,39 +2,10 @@
 // software key (enable_hsm=false). Both hold the same key, so they print the same node ID.
 //
 //   npm run example
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import {
-  createSigner,
-  generatePrivateKey,
-  importMockKey,
-  loadSecurityConfig,
-  parsePrivateKey,
-  privateKeyToPem,
-  sm2Verify,
-  toFiscoSignature,
-} from 'gmt0018';
+import { createSigner, sm2Verify, toFiscoSignature } from 'gmt0018';
+import { hsmConfig, provisionExampleNodes, softwareConfig } from './lib/example-nodes.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const softwareConfig = join(here, 'node-software', 'config.ini');
-const hsmConfig = join(here, 'node-hsm', 'config.ini');
-
-// One node key for both: written as conf/node.pem, and imported into the mock card.
-const keyFile = join(here, 'node-software', 'conf', 'node.pem');
-if (!existsSync(keyFile)) {
-  mkdirSync(dirname(keyFile), { recursive: true });
-  writeFileSync(keyFile, privateKeyToPem(generatePrivateKey()), { mode: 0o600 });
-}
-process.env.GMT0018_MOCK_KEYSTORE ??= join(here, '.mock-keystore');
-const hsm = loadSecurityConfig(hsmConfig);
-importMockKey({
-  keystore: process.env.GMT0018_MOCK_KEYSTORE,
-  index: hsm.keyIndex,
-  password: hsm.password,
-  privateKey: parsePrivateKey(readFileSync(keyFile), keyFile),
-  overwrite: true,
-});
+provisionExampleNodes();
 
 const message = new TextEncoder().encode('transfer 100 from alice to bob');
 for (const config of [softwareConfig, hsmConfig]) {

@@ -2,11 +2,24 @@ import { ConfigError } from '../config';
 import { SdfBindingError, SdfError } from '../sdf';
 import { Command, Output, parseCommandArgs, UsageError, VerificationFailed } from './command';
 import { info } from './commands/info';
+import { keygen } from './commands/keygen';
 import { mockImport } from './commands/mock-import';
+import { bench } from './commands/bench';
 import { nodeid, pubkey, sign } from './commands/signer-commands';
 import { verify } from './commands/verify';
+import { serve } from './commands/serve';
 
-const COMMANDS: Command[] = [info, pubkey, nodeid, sign, verify, mockImport] as unknown as Command[];
+const COMMANDS: Command[] = [
+  info,
+  pubkey,
+  nodeid,
+  sign,
+  verify,
+  keygen,
+  mockImport,
+  bench,
+  serve,
+] as unknown as Command[];
 
 export const EXIT = { ok: 0, invalidSignature: 1, usage: 2, device: 3 } as const;
 

@@ -1,0 +1,73 @@
+import { closeSync, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { bytesToHex, generatePrivateKey, nodeIdOf, privateKeyToPem, publicKeyFromPrivateKey } from '../../sm2';
+import { defineCommand, UsageError } from '../command';
+
+const KEY_FILE_MODE = 0o600;
+
+type KeyForm = 'pkcs8' | 'sec1' | 'hex';
+const FORM_LABELS: Record<KeyForm, string> = { pkcs8: 'PKCS#8 PEM', sec1: 'SEC1 PEM', hex: 'hex' };
+
+function encodeKey(privateKey: Uint8Array, form: KeyForm): string {
+  return form === 'hex' ? `${bytesToHex(privateKey)}\n` : privateKeyToPem(privateKey, form);
+}
+
+/** Writes the key readable by its owner only, also when --force replaces a file with wider rights. */
+function writeKeyFile(path: string, content: string, overwrite: boolean): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new UsageError(`--out ${path}: cannot create the folder ${dirname(path)} (${code})`);
+  }
+  let fd: number;
+  try {
+    fd = openSync(path, overwrite ? 'w' : 'wx', KEY_FILE_MODE);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new UsageError(`${path} exists; give --force to replace it`);
+    }
+    throw new UsageError(`--out ${path}: cannot be written (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    fchmodSync(fd, KEY_FILE_MODE);
+    writeSync(fd, content);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export const keygen = defineCommand({
+  name: 'keygen',
+  summary: 'write a new software SM2 key (the node.pem a FISCO node reads with enable_hsm=false)',
+  usage: 'gmt0018 keygen [--out FILE (default conf/node.pem)] [--format pem|hex] [--sec1] [--force] [--json]',
+  options: {
+    out: { type: 'string' },
+    format: { type: 'string' },
+    sec1: { type: 'boolean' },
+    force: { type: 'boolean' },
+  },
+  async run(values, out) {
+    const format = values.format ?? 'pem';
+    if (format !== 'pem' && format !== 'hex') throw new UsageError(`--format must be pem or hex, got ${format}`);
+    if (values.sec1 && format !== 'pem')
+      throw new UsageError('--sec1 is a PEM form: it cannot be combined with --format hex');
+    if (values.out === '') throw new UsageError('--out needs a file name');
+    const file = resolve(values.out ?? 'conf/node.pem');
+    const form: KeyForm = format === 'hex' ? 'hex' : values.sec1 ? 'sec1' : 'pkcs8';
+    const privateKey = generatePrivateKey();
+    try {
+      const publicKey = publicKeyFromPrivateKey(privateKey);
+      writeKeyFile(file, encodeKey(privateKey, form), values.force ?? false);
+      const nodeId = nodeIdOf(publicKey);
+      out.result(`wrote SM2 private key to ${file} (${FORM_LABELS[form]}, mode 0600)\nnode id: ${nodeId}`, {
+        file,
+        format: form,
+        publicKey: bytesToHex(publicKey),
+        nodeId,
+      });
+    } finally {
+      privateKey.fill(0);
+    }
+  },
+});

@@ -1,0 +1,143 @@
+// The published package as a user gets it: `npm pack`, installed into an empty folder, then used
+// through require, import, its types and its bin. Needs `npm run build` (pretest does it).
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { MOCK_LIB } from './helpers/mock-card';
+
+jest.setTimeout(120_000);
+
+const ROOT = resolve(__dirname, '..');
+const work = mkdtempSync(join(tmpdir(), 'gmt0018-package-'));
+const app = join(work, 'app');
+
+// npm run test exports npm_* variables (lifecycle, package fields) that must not leak into the
+// nested npm commands.
+const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('npm_')));
+
+function run(command: string, args: string[], options: SpawnSyncOptions = {}) {
+  const result = spawnSync(command, args, { encoding: 'utf8', env, ...options });
+  return { status: result.status, stdout: String(result.stdout).trim(), stderr: String(result.stderr).trim() };
+}
+
+function runOk(command: string, args: string[], cwd: string): string {
+  const result = run(command, args, { cwd });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+  return result.stdout;
+}
+
+let packedFiles: string[];
+
+beforeAll(() => {
+  for (const file of ['dist/index.js', 'dist/index.mjs', 'dist/cli.js']) {
+    if (!existsSync(join(ROOT, file))) throw new Error(`${file} is missing: run npm run build first`);
+  }
+  const [packed] = JSON.parse(runOk('npm', ['pack', '--json', '--pack-destination', work], ROOT)) as {
+    filename: string;
+    files: { path: string }[];
+  }[];
+  packedFiles = packed.files.map((file) => file.path);
+
+  mkdirSync(app);
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
+  // --ignore-scripts proves nothing has to be compiled or fetched at install: koffi's package
+  // carries its prebuilt binaries. --prefer-offline reuses the npm cache.
+  runOk(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', join(work, packed.filename)],
+    app,
+  );
+  for (const example of ['quick-start.cjs', 'quick-start.mjs']) {
+    copyFileSync(join(ROOT, 'examples', example), join(app, example));
+  }
+});
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('the packed tarball', () => {
+  it('ships only the build, the README, the changelog and the licence', () => {
+    const stray = packedFiles.filter(
+      (path) => !path.startsWith('dist/') && !['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'].includes(path),
+    );
+    expect(stray).toEqual([]);
+    expect(packedFiles).toEqual(
+      expect.arrayContaining([
+        'LICENSE',
+        'CHANGELOG.md',
+        'README.md',
+        'dist/index.js',
+        'dist/index.mjs',
+        'dist/cli.js',
+        'dist/index.d.ts',
+        'dist/index.d.mts',
+      ]),
+    );
+  });
+
+  it('signs and verifies with the software backend through require()', () => {
+    const result = run(process.execPath, ['quick-start.cjs'], { cwd: app });
+    expect(result).toMatchObject({ status: 0, stderr: '' });
+    expect(result.stdout).toMatch(/^require: software node [0-9a-f]{16}… verified: true$/);
+  });
+
+  it('signs and verifies with the software backend through import', () => {
+    const result = run(process.execPath, ['quick-start.mjs'], { cwd: app });
+    expect(result).toMatchObject({ status: 0, stderr: '' });
+    expect(result.stdout).toMatch(/^import: software node [0-9a-f]{16}… verified: true$/);
+  });
+
+  it('require and import resolve to the installed copy, not to this repository', () => {
+    const script =
+      "console.log(require.resolve('gmt0018')); import('gmt0018').then((m) => console.log(typeof m.createSigner))";
+    const [cjsPath, esmExport] = runOk(process.execPath, ['-e', script], app).split('\n');
+    expect(cjsPath).toBe(join(app, 'node_modules', 'gmt0018', 'dist', 'index.js'));
+    expect(esmExport).toBe('function');
+  });
+
+  it('has types for both require and import that a strict TypeScript project compiles against', () => {
+    const manifest = JSON.parse(readFileSync(join(app, 'node_modules', 'gmt0018', 'package.json'), 'utf8'));
+    const root = manifest.exports['.'];
+    for (const types of [root.import.types, root.require.types]) {
+      expect(existsSync(join(app, 'node_modules', 'gmt0018', types))).toBe(true);
+    }
+    const use = [
+      "const config: SecurityConfig = parseSecurityConfig('[security]\\nenable_hsm=false\\n');",
+      'const signer: Promise<Sm2Signer> = createSigner(config);',
+      'void signer;',
+    ].join('\n');
+    writeFileSync(
+      join(app, 'use.mts'),
+      `import { createSigner, parseSecurityConfig, type SecurityConfig, type Sm2Signer } from 'gmt0018';\n${use}\n`,
+    );
+    writeFileSync(
+      join(app, 'use.cts'),
+      "import gmt = require('gmt0018');\ntype SecurityConfig = gmt.SecurityConfig;\ntype Sm2Signer = gmt.Sm2Signer;\n" +
+        `const { createSigner, parseSecurityConfig } = gmt;\n${use}\n`,
+    );
+    // A deliberate type error proves the check can fail.
+    writeFileSync(join(app, 'wrong.mts'), "import { createSigner } from 'gmt0018';\nvoid createSigner(42);\n");
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const flags = ['--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022'];
+    const typeRoots = ['--typeRoots', join(ROOT, 'node_modules', '@types'), '--types', 'node'];
+    expect(run(process.execPath, [tsc, ...flags, ...typeRoots, 'use.mts', 'use.cts'], { cwd: app })).toMatchObject({
+      status: 0,
+      stdout: '',
+    });
+    const wrong = run(process.execPath, [tsc, ...flags, ...typeRoots, '--skipLibCheck', 'wrong.mts'], { cwd: app });
+    expect(wrong.status).not.toBe(0);
+    expect(wrong.stdout).toContain('TS2345');
+  });
+
+  it('installs a working gmt0018 command', () => {
+    const bin = join(app, 'node_modules', '.bin', 'gmt0018');
+    const help = run(bin, ['--help'], { cwd: app });
+    expect(help.status).toBe(0);
+    for (const command of ['info', 'pubkey', 'nodeid', 'sign', 'verify', 'keygen'])
+      expect(help.stdout).toContain(command);
+    // koffi from the installed tree loads a real SDF library: the mock card of this repository.
+    const info = run(bin, ['info', '--lib', MOCK_LIB, '--json'], { cwd: app });
+    expect(info.status).toBe(0);
+    expect(JSON.parse(info.stdout).functions.present).toContain('SDF_InternalSign_ECC');
+  });
+});
