@@ -1,9 +1,11 @@
 import { ConfigError, type SecurityConfig } from '../config';
-import { SdfDevice, SdfError, type SdfFunctionName, type SdfSession } from '../sdf';
+import { SdfError, type SdfFunctionName, type SdfSession } from '../sdf';
 import { sm2Digest } from '../sm2';
 import { SignerClosedError } from './errors';
 import { PublicKeyHolder, requireDigest, requireMessage } from './key-material';
+import { isSessionFailure, resolveRetryPolicy, withRetries, type RetryPolicy } from './recovery';
 import { ResourcePool } from './resource-pool';
+import { SigningSessions } from './signing-sessions';
 import type { SignOptions, Sm2Signer, SignerOptions } from './types';
 
 const SIGNING_FUNCTIONS: readonly SdfFunctionName[] = [
@@ -22,6 +24,7 @@ const LIBUV_MAX_THREADS = 1024;
 const DEFAULT_SESSION_CAP = 64;
 /** koffi refuses more than max_async_calls (256 by default) queued calls. */
 const MAX_SESSIONS = 256;
+const DEFAULT_HEALTH_CHECK_IDLE_MS = 30_000;
 
 export function libuvThreadPoolSize(env: NodeJS.ProcessEnv = process.env): number {
   const value = Number.parseInt(env.UV_THREADPOOL_SIZE ?? '', 10);
@@ -55,13 +58,17 @@ function explain(error: unknown, keyIndex: number): unknown {
  */
 export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
   readonly backend = 'hsm' as const;
+  /** When each session last answered, for the health check of idle sessions. */
+  private readonly lastUsed = new WeakMap<SdfSession, number>();
 
   private constructor(
-    private readonly device: SdfDevice,
+    private readonly source: SigningSessions,
     private readonly pool: ResourcePool<SdfSession>,
     readonly keyIndex: number,
     publicKey: Uint8Array,
     readonly digestOn: 'host' | 'device',
+    private readonly retry: RetryPolicy,
+    private readonly healthCheckIdleMs: number,
   ) {
     super(publicKey);
   }
@@ -82,34 +89,39 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
     if (digestOn !== 'host' && digestOn !== 'device') {
       throw new RangeError(`digest must be 'host' or 'device', got ${String(digestOn)}`);
     }
-    const device = await SdfDevice.open(config.hsmLibPath, { ...config.hsmLibrary, ...opts.library });
+    const retry = resolveRetryPolicy(opts.retry);
+    const healthCheckIdleMs = opts.healthCheckIdleMs ?? DEFAULT_HEALTH_CHECK_IDLE_MS;
+    if (!(healthCheckIdleMs >= 0)) throw new RangeError(`healthCheckIdleMs must be >= 0, got ${healthCheckIdleMs}`);
+
+    const libraryOptions = { ...config.hsmLibrary, ...opts.library };
+    const source = await SigningSessions.open(config.hsmLibPath, libraryOptions, keyIndex, config.password);
+    const sessions: SdfSession[] = [];
     try {
-      device.library.require(
+      source.current.library.require(
         digestOn === 'device' ? [...SIGNING_FUNCTIONS, ...HASH_FUNCTIONS] : SIGNING_FUNCTIONS,
         `signing with key index ${keyIndex}`,
       );
-      const sessions: SdfSession[] = [];
-      for (let i = 0; i < sessionCount; i++) {
-        const session = await device.openSession();
-        sessions.push(session);
-        // As FISCO does: an empty password means the key needs no access-right call.
-        if (config.password !== '') await session.getPrivateKeyAccessRight(keyIndex, config.password);
-      }
+      for (let i = 0; i < sessionCount; i++) sessions.push(await source.create());
       const publicKey = await sessions[0].exportSignPublicKey(keyIndex);
       const pool = new ResourcePool(sessions, {
-        create: () => Promise.reject(new SignerClosedError('hsm')),
-        dispose: (session) => session.close(),
+        create: () => source.create(),
+        dispose: (session) => source.dispose(session),
         closedError: () => new SignerClosedError('hsm'),
       });
-      return new HsmSigner(device, pool, keyIndex, publicKey, digestOn);
+      return new HsmSigner(source, pool, keyIndex, publicKey, digestOn, retry, healthCheckIdleMs);
     } catch (error) {
-      await device.close().catch(() => undefined);
+      await source.close().catch(() => undefined);
       throw explain(error, keyIndex);
     }
   }
 
   get sessions(): number {
     return this.pool.size;
+  }
+
+  /** Sessions lent to an operation right now. */
+  get sessionsInUse(): number {
+    return this.pool.inUse;
   }
 
   async sign(message: Uint8Array, opts: SignOptions = {}): Promise<Uint8Array> {
@@ -127,12 +139,38 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
     return this.withSession((session) => session.internalSign(this.keyIndex, digest));
   }
 
+  /**
+   * Runs `task` on a pooled session. A session that fails with a link or session code is replaced
+   * (the device reopened if need be) and the task tried again within the retry policy; any other
+   * error, or the last one, reaches the caller with the key index added.
+   */
   private async withSession<R>(task: (session: SdfSession) => Promise<R>): Promise<R> {
     try {
-      return await this.pool.use(task);
+      return await withRetries(
+        () =>
+          this.pool.use(async (session) => {
+            await this.checkIfIdle(session);
+            const result = await task(session);
+            this.lastUsed.set(session, Date.now());
+            return result;
+          }, isSessionFailure),
+        this.retry,
+        isSessionFailure,
+      );
     } catch (error) {
       throw explain(error, this.keyIndex);
     }
+  }
+
+  /** A session idle for long may have been dropped by the device: ask it something cheap first. */
+  private async checkIfIdle(session: SdfSession): Promise<void> {
+    const last = this.lastUsed.get(session);
+    if (last === undefined) {
+      this.lastUsed.set(session, Date.now());
+      return;
+    }
+    if (Date.now() - last < this.healthCheckIdleMs) return;
+    await session.exportSignPublicKey(this.keyIndex);
   }
 
   /** Waits for signatures in flight, then closes every session and the device. */
@@ -140,7 +178,7 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
     try {
       await this.pool.close();
     } finally {
-      await this.device.close();
+      await this.source.close();
     }
   }
 }

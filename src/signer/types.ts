@@ -1,4 +1,5 @@
 import type { SdfLibraryOptions } from '../sdf';
+import type { RetryPolicy } from './recovery';
 
 export type SignerBackend = 'hsm' | 'software' | 'remote';
 
@@ -37,4 +38,17 @@ export interface SignerOptions {
    * call per signature) or 'device' (SDF_HashInit/Update/Final, then the signature).
    */
   digest?: 'host' | 'device';
+  /**
+   * What the HSM backend does when a session fails with a link or session code (SDR_COMMFAIL,
+   * SDR_HARDFAIL, SDR_OPENSESSION, SDR_OPENDEVICE, SDR_UNKNOWERR): the session is replaced and
+   * the operation tried again, `attempts` times in all (default 3) with backoff from
+   * `baseDelayMs` (50) doubling up to `maxDelayMs` (1000). Raise them to ride out longer outages;
+   * `attempts: 1` fails fast. Request errors (SDR_PARDENY, SDR_KEYNOTEXIST, …) are never retried.
+   */
+  retry?: Partial<RetryPolicy>;
+  /**
+   * A session idle this long (default 30 000 ms) is checked with a cheap call before it is used,
+   * and replaced if the device dropped it. 0 checks before every use.
+   */
+  healthCheckIdleMs?: number;
 }

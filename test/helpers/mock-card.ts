@@ -38,6 +38,8 @@ function loadControl(path: string) {
     setFault: lib.func('MOCK_SetFault', 'int', ['str', 'int', 'uint32_t', 'int']),
     setLatencyUs: lib.func('MOCK_SetLatencyUs', 'int', ['uint32_t']),
     setKeystore: lib.func('MOCK_SetKeystore', 'int', ['str']),
+    setOutage: lib.func('MOCK_SetOutage', 'int', ['uint32_t', 'int']),
+    getCallCount: lib.func('MOCK_GetCallCount', 'int', ['str', koffi.out(koffi.pointer('uint64_t'))]),
     reset: lib.func('MOCK_Reset', 'int', []),
   };
 }
@@ -54,6 +56,16 @@ export function mockControl(path = MOCK_LIB) {
     },
     setFault(fn: string | null, code: number, afterCalls = 0, count = -1): void {
       api.setFault(fn, code, afterCalls, count);
+    },
+    /** Every SDF call fails with `code` for the next `ms` milliseconds: a device outage. */
+    setOutage(ms: number, code: number): void {
+      api.setOutage(ms, code);
+    },
+    /** Calls of one SDF function since load or reset. */
+    callCount(fn: string): number {
+      const out = [0];
+      api.getCallCount(fn, out);
+      return Number(out[0]);
     },
     setLatencyUs(us: number): void {
       api.setLatencyUs(us);
