@@ -104,4 +104,16 @@ describe('ResourcePool', () => {
     await pool.close();
     expect(pool.inUse).toBe(0);
   });
+
+  it('settles every queued task when no replacement can be made: none waits forever', async () => {
+    const pool = new ResourcePool(['s0'], hooks({ create: () => Promise.reject(new Error('device down')) }));
+    const gate = deferred();
+    const failing = pool.use(() => gate.promise.then(() => Promise.reject(new Broken('gone'))), isBroken);
+    const queued = [pool.use(async (r) => r), pool.use(async (r) => r), pool.use(async (r) => r)];
+    gate.resolve();
+    await expect(failing).rejects.toThrow('gone');
+    for (const task of queued) await expect(task).rejects.toThrow('device down');
+    expect(pool.inUse).toBe(0);
+    await pool.close();
+  });
 });

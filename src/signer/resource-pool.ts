@@ -79,6 +79,10 @@ export class ResourcePool<T> {
     } catch (error) {
       this.missing++;
       this.done();
+      // No resource may ever be released again (all slots can be missing while the device is
+      // down), so a queued task must get this slot now, or it would wait forever.
+      const next = this.waiting.shift();
+      if (next) this.replace().then(next.resolve, next.reject);
       throw error;
     }
   }
