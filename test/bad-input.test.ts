@@ -8,6 +8,7 @@ import { SdfBindingError, SdfError } from '../src/sdf';
 import { createSigner, SoftwareSigner } from '../src/signer';
 import {
   bytesToHex,
+  fromFiscoSignature,
   generatePrivateKey,
   privateKeyToPem,
   publicKeyFromPrivateKey,
@@ -186,6 +187,31 @@ const configCases: ErrorCase[] = [
     code: 'CONFIG_SYNTAX',
   },
   {
+    name: 'kms_type=BCOSKMS',
+    run: () => parseSecurityConfig(security('kms_type=BCOSKMS')),
+    type: ConfigError,
+    code: 'CONFIG_UNSUPPORTED',
+  },
+  {
+    name: 'an empty enable_hsm',
+    run: () => parseSecurityConfig(security('enable_hsm=')),
+    type: ConfigError,
+    code: 'CONFIG_BAD_BOOLEAN',
+  },
+  {
+    name: 'an unterminated section header',
+    run: () => parseSecurityConfig(`[security\npassword=${PASSWORD}\n`),
+    type: ConfigError,
+    code: 'CONFIG_SYNTAX',
+  },
+  {
+    name: 'non-numeric key_id',
+    run: () => parseSecurityConfig(security('enable_hsm=true\nkey_id=first')),
+    type: ConfigError,
+    code: 'CONFIG_BAD_INTEGER',
+    mentions: 'key_id',
+  },
+  {
     name: 'missing config file',
     run: () => loadSecurityConfig(join(work, 'nope', 'config.ini')),
     type: ConfigError,
@@ -328,6 +354,16 @@ const argumentCases: ErrorCase[] = [
     name: 'DER signature with trailing bytes',
     run: () =>
       signatureFromDer(Buffer.concat([signatureToDer(sm2Sign(privateKey, Buffer.from('m'))), Buffer.from([0])])),
+    type: TypeError,
+  },
+  {
+    name: 'an empty DER signature',
+    run: () => signatureFromDer(new Uint8Array(0)),
+    type: TypeError,
+  },
+  {
+    name: 'a FISCO signature of 127 bytes',
+    run: () => fromFiscoSignature(new Uint8Array(127)),
     type: TypeError,
   },
   {
