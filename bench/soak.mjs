@@ -39,6 +39,12 @@ let issued = 0;
 let settled = 0;
 let ok = 0;
 let invalid = 0;
+/** Heap in use after a full collection (npm run soak passes --expose-gc), else as it stands. */
+function heapUsed() {
+  globalThis.gc?.();
+  return process.memoryUsage().heapUsed;
+}
+const heapStart = heapUsed();
 const rssStart = process.memoryUsage().rss;
 const started = Date.now();
 
@@ -91,6 +97,7 @@ const lines = [
   `bad signatures:    ${invalid}`,
   `lost requests:     ${issued - settled}`,
   `RSS:               ${(rssStart / 2 ** 20).toFixed(1)} MiB -> ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MiB`,
+  `heap after GC:     ${(heapStart / 2 ** 20).toFixed(1)} MiB -> ${(heapUsed() / 2 ** 20).toFixed(1)} MiB`,
   `open after close:  ${counters.openSessions} sessions, ${counters.openDevices} devices, ${counters.accessRights} access rights`,
 ];
 process.stdout.write(`${lines.join('\n')}\n`);

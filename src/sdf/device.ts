@@ -63,13 +63,19 @@ export class SdfDevice {
     }
   }
 
-  /** Closes the sessions still open, then the device; closing twice is a no-op. */
+  /** Closes the sessions still open, then the device; closing twice is a no-op; a failed close may be repeated. */
   async close(): Promise<void> {
     const handle = this.handle;
     if (handle === null) return;
     const results = await Promise.allSettled([...this.sessions].map((session) => session.close()));
     this.handle = null;
-    await this.library.call('SDF_CloseDevice', handle);
+    try {
+      await this.library.call('SDF_CloseDevice', handle);
+    } catch (error) {
+      // Still open in the device (an outage, say): keep the handle so that close() can try again.
+      this.handle = handle;
+      throw error;
+    }
     const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed) throw failed.reason;
   }

@@ -3,13 +3,16 @@ import { isSessionFailure } from './recovery';
 
 /**
  * Opens sessions that can sign with one internal key: session plus access right. When opening a
- * session fails because the device or the link went away, the device is opened again; the old
- * device is closed once the last of its sessions has been given back, never under a call in flight.
+ * session fails because the device or the link went away, the device is opened again. The old
+ * device is retired: closed once no session of it is open or being opened, never under a call in
+ * flight; if that close fails (the device is still down), `close()` tries again.
  */
 export class SigningSessions {
   private reopening: Promise<SdfDevice> | null = null;
   private readonly retired = new Set<SdfDevice>();
   private readonly owner = new WeakMap<SdfSession, SdfDevice>();
+  /** Sessions being opened on each device right now. */
+  private readonly opening = new Map<SdfDevice, number>();
 
   private constructor(
     private device: SdfDevice,
@@ -33,16 +36,13 @@ export class SigningSessions {
   }
 
   async create(): Promise<SdfSession> {
-    let device = this.device;
     let session: SdfSession;
     try {
-      session = await device.openSession();
+      session = await this.openSessionOn(this.device);
     } catch (error) {
       if (!isSessionFailure(error)) throw error;
-      device = await this.reopen(device);
-      session = await device.openSession();
+      session = await this.openSessionOn(await this.reopen(this.device));
     }
-    this.owner.set(session, device);
     try {
       // As FISCO does: an empty password means the key needs no access-right call.
       if (this.password !== '') await session.getPrivateKeyAccessRight(this.keyIndex, this.password);
@@ -53,16 +53,35 @@ export class SigningSessions {
     return session;
   }
 
+  private async openSessionOn(device: SdfDevice): Promise<SdfSession> {
+    this.opening.set(device, (this.opening.get(device) ?? 0) + 1);
+    try {
+      const session = await device.openSession();
+      this.owner.set(session, device);
+      return session;
+    } finally {
+      const left = (this.opening.get(device) ?? 1) - 1;
+      if (left === 0) this.opening.delete(device);
+      else this.opening.set(device, left);
+      this.closeIfRetiredAndIdle(device);
+    }
+  }
+
   async dispose(session: SdfSession): Promise<void> {
     try {
       await session.close();
     } finally {
       const device = this.owner.get(session);
-      if (device && this.retired.has(device) && device.openSessions === 0) {
-        this.retired.delete(device);
-        await device.close().catch(() => undefined);
-      }
+      if (device) this.closeIfRetiredAndIdle(device);
     }
+  }
+
+  private closeIfRetiredAndIdle(device: SdfDevice): void {
+    if (!this.retired.has(device) || device.openSessions > 0 || this.opening.has(device)) return;
+    device.close().then(
+      () => this.retired.delete(device),
+      () => undefined, // still down: close() tries again
+    );
   }
 
   /** Opens the device again, once for all callers that found `broken` gone. */
@@ -71,8 +90,8 @@ export class SigningSessions {
     this.reopening ??= SdfDevice.open(broken.libPath, this.libraryOptions)
       .then((fresh) => {
         this.device = fresh;
-        if (broken.openSessions === 0) void broken.close().catch(() => undefined);
-        else this.retired.add(broken);
+        this.retired.add(broken);
+        this.closeIfRetiredAndIdle(broken);
         return fresh;
       })
       .finally(() => (this.reopening = null));
@@ -82,8 +101,10 @@ export class SigningSessions {
   /** Closes every device, current and retired (their remaining sessions with them). */
   async close(): Promise<void> {
     const devices = [this.device, ...this.retired];
-    this.retired.clear();
     const results = await Promise.allSettled(devices.map((device) => device.close()));
+    results.forEach((result, i) => {
+      if (result.status === 'fulfilled') this.retired.delete(devices[i]);
+    });
     const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed) throw failed.reason;
   }
