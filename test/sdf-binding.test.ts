@@ -154,6 +154,28 @@ describe('SDF handles and resources', () => {
   });
 });
 
+describe('closing a device that fails to close', () => {
+  const keystore = new TempKeystore();
+  afterAll(() => keystore.remove());
+
+  it('shares one close among concurrent callers, and can close again after a failure', async () => {
+    keystore.activate();
+    const mock = mockControl();
+    const before = mock.counters();
+    const device = await openDevice(MOCK_LIB);
+    await device.openSession();
+    mock.setFault('SDF_CloseDevice', SDR.SDR_COMMFAIL, 0, 1);
+    const [first, second] = await Promise.allSettled([device.close(), device.close()]);
+    expect(first).toMatchObject({ status: 'rejected', reason: { codeName: 'SDR_COMMFAIL' } });
+    expect(second).toMatchObject({ status: 'rejected', reason: { codeName: 'SDR_COMMFAIL' } });
+    expect(mock.counters().openDevices).toBe(before.openDevices + 1);
+    await device.close();
+    expect(mock.counters().openDevices).toBe(before.openDevices);
+    expect(mock.counters().openSessions).toBe(before.openSessions);
+    mock.reset();
+  });
+});
+
 describe('loading libraries', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gmt0018-libs-'));
 

@@ -8,6 +8,7 @@ import type { DeviceInfo } from './structs';
 /** An open SDF device. Closing it closes every session it opened. */
 export class SdfDevice {
   private handle: unknown;
+  private closing: Promise<void> | null = null;
   private readonly sessions = new Set<SdfSession>();
 
   private constructor(
@@ -63,8 +64,16 @@ export class SdfDevice {
     }
   }
 
-  /** Closes the sessions still open, then the device; closing twice is a no-op; a failed close may be repeated. */
-  async close(): Promise<void> {
+  /**
+   * Closes the sessions still open, then the device. Callers during a close share it; after a
+   * close that failed (the device still down, say) the handle is kept, so close() can try again.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce().finally(() => (this.closing = null));
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
     const handle = this.handle;
     if (handle === null) return;
     const results = await Promise.allSettled([...this.sessions].map((session) => session.close()));
@@ -72,7 +81,6 @@ export class SdfDevice {
     try {
       await this.library.call('SDF_CloseDevice', handle);
     } catch (error) {
-      // Still open in the device (an outage, say): keep the handle so that close() can try again.
       this.handle = handle;
       throw error;
     }
