@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import {
   bytesToHex,
   generatePrivateKey,
@@ -17,15 +17,14 @@ import {
   toFiscoSignature,
 } from '../src/sm2';
 import { MOCK_LIB, TempKeystore } from './helpers/mock-card';
-import { writeNodeFolder } from './helpers/node-config';
+import { runCli } from './helpers/cli';
+import { NodeFolders } from './helpers/node-config';
 import { opensslOracle } from './helpers/oracles';
 
-const CLI = resolve(__dirname, '../dist/cli.js');
 const keystore = new TempKeystore();
 const work = mkdtempSync(join(tmpdir(), 'gmt0018-cli-'));
 const privateKey = generatePrivateKey();
 const publicKey = publicKeyFromPrivateKey(privateKey);
-const folders: string[] = [work];
 // A shared library that exists on every Linux machine and exports no SDF function.
 const LIBC = [
   '/lib/x86_64-linux-gnu/libc.so.6',
@@ -35,13 +34,7 @@ const LIBC = [
 ].find((path) => existsSync(path)) as string;
 
 function gmt0018(args: string[], opts: { input?: string; cwd?: string } = {}) {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
-    input: opts.input,
-    cwd: opts.cwd ?? work,
-    encoding: 'utf8',
-    env: { ...process.env, GMT0018_MOCK_KEYSTORE: keystore.dir },
-  });
-  return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
+  return runCli(args, { input: opts.input, cwd: opts.cwd ?? work, keystore: keystore.dir });
 }
 
 /** A failure: the exit code, and one `gmt0018 <command>: CODE: message` line (plus usage for USAGE). */
@@ -56,11 +49,8 @@ function expectFailure(result: ReturnType<typeof gmt0018>, status: number, comma
   for (const more of rest.slice(1)) expect(more).toMatch(/^\s+gmt0018 /);
 }
 
-function node(security: string): string {
-  const folder = writeNodeFolder({ security, privateKey });
-  folders.push(folder.dir);
-  return folder.configPath;
-}
+const nodes = new NodeFolders(privateKey);
+const node = (security: string) => nodes.config(security);
 
 let hsmConfig: string;
 let softwareConfig: string;
@@ -73,7 +63,8 @@ beforeAll(() => {
 
 afterAll(() => {
   keystore.remove();
-  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+  nodes.removeAll();
+  rmSync(work, { recursive: true, force: true });
 });
 
 describe('gmt0018 keygen', () => {

@@ -1,6 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   generatePrivateKey,
   hexToBytes,
@@ -10,30 +9,21 @@ import {
   privateKeyToPem,
 } from '../src/sm2';
 import { MOCK_LIB, TempKeystore } from './helpers/mock-card';
-import { writeNodeFolder } from './helpers/node-config';
+import { runCli } from './helpers/cli';
+import { NodeFolders } from './helpers/node-config';
 import { opensslOracle } from './helpers/oracles';
 
-const CLI = resolve(__dirname, '../dist/cli.js');
 const PASSWORD = 'cli#;pass word';
 const keystore = new TempKeystore();
 const privateKey = generatePrivateKey();
 const publicKey = publicKeyFromPrivateKey(privateKey);
-const folders: string[] = [];
 
 function gmt0018(args: string[], input?: string | Buffer) {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
-    input,
-    encoding: 'utf8',
-    env: { ...process.env, GMT0018_MOCK_KEYSTORE: keystore.dir },
-  });
-  return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr.trim() };
+  return runCli(args, { input, keystore: keystore.dir });
 }
 
-function node(security: string): string {
-  const folder = writeNodeFolder({ security, privateKey });
-  folders.push(folder.dir);
-  return folder.configPath;
-}
+const nodes = new NodeFolders(privateKey);
+const node = (security: string) => nodes.config(security);
 
 let hsmConfig: string;
 let softwareConfig: string;
@@ -60,7 +50,7 @@ beforeAll(() => {
 
 afterAll(() => {
   keystore.remove();
-  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+  nodes.removeAll();
 });
 
 describe.each([

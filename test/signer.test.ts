@@ -1,4 +1,3 @@
-import { rmSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { ConfigError } from '../src/config';
 import { SdfBindingError, SdfError } from '../src/sdf';
@@ -12,13 +11,12 @@ import {
   sm2VerifyDigest,
 } from '../src/sm2';
 import { MOCK_LIB, mockControl, TempKeystore } from './helpers/mock-card';
-import { writeNodeFolder } from './helpers/node-config';
+import { NodeFolders } from './helpers/node-config';
 
 const PASSWORD = 'Pa#ss;w0rd x';
 const keystore = new TempKeystore();
 const privateKey = generatePrivateKey();
 const publicKey = publicKeyFromPrivateKey(privateKey);
-const folders: string[] = [];
 
 beforeAll(() => {
   keystore.import(3, PASSWORD, privateKey);
@@ -26,14 +24,11 @@ beforeAll(() => {
 
 afterAll(() => {
   keystore.remove();
-  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+  nodes.removeAll();
 });
 
-function node(security: string, crlf = false): string {
-  const folder = writeNodeFolder({ security, privateKey, crlf });
-  folders.push(folder.dir);
-  return folder.configPath;
-}
+const nodes = new NodeFolders(privateKey);
+const node = (security: string, crlf = false) => nodes.config(security, crlf);
 
 function hsmSecurity(extra: { password?: string; keyIndex?: number; lib?: string } = {}): string {
   return `

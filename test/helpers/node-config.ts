@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { privateKeyToPem } from '../../src/sm2';
@@ -101,4 +101,22 @@ ${opts.security
   const configPath = join(dir, 'config.ini');
   writeFileSync(configPath, opts.crlf ? text.replace(/\n/g, '\r\n') : text);
   return { dir, configPath };
+}
+
+/** Node folders for one test file, all holding the same software key, removed together. */
+export class NodeFolders {
+  private readonly dirs: string[] = [];
+
+  constructor(private readonly privateKey: Uint8Array) {}
+
+  /** Writes a node folder with `security` as its [security] section; returns its config.ini. */
+  config(security: string, crlf = false): string {
+    const folder = writeNodeFolder({ security, privateKey: this.privateKey, crlf });
+    this.dirs.push(folder.dir);
+    return folder.configPath;
+  }
+
+  removeAll(): void {
+    for (const dir of this.dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  }
 }
