@@ -146,13 +146,9 @@ export class SdfSession {
 
   /** Signs the 32-byte digest e = SM3(Z||M) with the internal key; returns 64 bytes r||s. */
   async internalSign(keyIndex: number, digest: Uint8Array): Promise<Uint8Array> {
-    requireIndex(keyIndex);
-    requireLength(digest, SM2_VALUE_BYTES, 'digest');
-    const fn = 'SDF_InternalSign_ECC';
-    const out = Buffer.alloc(signatureStructSize(this.field));
-    const leading = this.library.options.internalSignWithAlgId ? [SGD.SGD_SM2_1] : [];
-    await this.library.call(fn, this.live(fn), ...leading, keyIndex, digest, digest.length, out);
-    return decodeSignature(out, this.field, fn);
+    const { args, out } = this.internalSignCall(keyIndex, digest);
+    await this.library.call('SDF_InternalSign_ECC', ...args);
+    return decodeSignature(out, this.field, 'SDF_InternalSign_ECC');
   }
 
   /**
@@ -160,13 +156,18 @@ export class SdfSession {
    * device. For scripts and the benchmark's per-call overhead figure.
    */
   internalSignSync(keyIndex: number, digest: Uint8Array): Uint8Array {
+    const { args, out } = this.internalSignCall(keyIndex, digest);
+    this.library.callSync('SDF_InternalSign_ECC', ...args);
+    return decodeSignature(out, this.field, 'SDF_InternalSign_ECC');
+  }
+
+  /** Arguments of SDF_InternalSign_ECC, with the profile's leading uiAlgID, and its output struct. */
+  private internalSignCall(keyIndex: number, digest: Uint8Array): { args: unknown[]; out: Buffer } {
     requireIndex(keyIndex);
     requireLength(digest, SM2_VALUE_BYTES, 'digest');
-    const fn = 'SDF_InternalSign_ECC';
     const out = Buffer.alloc(signatureStructSize(this.field));
     const leading = this.library.options.internalSignWithAlgId ? [SGD.SGD_SM2_1] : [];
-    this.library.callSync(fn, this.live(fn), ...leading, keyIndex, digest, digest.length, out);
-    return decodeSignature(out, this.field, fn);
+    return { args: [this.live('SDF_InternalSign_ECC'), ...leading, keyIndex, digest, digest.length, out], out };
   }
 
   /** Verifies r||s over the digest with the internal key; false when the device says SDR_VERIFYERR. */
