@@ -142,3 +142,24 @@ it('loads hsm_preload libraries first, resolved against the config folder, and n
     rmSync(node.dir, { recursive: true, force: true });
   }
 });
+
+it('merges the symbol map of config.ini with the one createSigner is given, function by function', async () => {
+  const keystore = new TempKeystore();
+  keystore.import(1, 'pw', generatePrivateKey());
+  keystore.activate();
+  const node = writeNodeFolder({
+    security: `${HSM}\nhsm_lib_path=${mockVariantLib('standard')}\nhsm_symbols=SDF_InternalSign_ECC=VENDOR_NoSuchSign`,
+  });
+  try {
+    const config = loadSecurityConfig(node.configPath);
+    const library = { symbols: { SDF_HashInit: 'SDF_HashInit' } };
+    // The config's mapping must survive the caller's: the mock has no VENDOR_NoSuchSign.
+    await expect(createSigner(config, { library })).rejects.toMatchObject({
+      code: 'SDF_SYMBOL_MISSING',
+      message: expect.stringContaining('VENDOR_NoSuchSign'),
+    });
+  } finally {
+    keystore.remove();
+    rmSync(node.dir, { recursive: true, force: true });
+  }
+});

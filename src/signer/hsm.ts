@@ -1,5 +1,5 @@
 import { ConfigError, type SecurityConfig } from '../config';
-import { SdfError, type SdfFunctionName, type SdfSession } from '../sdf';
+import { resolveSdfLibraryOptions, SdfError, type SdfFunctionName, type SdfSession } from '../sdf';
 import { sm2Digest } from '../sm2';
 import { SignerClosedError } from './errors';
 import { PublicKeyHolder, requireDigest, requireMessage } from './key-material';
@@ -93,7 +93,7 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
     const healthCheckIdleMs = opts.healthCheckIdleMs ?? DEFAULT_HEALTH_CHECK_IDLE_MS;
     if (!(healthCheckIdleMs >= 0)) throw new RangeError(`healthCheckIdleMs must be >= 0, got ${healthCheckIdleMs}`);
 
-    const libraryOptions = { ...config.hsmLibrary, ...opts.library };
+    const libraryOptions = resolveSdfLibraryOptions(config.hsmLibrary, opts.library);
     const source = await SigningSessions.open(config.hsmLibPath, libraryOptions, keyIndex, config.password);
     const sessions: SdfSession[] = [];
     try {

@@ -1,6 +1,13 @@
 import { loadSecurityConfig } from '../../config';
 import { parseEccFieldBytes, parseHsmPreload, parseHsmProfile, parseHsmSymbols } from '../../config/hsm-library-keys';
-import { openDevice, SdfBindingError, SdfLibrary, type DeviceInfo, type SdfLibraryOptions } from '../../sdf';
+import {
+  openDevice,
+  resolveSdfLibraryOptions,
+  SdfBindingError,
+  SdfLibrary,
+  type DeviceInfo,
+  type SdfLibraryOptions,
+} from '../../sdf';
 import { defineCommand, UsageError } from '../command';
 
 interface InfoValues {
@@ -26,7 +33,7 @@ function target(values: InfoValues): { libPath: string; options: SdfLibraryOptio
   if (values['sign-with-alg-id'] !== undefined) flags.internalSignWithAlgId = values['sign-with-alg-id'];
   if (values.symbols !== undefined) flags.symbols = parseHsmSymbols(values.symbols, { key: '--symbols' });
   if (values.preload !== undefined) flags.preload = parseHsmPreload(values.preload, { key: '--preload' });
-  return { libPath, options: { ...config?.hsmLibrary, ...flags } };
+  return { libPath, options: resolveSdfLibraryOptions(config?.hsmLibrary, flags) };
 }
 
 /** Device information through the library, or why it could not be read. */
