@@ -3,6 +3,7 @@
  * and SM2 encryption with external or internal keys. Added to SdfSession's prototype (the class
  * stays in session.ts); importing the `sdf` module installs them.
  */
+import { requireBytes, requireIndex } from './arguments';
 import { SGD } from './codes';
 import {
   cipherStructSize,
@@ -37,19 +38,6 @@ declare module './session' {
     internalEncrypt(keyIndex: number, data: Uint8Array): Promise<Sm2Ciphertext>;
     /** SDF_InternalDecrypt_ECC: decrypts with the internal encryption key (needs the access right). */
     internalDecrypt(keyIndex: number, cipher: Sm2Ciphertext): Promise<Uint8Array>;
-  }
-}
-
-function requireBytes(value: Uint8Array, what: string, length?: number): void {
-  if (!(value instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
-  if (length !== undefined && value.length !== length) {
-    throw new RangeError(`${what} must be ${length} bytes, got ${value.length}`);
-  }
-}
-
-function requireIndex(keyIndex: number): void {
-  if (!Number.isInteger(keyIndex) || keyIndex < 0 || keyIndex > 0xffffffff) {
-    throw new RangeError(`key index must be an integer from 0 to 4294967295, got ${keyIndex}`);
   }
 }
 

@@ -3,6 +3,7 @@
  * ECB/CBC encryption without padding, and the GM/T 0018 MAC (CBC-MAC: the last block of SM4-CBC,
  * zero IV unless one is given). Added to SdfSession's prototype like session-ecc.ts.
  */
+import { requireBytes, requireIndex } from './arguments';
 import { SGD } from './codes';
 import { SdfBindingError } from './errors';
 import { cipherStructSize, decodeCipher, encodeCipher, type Sm2Ciphertext } from './ecc-structs';
@@ -78,14 +79,8 @@ declare module './session' {
   }
 }
 
-function requireIndex(index: number, what: string): void {
-  if (!Number.isInteger(index) || index < 0 || index > 0xffffffff) {
-    throw new RangeError(`${what} must be an integer from 0 to 4294967295, got ${index}`);
-  }
-}
-
 function requireBlocks(data: Uint8Array): void {
-  if (!(data instanceof Uint8Array)) throw new TypeError('data must be a Uint8Array');
+  requireBytes(data, 'data');
   if (data.length === 0 || data.length % BLOCK !== 0) {
     throw new RangeError(`SM4 data must be a non-empty multiple of 16 bytes (no padding), got ${data.length}`);
   }
@@ -165,9 +160,7 @@ const methods: Methods = {
   },
 
   async generateKeyWithEpk(this: SdfSession, publicKey: Uint8Array) {
-    if (!(publicKey instanceof Uint8Array) || publicKey.length !== 2 * SM2_VALUE_BYTES) {
-      throw new RangeError('public key must be 64 bytes x||y');
-    }
+    requireBytes(publicKey, 'public key', 2 * SM2_VALUE_BYTES);
     const field = this.library.options.eccFieldBytes;
     const struct = Buffer.alloc(cipherStructSize(field, BLOCK));
     const key = await newKey(this, 'SDF_GenerateKeyWithEPK_ECC', [

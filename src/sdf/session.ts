@@ -1,3 +1,4 @@
+import { requireBytes, requireIndex } from './arguments';
 import { SDR, SGD } from './codes';
 import { SdfBindingError, SdfError } from './errors';
 import type { SdfLibrary } from './library';
@@ -15,17 +16,6 @@ import {
 } from './structs';
 
 type Handle = unknown;
-
-function requireLength(value: Uint8Array, length: number, what: string): void {
-  if (!(value instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
-  if (value.length !== length) throw new RangeError(`${what} must be ${length} bytes, got ${value.length}`);
-}
-
-function requireIndex(keyIndex: number): void {
-  if (!Number.isInteger(keyIndex) || keyIndex < 0 || keyIndex > 0xffffffff) {
-    throw new RangeError(`key index must be an integer from 0 to 4294967295, got ${keyIndex}`);
-  }
-}
 
 /** Random requests up to this size go in one call, without asking the device its BufferSize. */
 const MIN_RANDOM_CHUNK = 1024;
@@ -164,7 +154,7 @@ export class SdfSession {
   /** Arguments of SDF_InternalSign_ECC, with the profile's leading uiAlgID, and its output struct. */
   private internalSignCall(keyIndex: number, digest: Uint8Array): { args: unknown[]; out: Buffer } {
     requireIndex(keyIndex);
-    requireLength(digest, SM2_VALUE_BYTES, 'digest');
+    requireBytes(digest, 'digest', SM2_VALUE_BYTES);
     const out = Buffer.alloc(signatureStructSize(this.field));
     const leading = this.library.options.internalSignWithAlgId ? [SGD.SGD_SM2_1] : [];
     return { args: [this.live('SDF_InternalSign_ECC'), ...leading, keyIndex, digest, digest.length, out], out };
@@ -173,8 +163,8 @@ export class SdfSession {
   /** Verifies r||s over the digest with the internal key; false when the device says SDR_VERIFYERR. */
   async internalVerify(keyIndex: number, digest: Uint8Array, signature: Uint8Array): Promise<boolean> {
     requireIndex(keyIndex);
-    requireLength(digest, SM2_VALUE_BYTES, 'digest');
-    requireLength(signature, 2 * SM2_VALUE_BYTES, 'signature');
+    requireBytes(digest, 'digest', SM2_VALUE_BYTES);
+    requireBytes(signature, 'signature', 2 * SM2_VALUE_BYTES);
     const fn = 'SDF_InternalVerify_ECC';
     return verdict(
       this.library.call(fn, this.live(fn), keyIndex, digest, digest.length, encodeSignature(signature, this.field)),
@@ -183,9 +173,9 @@ export class SdfSession {
 
   /** Verifies r||s over the digest with a given 64-byte public key. */
   async externalVerify(publicKey: Uint8Array, digest: Uint8Array, signature: Uint8Array): Promise<boolean> {
-    requireLength(publicKey, 2 * SM2_VALUE_BYTES, 'public key');
-    requireLength(digest, SM2_VALUE_BYTES, 'digest');
-    requireLength(signature, 2 * SM2_VALUE_BYTES, 'signature');
+    requireBytes(publicKey, 'public key', 2 * SM2_VALUE_BYTES);
+    requireBytes(digest, 'digest', SM2_VALUE_BYTES);
+    requireBytes(signature, 'signature', 2 * SM2_VALUE_BYTES);
     const fn = 'SDF_ExternalVerify_ECC';
     return verdict(
       this.library.call(
@@ -210,13 +200,13 @@ export class SdfSession {
       await this.library.call(fn, this.live(fn), SGD.SGD_SM3, null, null, 0);
       return;
     }
-    requireLength(opts.publicKey, 2 * SM2_VALUE_BYTES, 'public key');
+    requireBytes(opts.publicKey, 'public key', 2 * SM2_VALUE_BYTES);
     const id = opts.userId === undefined ? DEFAULT_USER_ID : Buffer.from(opts.userId as Uint8Array);
     await this.library.call(fn, this.live(fn), SGD.SGD_SM3, encodePublicKey(opts.publicKey, this.field), id, id.length);
   }
 
   async hashUpdate(data: Uint8Array): Promise<void> {
-    if (!(data instanceof Uint8Array)) throw new TypeError('data must be a Uint8Array');
+    requireBytes(data, 'data');
     await this.library.call('SDF_HashUpdate', this.live('SDF_HashUpdate'), data, data.length);
   }
 
