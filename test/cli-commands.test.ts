@@ -250,6 +250,18 @@ describe('gmt0018 verify', () => {
 });
 
 describe('gmt0018 mock-import', () => {
+  it('names the flag and the file when --password-file or --key cannot be read (exit 2)', () => {
+    const missing = join(work, 'no-such-file');
+    for (const flag of ['--password-file', '--key']) {
+      const args = ['mock-import', '--keystore', keystore.dir, '--index', '8'];
+      const more =
+        flag === '--key' ? ['--password', 'p', '--key', missing] : ['--password-file', missing, '--generate'];
+      const result = gmt0018([...args, ...more]);
+      expectFailure(result, 2, 'mock-import', 'USAGE');
+      expect(result.stderr).toContain(`${flag} ${missing}: cannot read (ENOENT)`);
+    }
+  });
+
   it('reads the password from --password-file; the card then signs with that key', () => {
     const keyFile = join(work, 'import.pem');
     const passwordFile = join(work, 'password.txt');

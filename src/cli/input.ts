@@ -15,16 +15,19 @@ function readStdin(): Uint8Array {
   return readFileSync(0);
 }
 
+/** The file a flag names; a usage error naming the flag, the path and why when it cannot be read. */
+export function readFlagFile(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new UsageError(`${flag} ${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
 /** The bytes to sign or verify, from --hex, --file or standard input, in that order. */
 export function readData(values: { hex?: string; file?: string }): Uint8Array {
   if (values.hex !== undefined && values.file !== undefined) throw new UsageError('give --hex or --file, not both');
   if (values.hex !== undefined) return parseHexArgument(values.hex, '--hex');
-  if (values.file !== undefined) {
-    try {
-      return readFileSync(values.file);
-    } catch (error) {
-      throw new UsageError(`--file ${values.file}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
-    }
-  }
+  if (values.file !== undefined) return readFlagFile(values.file, '--file');
   return readStdin();
 }

@@ -1,15 +1,20 @@
-import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { importMockKek, importMockKey } from '../../mock/keystore';
 import { bytesToHex, generatePrivateKey, hexToBytes, nodeIdOf, parsePrivateKey } from '../../sm2';
 import { defineCommand, required, UsageError } from '../command';
+import { readFlagFile } from '../input';
 
 function readPassword(values: { password?: string; 'password-file'?: string }): string {
   if (values.password !== undefined && values['password-file'] !== undefined) {
     throw new UsageError('give --password or --password-file, not both');
   }
   if (values['password-file'] !== undefined) {
-    return readFileSync(values['password-file'], 'utf8').replace(/\r?\n$/, '');
+    const file = readFlagFile(values['password-file'], '--password-file');
+    try {
+      return file.toString('utf8').replace(/\r?\n$/, '');
+    } finally {
+      file.fill(0);
+    }
   }
   return required(values.password, '--password (or --password-file)');
 }
@@ -19,12 +24,7 @@ function readKey(values: { key?: string; generate?: boolean }): Uint8Array {
     throw new UsageError('give exactly one of --key FILE and --generate');
   if (values.generate) return generatePrivateKey();
   const file = values.key as string;
-  let content: Buffer;
-  try {
-    content = readFileSync(file);
-  } catch (error) {
-    throw new UsageError(`--key ${file}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
-  }
+  const content = readFlagFile(file, '--key');
   try {
     return parsePrivateKey(content, file);
   } finally {
@@ -38,12 +38,7 @@ function readKek(values: { key?: string; generate?: boolean }): Uint8Array {
     throw new UsageError('give exactly one of --key FILE and --generate');
   if (values.generate) return new Uint8Array(randomBytes(16));
   const file = values.key as string;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8').trim();
-  } catch (error) {
-    throw new UsageError(`--key ${file}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`);
-  }
+  const text = readFlagFile(file, '--key').toString('utf8').trim();
   if (!/^[0-9a-fA-F]{32}$/.test(text)) throw new UsageError(`--key ${file}: a KEK file holds 32 hex characters`);
   return hexToBytes(text);
 }

@@ -1,24 +1,13 @@
-import { readFileSync } from 'node:fs';
 import type { SigningServerOptions } from '../../server';
 import { defineCommand, required, UsageError } from '../command';
+import { readFlagFile } from '../input';
 
 function readSecretFile(file: string, flag: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`${flag}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  return text.trim();
+  return readFlagFile(file, flag).toString('utf8').trim();
 }
 
 function readFile(file: string | undefined, flag: string): Buffer | undefined {
-  if (file === undefined) return undefined;
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new UsageError(`${flag}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+  return file === undefined ? undefined : readFlagFile(file, flag);
 }
 
 function positiveInt(value: string | undefined, flag: string): number | undefined {

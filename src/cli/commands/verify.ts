@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   fromFiscoSignature,
   parsePublicKey,
@@ -8,7 +7,7 @@ import {
   bytesToHex,
 } from '../../sm2';
 import { defineCommand, required, UsageError, VerificationFailed } from '../command';
-import { parseHexArgument, readData } from '../input';
+import { parseHexArgument, readData, readFlagFile } from '../input';
 
 /** r||s from a signature given as 64-byte r||s, 128-byte FISCO r||s||pub, or DER. */
 function decodeSignature(bytes: Uint8Array, publicKey: Uint8Array): Uint8Array {
@@ -47,8 +46,9 @@ export const verify = defineCommand({
   async run(values, out) {
     let publicKey: Uint8Array;
     const keyText = required(values.pubkey, '--pubkey');
+    const keyInput = /^(0x)?[0-9a-f]+$/i.test(keyText) ? keyText : readFlagFile(keyText, '--pubkey').toString('utf8');
     try {
-      publicKey = parsePublicKey(/^(0x)?[0-9a-f]+$/i.test(keyText) ? keyText : readFileSync(keyText, 'utf8'));
+      publicKey = parsePublicKey(keyInput);
     } catch (error) {
       throw new UsageError(`--pubkey: ${(error as Error).message}`);
     }
