@@ -26,6 +26,7 @@ export {
   signatureFromDer,
   toFiscoSignature,
   fromFiscoSignature,
+  parseSignature,
   parsePrivateKey,
   parsePublicKey,
   privateKeyToPem,

@@ -5,6 +5,7 @@ import {
   generatePrivateKey,
   hexToBytes,
   parsePrivateKey,
+  parseSignature,
   parsePublicKey,
   privateKeyToPem,
   publicKeyFromPrivateKey,
@@ -270,5 +271,24 @@ describe('key parsers on garbage (fast-check)', () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('parseSignature', () => {
+  const d = generatePrivateKey();
+  const pub = publicKeyFromPrivateKey(d);
+  const rs = sm2Sign(d, Buffer.from('any form'));
+
+  it('reads r||s, FISCO r||s||pub (with its key) and DER to the same r||s', () => {
+    expect(parseSignature(rs)).toEqual({ signature: rs });
+    expect(parseSignature(toFiscoSignature(rs, pub))).toEqual({ signature: rs, publicKey: pub });
+    expect(parseSignature(signatureToDer(rs))).toEqual({ signature: rs });
+  });
+
+  it('refuses anything else with a TypeError naming the three forms', () => {
+    for (const bad of [new Uint8Array(0), new Uint8Array(63), Uint8Array.from([0x30, 0x01, 0x00])]) {
+      expect(() => parseSignature(bad)).toThrow(/64-byte r\|\|s, 128-byte FISCO r\|\|s\|\|pub or DER/);
+    }
+    expect(() => parseSignature('00' as unknown as Uint8Array)).toThrow(TypeError);
   });
 });

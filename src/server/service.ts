@@ -1,12 +1,4 @@
-import {
-  bytesToHex,
-  fromFiscoSignature,
-  normalizePublicKey,
-  signatureFromDer,
-  signatureToDer,
-  sm2Verify,
-  toFiscoSignature,
-} from '../sm2';
+import { bytesToHex, normalizePublicKey, parseSignature, signatureToDer, sm2Verify, toFiscoSignature } from '../sm2';
 import { ApiError, deviceErrorCode, isDeviceError } from './errors';
 import type { KeyRing, ServedKey } from './keys';
 import type { Limiter } from './limiter';
@@ -59,11 +51,18 @@ export class SigningService {
   }
 
   verify(request: VerifyRequest): { valid: boolean } {
-    const { signature, embeddedKey } = decodeSignature(request.signature);
+    let parsed: ReturnType<typeof parseSignature> | undefined;
+    try {
+      parsed = parseSignature(request.signature);
+    } catch {
+      parsed = undefined; // not a signature in any form: it verifies nothing
+    }
+    const embeddedKey = parsed?.publicKey === undefined ? undefined : checkedPublicKey(parsed.publicKey);
     let publicKey = this.keys.select(undefined).signer.publicKey;
     if (request.publicKey !== undefined) publicKey = checkedPublicKey(request.publicKey);
     else if (embeddedKey !== undefined) publicKey = embeddedKey;
-    if (signature === undefined) return { valid: false };
+    if (parsed === undefined) return { valid: false };
+    const signature = parsed.signature;
     const opts = request.userId === undefined ? {} : { userId: request.userId };
     return { valid: sm2Verify(publicKey, request.message, signature, opts) };
   }
@@ -105,20 +104,6 @@ export class SigningService {
         throw error;
       }
     });
-  }
-}
-
-/** r||s (64 bytes), FISCO r||s||pub (128) or DER; undefined signature when it cannot be decoded. */
-function decodeSignature(bytes: Uint8Array): { signature?: Uint8Array; embeddedKey?: Uint8Array } {
-  if (bytes.length === 64) return { signature: bytes };
-  if (bytes.length === 128) {
-    const { signature, publicKey } = fromFiscoSignature(bytes);
-    return { signature, embeddedKey: checkedPublicKey(publicKey) };
-  }
-  try {
-    return { signature: signatureFromDer(bytes) };
-  } catch {
-    return {};
   }
 }
 

@@ -72,3 +72,21 @@ export function fromFiscoSignature(fisco: Uint8Array): { signature: Uint8Array; 
   if (fisco.length !== 128) throw new TypeError(`FISCO signature must be 128 bytes r||s||x||y, got ${fisco.length}`);
   return { signature: fisco.slice(0, 64), publicKey: fisco.slice(64, 128) };
 }
+
+/**
+ * A signature in any form in use: 64-byte r||s, 128-byte FISCO r||s||pub (its public key returned
+ * too, unchecked), or DER. TypeError for anything else.
+ */
+export function parseSignature(bytes: Uint8Array): { signature: Uint8Array; publicKey?: Uint8Array } {
+  assertBytes(bytes, 'signature');
+  if (bytes.length === 64) return { signature: bytes.slice() };
+  if (bytes.length === 128) return fromFiscoSignature(bytes);
+  try {
+    return { signature: signatureFromDer(bytes) };
+  } catch (error) {
+    throw new TypeError(
+      `signature must be 64-byte r||s, 128-byte FISCO r||s||pub or DER, got ${bytes.length} bytes ` +
+        `that are none of these (${(error as Error).message})`,
+    );
+  }
+}

@@ -1,32 +1,19 @@
-import {
-  fromFiscoSignature,
-  parsePublicKey,
-  signatureFromDer,
-  sm2Verify,
-  sm2VerifyDigest,
-  bytesToHex,
-} from '../../sm2';
+import { parsePublicKey, parseSignature, sm2Verify, sm2VerifyDigest, bytesToHex } from '../../sm2';
 import { defineCommand, required, UsageError, VerificationFailed } from '../command';
 import { parseHexArgument, readData, readFlagFile } from '../input';
 
-/** r||s from a signature given as 64-byte r||s, 128-byte FISCO r||s||pub, or DER. */
-function decodeSignature(bytes: Uint8Array, publicKey: Uint8Array): Uint8Array {
-  if (bytes.length === 64) return bytes;
-  if (bytes.length === 128) {
-    const fisco = fromFiscoSignature(bytes);
-    if (bytesToHex(fisco.publicKey) !== bytesToHex(publicKey)) {
-      throw new VerificationFailed('the FISCO signature carries a different public key than --pubkey');
-    }
-    return fisco.signature;
+/** r||s of the --signature argument; a FISCO signature must carry the key given as --pubkey. */
+function signatureFor(bytes: Uint8Array, publicKey: Uint8Array): Uint8Array {
+  let parsed: ReturnType<typeof parseSignature>;
+  try {
+    parsed = parseSignature(bytes);
+  } catch (error) {
+    throw new UsageError(`--signature: ${(error as Error).message}`);
   }
-  if (bytes[0] === 0x30) {
-    try {
-      return signatureFromDer(bytes);
-    } catch (error) {
-      throw new UsageError(`--signature: ${(error as Error).message}`);
-    }
+  if (parsed.publicKey !== undefined && bytesToHex(parsed.publicKey) !== bytesToHex(publicKey)) {
+    throw new VerificationFailed('the FISCO signature carries a different public key than --pubkey');
   }
-  throw new UsageError(`--signature must be 64-byte r||s, 128-byte FISCO r||s||pub or DER, got ${bytes.length} bytes`);
+  return parsed.signature;
 }
 
 export const verify = defineCommand({
@@ -52,7 +39,7 @@ export const verify = defineCommand({
     } catch (error) {
       throw new UsageError(`--pubkey: ${(error as Error).message}`);
     }
-    const signature = decodeSignature(
+    const signature = signatureFor(
       parseHexArgument(required(values.signature, '--signature'), '--signature'),
       publicKey,
     );
