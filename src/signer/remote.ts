@@ -5,6 +5,7 @@ import { ConfigError, ConfigErrorCodes, type SecurityConfig } from '../config';
 import { bytesToHex, hexToBytes } from '../sm2';
 import { SignerClosedError } from './errors';
 import { PublicKeyHolder, requireDigest, requireMessage } from './key-material';
+import { backoffDelay, type RetryPolicy } from './recovery';
 import type { SignOptions, Sm2Signer } from './types';
 
 /**
@@ -87,9 +88,14 @@ class Transport {
     private readonly endpoints: readonly Endpoint[],
     private readonly headers: Readonly<Record<string, string>>,
     private readonly retries: number,
-    private readonly retryDelayMs: number,
+    retryDelayMs: number,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    this.backoff = { attempts: retries + 1, baseDelayMs: retryDelayMs, maxDelayMs: MAX_DELAY_MS };
+  }
+
+  /** Delays between rounds over the instances: doubling from retryDelayMs, jittered, capped. */
+  private readonly backoff: RetryPolicy;
 
   async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
     let lastError: RemoteSignerError | undefined;
@@ -97,10 +103,10 @@ class Transport {
     this.next = (this.next + 1) % this.endpoints.length;
     for (let attempt = 0; attempt <= this.retries; attempt++) {
       if (this.closed) throw new SignerClosedError('remote');
-      const round = Math.floor(attempt / this.endpoints.length);
       // A fresh instance is tried at once; a backoff only once every instance has failed.
       if (attempt > 0 && attempt % this.endpoints.length === 0) {
-        await sleep(Math.min(this.retryDelayMs * 2 ** (round - 1), MAX_DELAY_MS) * (0.75 + Math.random() / 2));
+        const round = attempt / this.endpoints.length;
+        await sleep(backoffDelay(round + 1, this.backoff));
       }
       const endpoint = this.endpoints[(start + attempt) % this.endpoints.length] as Endpoint;
       try {
