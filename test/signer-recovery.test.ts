@@ -1,5 +1,5 @@
 import { parseSecurityConfig } from '../src/config';
-import { SDR, SdfBindingError, SdfError } from '../src/sdf';
+import { SDR, SdfError } from '../src/sdf';
 import { HsmSigner, SignerClosedError, type SignerOptions } from '../src/signer';
 import { generatePrivateKey, publicKeyFromPrivateKey, sm2Verify } from '../src/sm2';
 import { MOCK_LIB, mockControl, TempKeystore } from './helpers/mock-card';
@@ -218,11 +218,5 @@ describe('close()', () => {
     await closing;
     signatures.forEach((s, i) => expect(sm2Verify(publicKey, Buffer.from(`in flight ${i}`), s)).toBe(true));
     expectNothingLeaked(before);
-  });
-
-  it('a closed handle in the pool counts as a broken session', async () => {
-    const error = new SdfBindingError('SDF_HANDLE_CLOSED', 'closed');
-    const { isSessionFailure } = await import('../src/signer/recovery');
-    expect(isSessionFailure(error)).toBe(true);
   });
 });
