@@ -35,6 +35,20 @@ function start(config: string, port = 0, extra: object = {}): Promise<SigningSer
   return startSigningServer({ config, port, token: TOKEN, log: false, ...extra });
 }
 
+/** Every request either signed (and the signature verifies) or ended with a typed error; how many signed. */
+function countSigned(outcomes: PromiseSettledResult<Uint8Array>[]): number {
+  let signed = 0;
+  for (const outcome of outcomes) {
+    if (outcome.status === 'fulfilled') {
+      expect(smCryptoOracle.verify(publicKey, message, outcome.value)).toBe(true);
+      signed++;
+    } else {
+      expect(outcome.reason).toBeInstanceOf(RemoteSignerError);
+    }
+  }
+  return signed;
+}
+
 test('a server closed mid-stream and restarted on the same port: every request completes or fails typed', async () => {
   let server = await start(software.configPath);
   const port = Number(new URL(server.url).port);
@@ -62,15 +76,7 @@ test('a server closed mid-stream and restarted on the same port: every request c
     fire(8);
     const outcomes = await Promise.allSettled(requests);
     expect(outcomes).toHaveLength(40);
-    let signed = 0;
-    for (const outcome of outcomes) {
-      if (outcome.status === 'fulfilled') {
-        expect(smCryptoOracle.verify(publicKey, message, outcome.value)).toBe(true);
-        signed++;
-      } else {
-        expect(outcome.reason).toBeInstanceOf(RemoteSignerError);
-      }
-    }
+    const signed = countSigned(outcomes);
     // The restart came well inside the retry budget, so nothing should have given up.
     expect(signed).toBe(40);
   } finally {
@@ -121,15 +127,7 @@ test('a server killed (SIGKILL) mid-stream and restarted: retries complete every
     requests.push(...Array.from({ length: 8 }, () => signer.sign(message)));
     second = (await serveChild(`127.0.0.1:${port}`)).child;
     const outcomes = await Promise.allSettled(requests);
-    let signed = 0;
-    for (const outcome of outcomes) {
-      if (outcome.status === 'fulfilled') {
-        expect(smCryptoOracle.verify(publicKey, message, outcome.value)).toBe(true);
-        signed++;
-      } else {
-        expect(outcome.reason).toBeInstanceOf(RemoteSignerError);
-      }
-    }
+    const signed = countSigned(outcomes);
     expect(outcomes).toHaveLength(32);
     // The restart fits well inside the retry budget (about 11 s of backoff), so none gives up.
     expect(signed).toBe(32);
