@@ -37,7 +37,7 @@ export interface SigningServerOptions {
   allowKeyIndices?: readonly number[];
   /** Largest request body in bytes (413 beyond). Default 1 MiB. */
   maxBody?: number;
-  /** Signatures computed at once; default the signers' session count (at least 1). */
+  /** Signatures computed at once; default one per device session, or eight per software signing thread. */
   concurrency?: number;
   /** Requests that may wait for a slot before 429. Default 1024. */
   maxQueue?: number;
@@ -95,7 +95,7 @@ export async function startSigningServer(opts: SigningServerOptions): Promise<Si
   const config = typeof opts.config === 'string' ? loadSecurityConfig(opts.config) : opts.config;
   const keys = await KeyRing.open(config, opts.allowKeyIndices, opts.signerOptions ?? {});
   try {
-    const limiter = new Limiter(opts.concurrency ?? Math.max(1, keys.sessions()), opts.maxQueue ?? DEFAULT_MAX_QUEUE);
+    const limiter = new Limiter(opts.concurrency ?? keys.parallelism(), opts.maxQueue ?? DEFAULT_MAX_QUEUE);
     const metrics = new ServerMetrics({
       inFlight: () => limiter.inFlight,
       queued: () => limiter.queued,

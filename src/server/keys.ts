@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { createSecurityConfig, type SecurityConfig } from '../config';
 import { createSigner, type SignerOptions, type Sm2Signer } from '../signer';
 import { ApiError } from './errors';
@@ -31,7 +32,8 @@ export class KeyRing {
     if (!config.enableHsm) {
       if (allow !== undefined)
         throw new RangeError('--allow-key-index needs the HSM backend (enable_hsm or kms_type=HSM)');
-      const key = { keyIndex: null, signer: await createSigner(config, opts) };
+      const threads = opts.threads ?? Math.max(1, availableParallelism() - 1);
+      const key = { keyIndex: null, signer: await createSigner(config, { ...opts, threads }) };
       return new KeyRing([key], key);
     }
     const indices = allow ?? [config.keyIndex as number];
@@ -65,6 +67,16 @@ export class KeyRing {
   /** Device sessions open across the signers (HsmSigner exposes its pool size). */
   sessions(): number {
     return this.keys.reduce((sum, key) => sum + ((key.signer as { sessions?: number }).sessions ?? 0), 0);
+  }
+
+  /**
+   * Signatures worth computing at once: one per device session, or eight per signing thread of the
+   * software backend: enough waiting in each thread that it never idles while the event loop,
+   * sharing the cores with it, gets round to posting the next.
+   */
+  parallelism(): number {
+    const threads = this.keys.reduce((sum, key) => sum + ((key.signer as { threads?: number }).threads ?? 0), 0);
+    return Math.max(1, this.sessions() + 8 * threads);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,5 @@
 import { ConfigError, type SecurityConfig } from '../config';
 import { resolveSdfLibraryOptions, SdfError, type SdfFunctionName, type SdfSession } from '../sdf';
-import { sm2Digest } from '../sm2';
 import { SignerClosedError } from './errors';
 import { PublicKeyHolder, requireDigest, requireMessage } from './key-material';
 import { isSessionFailure, resolveRetryPolicy, withRetries, type RetryPolicy } from './recovery';
@@ -126,7 +125,7 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
 
   async sign(message: Uint8Array, opts: SignOptions = {}): Promise<Uint8Array> {
     requireMessage(message);
-    if (this.digestOn === 'host') return this.signDigest(sm2Digest(this.publicKey, message, opts.userId));
+    if (this.digestOn === 'host') return this.signDigest(this.digestOf(message, opts.userId));
     const hashOpts = { publicKey: this.publicKey, userId: opts.userId };
     // Hash and signature on one session: a device hash lives in the session that started it.
     return this.withSession(async (session) =>

@@ -13,7 +13,7 @@ export async function createSigner(source: string | SecurityConfig, opts: Signer
   const config = typeof source === 'string' ? loadSecurityConfig(source) : source;
   if (config.remoteSigner !== undefined) return createRemoteSigner(remoteSignerOptionsFromConfig(config));
   if (config.enableHsm) return HsmSigner.open(config, opts);
-  return SoftwareSigner.fromKeyFile(config.privateKeyPath);
+  return SoftwareSigner.fromKeyFile(config.privateKeyPath, opts.threads === undefined ? {} : { threads: opts.threads });
 }
 
 export { HsmSigner, SoftwareSigner };

@@ -1,14 +1,23 @@
 import { inspect } from 'node:util';
-import { nodeIdOf, sm2Verify } from '../sm2';
+import { nodeIdOf, sm2Verify, sm2Z } from '../sm2';
+import { sm3Parts } from '../sm2/sm3';
 import type { SignerBackend, SignOptions } from './types';
 
 /** What every backend derives the same way from its public key. */
 export abstract class PublicKeyHolder {
   abstract readonly backend: SignerBackend;
   readonly nodeId: string;
+  #defaultZ: Uint8Array | undefined;
 
   protected constructor(readonly publicKey: Uint8Array) {
     this.nodeId = nodeIdOf(publicKey);
+  }
+
+  /** e = SM3(Z||message) for this key; Z of the default user ID is computed once. */
+  protected digestOf(message: Uint8Array, userId: Uint8Array | string | undefined): Uint8Array {
+    requireMessage(message);
+    const z = userId === undefined ? (this.#defaultZ ??= sm2Z(this.publicKey)) : sm2Z(this.publicKey, userId);
+    return sm3Parts([z, message]);
   }
 
   /** What a log line may show of a signer: which backend and which key, nothing of its internals. */

@@ -25,6 +25,11 @@ export interface Sm2Signer {
 }
 
 export interface SignerOptions {
+  /**
+   * Software backend: worker threads that sign (default 0, on the calling thread). For processes
+   * that sign at a high rate; `gmt0018 serve` uses one per core but one.
+   */
+  threads?: number;
   /** How the vendor's SDF library differs from the standard (HSM backend only). */
   library?: SdfLibraryOptions;
   /**

@@ -47,7 +47,7 @@ export const serve = defineCommand({
   usage:
     'gmt0018 serve --config config.ini [--listen HOST:PORT] [--token-file F] [--insecure-no-auth] ' +
     '[--tls-cert F --tls-key F [--client-ca F]] [--allow-key-index 1,2] [--max-body BYTES] [--max-queue N] ' +
-    '[--log-level info|warn|error|silent]',
+    '[--threads N] [--log-level info|warn|error|silent]',
   options: {
     config: { type: 'string' },
     listen: { type: 'string' },
@@ -59,6 +59,7 @@ export const serve = defineCommand({
     'allow-key-index': { type: 'string' },
     'max-body': { type: 'string' },
     'max-queue': { type: 'string' },
+    threads: { type: 'string' },
     'log-level': { type: 'string' },
   },
   async run(values) {
@@ -94,6 +95,9 @@ export const serve = defineCommand({
     if (maxBody !== undefined) options.maxBody = maxBody;
     const maxQueue = positiveInt(values['max-queue'], '--max-queue');
     if (maxQueue !== undefined) options.maxQueue = maxQueue;
+    // Software backend only: worker threads that sign (default: one per core but one).
+    const threads = positiveInt(values.threads, '--threads');
+    if (threads !== undefined) options.signerOptions = { threads };
 
     const level = values['log-level'];
     if (level !== undefined) {

@@ -1,0 +1,117 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { SignerClosedError } from './errors';
+
+export interface SignTask {
+  id: number;
+  digest: Uint8Array;
+}
+
+export type SignReply = { id: number; signature: Uint8Array } | { id: number; error: string };
+
+interface Pending {
+  resolve: (signature: Uint8Array) => void;
+  reject: (error: Error) => void;
+}
+
+interface Thread {
+  worker: Worker;
+  pending: Map<number, Pending>;
+  online: boolean;
+}
+
+/** The built worker beside this module; from the sources (tests), the one `npm run build` wrote. */
+function workerFile(): string {
+  const beside = join(__dirname, 'sign-worker.js');
+  return existsSync(beside) ? beside : join(__dirname, '..', '..', 'dist', 'sign-worker.js');
+}
+
+/**
+ * Worker threads that sign digests with one software key, so that a busy process (the signing
+ * service) keeps its event loop free and uses more than one core. Each task goes to the thread
+ * with the fewest in flight; a thread that dies fails its own tasks and is replaced.
+ */
+export class SignWorkers {
+  private readonly threads: Thread[];
+  private nextId = 0;
+  private closed = false;
+  /** Set when a thread died before it came up: respawning would only fail again. */
+  private broken: Error | undefined;
+
+  /**
+   * Each thread gets its own copy of `privateKey`; the caller keeps (and later zeroes) its own.
+   * `file` is the worker script (tests point it elsewhere).
+   */
+  constructor(
+    private readonly privateKey: Uint8Array,
+    count: number,
+    private readonly file = workerFile(),
+  ) {
+    if (!Number.isInteger(count) || count < 1 || count > 256) {
+      throw new RangeError(`threads must be an integer from 1 to 256, got ${count}`);
+    }
+    this.threads = Array.from({ length: count }, () => this.spawn());
+  }
+
+  get size(): number {
+    return this.threads.length;
+  }
+
+  signDigest(digest: Uint8Array): Promise<Uint8Array> {
+    if (this.closed) return Promise.reject(new SignerClosedError('software'));
+    if (this.broken !== undefined) return Promise.reject(this.broken);
+    const thread = this.threads.reduce((best, t) => (t.pending.size < best.pending.size ? t : best));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (thread.pending.size === 0) thread.worker.ref();
+      thread.pending.set(id, { resolve, reject });
+      thread.worker.postMessage({ id, digest } satisfies SignTask);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const threads = this.threads.splice(0);
+    for (const thread of threads) failAll(thread, new SignerClosedError('software'));
+    await Promise.all(threads.map((thread) => thread.worker.terminate()));
+  }
+
+  private spawn(): Thread {
+    const worker = new Worker(this.file, { workerData: { privateKey: this.privateKey } });
+    const thread: Thread = { worker, pending: new Map(), online: false };
+    worker.once('online', () => {
+      thread.online = true;
+    });
+    worker.on('message', (reply: SignReply) => {
+      const pending = thread.pending.get(reply.id);
+      if (pending === undefined) return;
+      thread.pending.delete(reply.id);
+      if (thread.pending.size === 0) worker.unref();
+      if ('signature' in reply) pending.resolve(reply.signature);
+      else pending.reject(new Error(`software signing failed: ${reply.error}`));
+    });
+    worker.on('error', (error) => this.replace(thread, error));
+    worker.on('exit', (code) => this.replace(thread, new Error(`a signing thread exited with code ${code}`)));
+    // Idle threads do not keep the process alive; a thread with work in flight does. (After the
+    // listeners: adding one refs the thread's port again.)
+    worker.unref();
+    return thread;
+  }
+
+  private replace(thread: Thread, cause: Error): void {
+    const at = this.threads.indexOf(thread);
+    if (at < 0) return; // closed, or already replaced
+    const error = new Error(`software signing failed: ${cause.message}`, { cause });
+    failAll(thread, error);
+    void thread.worker.terminate();
+    if (thread.online) this.threads[at] = this.spawn();
+    else this.broken = error;
+  }
+}
+
+function failAll(thread: Thread, error: Error): void {
+  for (const pending of thread.pending.values()) pending.reject(error);
+  thread.pending.clear();
+}
