@@ -174,14 +174,15 @@ for (const variant of Object.keys(VARIANTS)) {
     }
   }
 
-  // Tools link the library of their folder and find it next to themselves ($ORIGIN).
-  const tools = [['selftest', [...defines, '-lcrypto']]];
-  if (variant === 'standard') tools.push(['sdf-loop', []]);
-  for (const [name, extra] of tools) {
+  // Tools link the library of their folder and find it next to themselves ($ORIGIN). The
+  // selftest also compiles in the internal sources it checks directly (the library hides them).
+  const tools = [['selftest', [...defines, '-lcrypto'], [join(SRC, 'sm2base.c')]]];
+  if (variant === 'standard') tools.push(['sdf-loop', [], []]);
+  for (const [name, extra, internal] of tools) {
     const source = join(TOOLS, `${name}.c`);
     if (!existsSync(source)) continue;
     const output = join(dir, name);
-    const inputs = [source, ...files(INCLUDE, ['.h']), primary, SCRIPT];
+    const inputs = [source, ...internal, ...files(SRC, ['.h']), ...files(INCLUDE, ['.h']), primary, SCRIPT];
     const flags = extra.filter((f) => f.startsWith('-D'));
     const libs = extra.filter((f) => !f.startsWith('-D'));
     if (!options.force && isFresh(output, inputs)) {
@@ -191,7 +192,9 @@ for (const variant of Object.keys(VARIANTS)) {
         ...CFLAGS,
         ...flags,
         `-I${INCLUDE}`,
+        ...(internal.length > 0 ? [`-I${SRC}`] : []),
         source,
+        ...internal,
         `-L${dir}`,
         `-l:${LIB}`,
         '-Wl,-rpath,$ORIGIN',

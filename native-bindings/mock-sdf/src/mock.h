@@ -51,6 +51,9 @@ const void *sm3_md(void); /* the fetched EVP_MD for SM3 */
  * (including the point at infinity). */
 int sm2_mul(const unsigned char k[32], const unsigned char *px, const unsigned char *py, unsigned char ox[32],
             unsigned char oy[32]);
+/* (x, y) = k * G from the precomputed table (sm2base.c), constant time in k: 0 ok, -1 if
+ * k = 0 mod n (x and y zeroed). */
+int sm2_mul_base(const unsigned char k[32], unsigned char x[32], unsigned char y[32]);
 /* A fresh random key: 0 ok. */
 int sm2_generate(sm2_key *out);
 /* SM2 encryption of len bytes (c2 gets len bytes): SDR_OK, SDR_INARGERR (bad public key),

@@ -1,4 +1,5 @@
-/* SM2 signatures and SM3 hashing on OpenSSL 3 BIGNUM / EC_POINT primitives. */
+/* SM2 signatures and SM3 hashing on OpenSSL 3 BIGNUM / EC_POINT primitives; [k]G comes from
+ * the fixed-base table of sm2base.c. */
 #define _POSIX_C_SOURCE 200809L
 #include "mock.h"
 
@@ -122,38 +123,32 @@ int sm2_key_from_private(const unsigned char d[32], sm2_key *out)
 {
     int rc = -1;
     BN_CTX *ctx;
-    BIGNUM *bd, *limit, *dinv, *x, *y;
-    EC_POINT *q = NULL;
+    BIGNUM *bd, *limit, *dinv;
     if (!sm2_ready() || (ctx = BN_CTX_secure_new()) == NULL)
         return -1;
     BN_CTX_start(ctx);
     bd = BN_CTX_get(ctx);
     limit = BN_CTX_get(ctx);
     dinv = BN_CTX_get(ctx);
-    x = BN_CTX_get(ctx);
-    y = BN_CTX_get(ctx);
-    if (y == NULL || !BN_bin2bn(d, 32, bd))
+    if (dinv == NULL || !BN_bin2bn(d, 32, bd))
         goto done;
     BN_set_flags(bd, BN_FLG_CONSTTIME);
     /* 1 <= d <= n - 2, so that 1 + d is invertible mod n */
     if (BN_is_zero(bd) || !BN_sub(limit, g_order, BN_value_one()) || BN_cmp(bd, limit) >= 0)
         goto done;
-    if ((q = EC_POINT_new(g_group)) == NULL || !EC_POINT_mul(g_group, q, bd, NULL, NULL, ctx) ||
-        !EC_POINT_get_affine_coordinates(g_group, q, x, y, ctx))
+    if (sm2_mul_base(d, out->x, out->y) != 0)
         goto done;
     if (!BN_add(limit, bd, BN_value_one()))
         goto done;
     BN_set_flags(limit, BN_FLG_CONSTTIME);
     if (!BN_mod_inverse(dinv, limit, g_order, ctx))
         goto done;
-    if (BN_bn2binpad(bd, out->d, 32) != 32 || BN_bn2binpad(dinv, out->dinv, 32) != 32 ||
-        BN_bn2binpad(x, out->x, 32) != 32 || BN_bn2binpad(y, out->y, 32) != 32)
+    if (BN_bn2binpad(bd, out->d, 32) != 32 || BN_bn2binpad(dinv, out->dinv, 32) != 32)
         goto done;
     rc = 0;
 done:
     if (rc != 0)
         OPENSSL_cleanse(out, sizeof(*out));
-    EC_POINT_clear_free(q);
     BN_CTX_end(ctx);
     BN_CTX_free(ctx); /* secure context: every BIGNUM is cleared */
     ERR_clear_error();
@@ -163,9 +158,9 @@ done:
 int sm2_sign(const sm2_key *key, const unsigned char e32[32], unsigned char r_out[32], unsigned char s_out[32])
 {
     int rc = SDR_SIGNERR, tries;
+    unsigned char kb[32], x1b[32], y1b[32];
     BN_CTX *ctx;
     BIGNUM *d, *dinv, *e, *k, *x1, *r, *s, *t;
-    EC_POINT *p = NULL;
     if (!sm2_ready() || (ctx = BN_CTX_secure_new()) == NULL)
         return SDR_SIGNERR;
     BN_CTX_start(ctx);
@@ -177,8 +172,7 @@ int sm2_sign(const sm2_key *key, const unsigned char e32[32], unsigned char r_ou
     r = BN_CTX_get(ctx);
     s = BN_CTX_get(ctx);
     t = BN_CTX_get(ctx);
-    if (t == NULL || !BN_bin2bn(key->d, 32, d) || !BN_bin2bn(key->dinv, 32, dinv) || !BN_bin2bn(e32, 32, e) ||
-        (p = EC_POINT_new(g_group)) == NULL)
+    if (t == NULL || !BN_bin2bn(key->d, 32, d) || !BN_bin2bn(key->dinv, 32, dinv) || !BN_bin2bn(e32, 32, e))
         goto done;
     BN_set_flags(d, BN_FLG_CONSTTIME);
     BN_set_flags(dinv, BN_FLG_CONSTTIME);
@@ -190,8 +184,7 @@ int sm2_sign(const sm2_key *key, const unsigned char e32[32], unsigned char r_ou
         } while (BN_is_zero(k));
         BN_set_flags(k, BN_FLG_CONSTTIME);
         /* (x1, y1) = [k]G */
-        if (!EC_POINT_mul(g_group, p, k, NULL, NULL, ctx) ||
-            !EC_POINT_get_affine_coordinates(g_group, p, x1, NULL, ctx))
+        if (BN_bn2binpad(k, kb, 32) != 32 || sm2_mul_base(kb, x1b, y1b) != 0 || !BN_bin2bn(x1b, 32, x1))
             goto done;
         /* r = (e + x1) mod n; retry on r = 0 or r + k = n */
         if (!BN_mod_add(r, e, x1, g_order, ctx))
@@ -214,7 +207,8 @@ int sm2_sign(const sm2_key *key, const unsigned char e32[32], unsigned char r_ou
         break;
     }
 done:
-    EC_POINT_clear_free(p);
+    OPENSSL_cleanse(kb, sizeof(kb));
+    OPENSSL_cleanse(y1b, sizeof(y1b));
     BN_CTX_end(ctx);
     BN_CTX_free(ctx);
     ERR_clear_error();
@@ -283,6 +277,8 @@ int sm2_mul(const unsigned char k[32], const unsigned char *px, const unsigned c
     BN_CTX *ctx;
     BIGNUM *bk, *x, *y;
     EC_POINT *p = NULL, *q = NULL;
+    if (px == NULL)
+        return sm2_mul_base(k, ox, oy) == 0 ? 0 : -2;
     if (!sm2_ready() || (ctx = BN_CTX_secure_new()) == NULL)
         return -2;
     BN_CTX_start(ctx);
@@ -292,12 +288,11 @@ int sm2_mul(const unsigned char k[32], const unsigned char *px, const unsigned c
     if (y == NULL || !BN_bin2bn(k, 32, bk))
         goto done;
     BN_set_flags(bk, BN_FLG_CONSTTIME);
-    if (px != NULL && (p = point_from_bytes(px, py, ctx)) == NULL) {
+    if ((p = point_from_bytes(px, py, ctx)) == NULL) {
         rc = -1;
         goto done;
     }
-    if ((q = EC_POINT_new(g_group)) == NULL ||
-        !(p == NULL ? EC_POINT_mul(g_group, q, bk, NULL, NULL, ctx) : EC_POINT_mul(g_group, q, NULL, p, bk, ctx)) ||
+    if ((q = EC_POINT_new(g_group)) == NULL || !EC_POINT_mul(g_group, q, NULL, p, bk, ctx) ||
         EC_POINT_is_at_infinity(g_group, q) || !EC_POINT_get_affine_coordinates(g_group, q, x, y, ctx) ||
         BN_bn2binpad(x, ox, 32) != 32 || BN_bn2binpad(y, oy, 32) != 32)
         goto done;

@@ -1,5 +1,6 @@
 /* selftest: checks the mock card through its exported API and checks its
- * signatures with OpenSSL's own SM2 (EVP), independently of the mock's maths.
+ * signatures with OpenSSL's own SM2 (EVP), independently of the mock's maths;
+ * checks the fixed-base [k]G of src/sm2base.c (compiled in) against EC_POINT_mul.
  * Built per variant by scripts/build-mock.mjs, run with --selftest.
  * Exit 0 when every check passes, 1 otherwise. */
 #define _POSIX_C_SOURCE 200809L
@@ -19,6 +20,7 @@
 #include <openssl/rand.h>
 
 #include "sdf.h"
+#include "mock.h" /* sm2_mul_base: src/sm2base.c is compiled into this test */
 
 #define PAD (ECCref_MAX_LEN - 32)
 
@@ -293,6 +295,146 @@ static void *churn_worker(void *arg)
             job->unexpected++;
     }
     return NULL;
+}
+
+/* ---- fixed-base multiplication ------------------------------------------- */
+
+static EC_GROUP *g_sm2;
+static BN_CTX *g_bn;
+static int g_mul_shown;
+
+/* sm2_mul_base(k) agrees with OpenSSL's [k]G, including -1 where that is infinity */
+static int mul_base_ok(const unsigned char k[32])
+{
+    unsigned char x[32], y[32], ox[32], oy[32];
+    EC_POINT *p = EC_POINT_new(g_sm2);
+    BIGNUM *bk = BN_bin2bn(k, 32, NULL), *bx = BN_new(), *by = BN_new();
+    int rc = sm2_mul_base(k, x, y), ok = 0;
+    if (p && bk && bx && by && EC_POINT_mul(g_sm2, p, bk, NULL, NULL, g_bn)) {
+        if (EC_POINT_is_at_infinity(g_sm2, p))
+            ok = rc == -1;
+        else
+            ok = rc == 0 && EC_POINT_get_affine_coordinates(g_sm2, p, bx, by, g_bn) &&
+                 BN_bn2binpad(bx, ox, 32) == 32 && BN_bn2binpad(by, oy, 32) == 32 && memcmp(x, ox, 32) == 0 &&
+                 memcmp(y, oy, 32) == 0;
+    }
+    if (!ok && g_mul_shown++ < 5) {
+        char hex[65];
+        to_hex(k, 32, hex);
+        fprintf(stderr, "  sm2_mul_base differs from OpenSSL for k = %s (rc %d)\n", hex, rc);
+    }
+    EC_POINT_free(p);
+    BN_free(bk);
+    BN_free(bx);
+    BN_free(by);
+    return ok;
+}
+
+/* mul_base_ok(k + delta) for a hex k (below 2^256) */
+static int mul_base_ok_hex(const char *hex, int delta)
+{
+    unsigned char k[32];
+    BIGNUM *b = NULL;
+    int ok = BN_hex2bn(&b, hex) > 0 &&
+             (delta >= 0 ? BN_add_word(b, (BN_ULONG)delta) : BN_sub_word(b, (BN_ULONG)-delta)) &&
+             BN_bn2binpad(b, k, 32) == 32 && mul_base_ok(k);
+    BN_free(b);
+    return ok;
+}
+
+static void test_mul_base(void)
+{
+    static const char *N = "FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123";
+    static const char *N_HALF = "7FFFFFFF7FFFFFFFFFFFFFFFFFFFFFFFB901EFB590E30295A9DDFA049CEAA091"; /* (n - 1) / 2 */
+    static const char *TWO256_MOD_N = "10000000000000000000000008DFC2094DE39FAD4AC440BF6C62ABEDD";
+    static const char *TOP_CASE = "E00000010000000000000000000000008DFC2094DE39FAD4AC440BF6C62ABEDD"; /* 15 2^253 - n */
+    static const char *TWO255 = "8000000000000000000000000000000000000000000000000000000000000000";
+    static const char *ONES = "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF";
+    unsigned char k[32], x[32], y[32];
+    int i, j, bad;
+
+    g_sm2 = EC_GROUP_new_by_curve_name(NID_sm2);
+    g_bn = BN_CTX_new();
+    /* small scalars across the first window edges (digits 31, 32, -31, ...) */
+    for (i = 1; i <= 3; i++)
+        CHECK(mul_base_ok_hex("0", i));
+    for (bad = 0, i = 4; i <= 130; i++)
+        bad += !mul_base_ok_hex("0", i);
+    CHECK(bad == 0);
+    /* near n, n / 2, 2^255, 2^256 (k >= n is taken mod n) */
+    for (i = -3; i <= -1; i++)
+        CHECK(mul_base_ok_hex(N, i));
+    CHECK(mul_base_ok_hex(N_HALF, 0) && mul_base_ok_hex(N_HALF, 1) && mul_base_ok_hex(N_HALF, 2));
+    CHECK(mul_base_ok_hex(TWO255, 0) && mul_base_ok_hex(TWO255, -1) && mul_base_ok_hex(TWO255, 1));
+    CHECK(mul_base_ok_hex(ONES, 0) && mul_base_ok_hex(ONES, -1) && mul_base_ok_hex(N, 1) && mul_base_ok_hex(N, 2));
+    CHECK(mul_base_ok_hex(TWO256_MOD_N, 0) && mul_base_ok_hex(TWO256_MOD_N, -1) && mul_base_ok_hex(TWO256_MOD_N, 1));
+    CHECK(mul_base_ok_hex(TOP_CASE, 0) && mul_base_ok_hex(TOP_CASE, -1) && mul_base_ok_hex(TOP_CASE, 1));
+    /* 0 and n are rejected, with zeroed outputs */
+    memset(k, 0, sizeof(k));
+    memset(x, 0xAA, sizeof(x));
+    memset(y, 0xAA, sizeof(y));
+    CHECK(sm2_mul_base(k, x, y) == -1 && x[0] == 0 && x[31] == 0 && y[0] == 0 && y[31] == 0);
+    CHECK(mul_base_ok_hex("0", 0) && mul_base_ok_hex(N, 0));
+    /* 2^i, 2^(i+1) - 1, 2^256 - 2^(i+1), and all ones but a run of 40 zeros from bit i */
+    for (bad = 0, i = 0; i < 256; i++) {
+        memset(k, 0, sizeof(k));
+        k[31 - i / 8] = (unsigned char)(1u << (i % 8));
+        bad += !mul_base_ok(k);
+        for (j = 0; j <= i; j++)
+            k[31 - j / 8] |= (unsigned char)(1u << (j % 8));
+        bad += !mul_base_ok(k);
+        memset(k, 0xFF, sizeof(k));
+        for (j = 0; j <= i; j++)
+            k[31 - j / 8] &= (unsigned char)~(1u << (j % 8));
+        bad += !mul_base_ok(k);
+        memset(k, 0xFF, sizeof(k));
+        for (j = i; j < 256 && j < i + 40; j++)
+            k[31 - j / 8] &= (unsigned char)~(1u << (j % 8));
+        bad += !mul_base_ok(k);
+    }
+    CHECK(bad == 0);
+    /* every window 32, 33 or 63 (the recoding's carry edges), and byte patterns */
+    {
+        static const unsigned int windows[] = {32, 33, 63, 31, 1};
+        static const unsigned char bytes[] = {0x55, 0xAA, 0x0F, 0xF0, 0x80, 0x01};
+        for (bad = 0, i = 0; i < (int)(sizeof(windows) / sizeof(windows[0])); i++) {
+            BIGNUM *b = BN_new();
+            for (j = 0; j < 43; j++) {
+                BN_lshift(b, b, 6);
+                BN_add_word(b, windows[i]);
+            }
+            BN_mask_bits(b, 256);
+            BN_bn2binpad(b, k, 32);
+            bad += !mul_base_ok(k);
+            BN_free(b);
+        }
+        for (i = 0; i < (int)sizeof(bytes); i++) {
+            memset(k, bytes[i], sizeof(k));
+            bad += !mul_base_ok(k);
+        }
+        CHECK(bad == 0);
+    }
+    /* random scalars, then random ones with a random run of zeros or ones */
+    for (bad = 0, i = 0; i < 2000; i++) {
+        RAND_bytes(k, sizeof(k));
+        bad += !mul_base_ok(k);
+    }
+    CHECK(bad == 0);
+    for (bad = 0, i = 0; i < 1000; i++) {
+        unsigned char r[3];
+        RAND_bytes(k, sizeof(k));
+        RAND_bytes(r, sizeof(r));
+        for (j = r[0]; j < 256 && j < r[0] + r[1] % 96; j++) {
+            if (r[2] & 1)
+                k[31 - j / 8] |= (unsigned char)(1u << (j % 8));
+            else
+                k[31 - j / 8] &= (unsigned char)~(1u << (j % 8));
+        }
+        bad += !mul_base_ok(k);
+    }
+    CHECK(bad == 0);
+    BN_CTX_free(g_bn);
+    EC_GROUP_free(g_sm2);
 }
 
 /* ---- tests --------------------------------------------------------------- */
@@ -751,6 +893,7 @@ int main(int argc, char **argv)
            ""
 #endif
     );
+    test_mul_base();
     test_basics();
     test_hooks();
     test_threads();
