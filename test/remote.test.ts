@@ -1,4 +1,6 @@
 import { rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { ConfigError, createRemoteSigner, createSigner, loadSecurityConfig, RemoteSignerError } from '../src';
@@ -114,6 +116,26 @@ describe('createRemoteSigner', () => {
       expect(smCryptoOracle.verify(publicKey, message, signature)).toBe(true);
     } finally {
       await signer.close();
+    }
+  });
+
+  test('an answer over 1 MiB is refused, not buffered, and not retried', async () => {
+    let requests = 0;
+    const impostor = createServer((_request, response) => {
+      requests++;
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(`{"pad":"${'x'.repeat(2 * 1024 * 1024)}"}`);
+    });
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = impostor.address() as AddressInfo;
+      const error = await createRemoteSigner({ url: `http://127.0.0.1:${port}`, token: TOKEN }).catch((e) => e);
+      expect(error).toBeInstanceOf(RemoteSignerError);
+      expect(error).toMatchObject({ status: 0, code: 'REQUEST_FAILED' });
+      expect(error.message).toMatch(/answer over 1048576 bytes/);
+      expect(requests).toBe(1);
+    } finally {
+      await new Promise((resolve) => impostor.close(resolve));
     }
   });
 

@@ -5,6 +5,7 @@ import { ConfigError, ConfigErrorCodes, type SecurityConfig } from '../config';
 import { bytesToHex, hexToBytes } from '../sm2';
 import { SignerClosedError } from './errors';
 import { PublicKeyHolder, requireDigest, requireMessage } from './key-material';
+import { exchange } from './http-exchange';
 import { backoffDelay, type RetryPolicy } from './recovery';
 import type { SignOptions, Sm2Signer } from './types';
 
@@ -120,35 +121,24 @@ class Transport {
   }
 
   private async once(endpoint: Endpoint, method: 'GET' | 'POST', path: string, body: unknown): Promise<unknown> {
-    let response;
+    let answer;
     try {
-      response = await endpoint.pool.request({
+      answer = await exchange(endpoint.pool, {
         method,
         path: endpoint.basePath + path,
         headers: body === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json' },
         body: body === undefined ? null : JSON.stringify(body),
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
+        timeoutMs: this.timeoutMs,
       });
     } catch (error) {
       throw connectionError(endpoint.url, error);
     }
-    let text: string;
-    try {
-      text = await response.body.text();
-    } catch (error) {
-      throw connectionError(endpoint.url, error);
-    }
-    const json = parseJson(text);
-    if (response.statusCode === 200 && json !== undefined) return json;
+    const json = parseJson(answer.text);
+    if (answer.status === 200 && json !== undefined) return json;
     const detail = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-    const code = typeof detail?.code === 'string' ? detail.code : `HTTP_${response.statusCode}`;
+    const code = typeof detail?.code === 'string' ? detail.code : `HTTP_${answer.status}`;
     const message = typeof detail?.message === 'string' ? detail.message : 'unexpected answer';
-    throw new RemoteSignerError(
-      response.statusCode,
-      code,
-      `${endpoint.url}: ${response.statusCode} ${code}: ${message}`,
-    );
+    throw new RemoteSignerError(answer.status, code, `${endpoint.url}: ${answer.status} ${code}: ${message}`);
   }
 
   async close(): Promise<void> {
