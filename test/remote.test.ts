@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { ConfigError, createRemoteSigner, createSigner, loadSecurityConfig, RemoteSignerError } from '../src';
 import { startSigningServer, type SigningServer } from '../src/server';
-import { generatePrivateKey, publicKeyFromPrivateKey, sm2Digest } from '../src/sm2';
+import {
+  bytesToHex,
+  generatePrivateKey,
+  hexToBytes,
+  publicKeyFromPrivateKey,
+  sm2Digest,
+  sm2SignDigest,
+} from '../src/sm2';
 import { writeNodeFolder } from './helpers/node-config';
 import { opensslOracle, smCryptoOracle } from './helpers/oracles';
 
@@ -136,6 +143,46 @@ describe('createRemoteSigner', () => {
       expect(requests).toBe(1);
     } finally {
       await new Promise((resolve) => impostor.close(resolve));
+    }
+  });
+
+  test('sign() sends only SM3(Z||M), so a long message never crosses the network', async () => {
+    const bodies: string[] = [];
+    const service = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => (body += chunk));
+      request.on('end', () => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        if (request.url === '/v1/keys') {
+          response.end(
+            JSON.stringify([{ keyIndex: null, publicKey: bytesToHex(publicKey), nodeId: bytesToHex(publicKey) }]),
+          );
+          return;
+        }
+        bodies.push(body);
+        const digest = hexToBytes((JSON.parse(body) as { digest: string }).digest);
+        response.end(
+          JSON.stringify({
+            signature: bytesToHex(sm2SignDigest(privateKey, digest)),
+            publicKey: bytesToHex(publicKey),
+          }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
+    const { port } = service.address() as AddressInfo;
+    const signer = await createRemoteSigner({ url: `http://127.0.0.1:${port}`, token: TOKEN });
+    try {
+      const long = new Uint8Array(1024 * 1024).fill(0x61);
+      const signature = await signer.sign(long, { userId: 'alice@example' });
+      expect(bodies).toHaveLength(1);
+      expect(JSON.parse(bodies[0]!)).toEqual({ digest: bytesToHex(sm2Digest(publicKey, long, 'alice@example')) });
+      expect(bodies[0]!.length).toBeLessThan(100);
+      expect(await signer.verify(long, signature, { userId: 'alice@example' })).toBe(true);
+      expect(opensslOracle.verify(publicKey, message, await signer.sign(message))).toBe(true);
+    } finally {
+      await signer.close();
+      await new Promise((resolve) => service.close(resolve));
     }
   });
 

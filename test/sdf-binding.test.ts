@@ -205,4 +205,19 @@ describe('loading libraries', () => {
     expect((error as Error).message).toContain('SDF_OpenDevice');
     expect((error as Error).message).toContain(path);
   });
+
+  it('keeps 32 sets of koffi call memory when it loads the first library of the process', () => {
+    // A fresh process: koffi takes settings only before its first load, and this one has loaded some.
+    const script = `
+      const koffi = require('koffi');
+      const before = koffi.config().resident_async_pools;
+      const gm = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))});
+      gm.SdfDevice.open(${JSON.stringify(MOCK_LIB)}).then(async (device) => {
+        await device.close();
+        console.log(before, koffi.config().resident_async_pools);
+      });
+    `;
+    const out = execFileSync(process.execPath, ['-e', script], { cwd: join(__dirname, '..'), encoding: 'utf8' });
+    expect(out.trim()).toBe('8 32');
+  });
 });

@@ -4,7 +4,7 @@ import type { Pool } from 'undici';
 import { ConfigError, ConfigErrorCodes, type SecurityConfig } from '../config';
 import { bytesToHex, hexToBytes } from '../sm2';
 import { SignerClosedError } from './errors';
-import { PublicKeyHolder, requireDigest, requireMessage } from './key-material';
+import { PublicKeyHolder, requireDigest } from './key-material';
 import { exchange } from './http-exchange';
 import { backoffDelay, type RetryPolicy } from './recovery';
 import type { SignOptions, Sm2Signer } from './types';
@@ -232,12 +232,12 @@ export class RemoteSigner extends PublicKeyHolder implements Sm2Signer {
     }
   }
 
+  /**
+   * Sends only e = SM3(Z||message), computed here: the service signs it the same way, and the
+   * message, however long, never crosses the network.
+   */
   async sign(message: Uint8Array, opts: SignOptions = {}): Promise<Uint8Array> {
-    requireMessage(message);
-    const body: Record<string, unknown> = { message: bytesToHex(message) };
-    if (typeof opts.userId === 'string') body.userId = opts.userId;
-    else if (opts.userId !== undefined) body.userIdHex = bytesToHex(opts.userId);
-    return this.request(body);
+    return this.signDigest(this.digestOf(message, opts.userId));
   }
 
   async signDigest(digest: Uint8Array): Promise<Uint8Array> {
