@@ -53,6 +53,8 @@ test.each([
   [['--listen', '0.0.0.0:0', '--token-file', tokenFile], /without TLS/],
   [['--listen', '127.0.0.1:0'], /no token configured/],
   [['--listen', 'nonsense'], /not HOST:PORT/],
+  [['--listen', '127.0.0.1:0', '--token-file', tokenFile, '--threads', '0'], /--threads must be a positive integer/],
+  [['--listen', '127.0.0.1:0', '--token-file', tokenFile, '--threads', '999'], /--threads must be at most 256/],
 ])('gmt0018 serve %j refuses to start with a one-line reason', (args, reason) => {
   const env = { ...process.env };
   delete env.GMT0018_SERVE_TOKEN;

@@ -2,9 +2,19 @@
 // same standard signatures as on the calling thread, every task settled, threads replaced.
 // The threads run dist/sign-worker.js: `npm test` builds it first.
 import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { inspect } from 'node:util';
-import { bytesToHex, generatePrivateKey, publicKeyFromPrivateKey, sm2Digest, sm2VerifyDigest } from '../src/sm2';
+import { ConfigError } from '../src/config';
+import {
+  bytesToHex,
+  generatePrivateKey,
+  privateKeyToPem,
+  publicKeyFromPrivateKey,
+  sm2Digest,
+  sm2VerifyDigest,
+} from '../src/sm2';
 import { SignerClosedError, SoftwareSigner } from '../src/signer';
 import { SignWorkers } from '../src/signer/sign-workers';
 import { opensslOracle, smCryptoOracle } from './helpers/oracles';
@@ -95,6 +105,24 @@ describe('SignWorkers', () => {
   it('rejects a thread count out of range', () => {
     expect(() => new SignWorkers(privateKey, 0)).toThrow(RangeError);
     expect(() => new SignWorkers(privateKey, 1.5)).toThrow(RangeError);
+    expect(() => SoftwareSigner.fromPrivateKey(privateKey, { threads: 257 })).toThrow(/from 1 to 256, got 257/);
+    // From a key file too, and not mistaken for a bad key file.
+    const dir = mkdtempSync(join(tmpdir(), 'gmt0018-threads-'));
+    try {
+      writeFileSync(join(dir, 'node.pem'), privateKeyToPem(privateKey));
+      const error = (() => {
+        try {
+          SoftwareSigner.fromKeyFile(join(dir, 'node.pem'), { threads: 257 });
+        } catch (caught) {
+          return caught;
+        }
+        return undefined;
+      })();
+      expect(error).toBeInstanceOf(RangeError);
+      expect(error).not.toBeInstanceOf(ConfigError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('lets the process exit when its signer is idle but never closed', () => {

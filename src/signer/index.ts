@@ -20,4 +20,5 @@ export { HsmSigner, SoftwareSigner };
 export { SignerClosedError } from './errors';
 export { createRemoteSigner, RemoteSigner, RemoteSignerError } from './remote';
 export type { RemoteSignerOptions } from './remote';
+export type { SoftwareSignerOptions } from './software';
 export type { Sm2Signer, SignerOptions, SignOptions, SignerBackend } from './types';

@@ -25,7 +25,12 @@ export class SoftwareSigner extends PublicKeyHolder implements Sm2Signer {
     super(publicKeyFromPrivateKey(privateKey));
     this.#privateKey = privateKey;
     const threads = opts.threads ?? 0;
-    if (threads !== 0) this.#workers = new SignWorkers(privateKey, threads);
+    try {
+      if (threads !== 0) this.#workers = new SignWorkers(privateKey, threads);
+    } catch (error) {
+      privateKey.fill(0);
+      throw error;
+    }
   }
 
   /** Takes a copy of the 32-byte private key; the caller may zero its own. */
@@ -50,8 +55,9 @@ export class SoftwareSigner extends PublicKeyHolder implements Sm2Signer {
         key: 'private_key_path',
       });
     }
+    let privateKey: Uint8Array;
     try {
-      return new SoftwareSigner(parsePrivateKey(content, path), opts);
+      privateKey = parsePrivateKey(content, path);
     } catch (error) {
       if (error instanceof TypeError || error instanceof RangeError) {
         throw new ConfigError('CONFIG_KEY_FILE', error.message, { file: path, key: 'private_key_path' });
@@ -60,6 +66,7 @@ export class SoftwareSigner extends PublicKeyHolder implements Sm2Signer {
     } finally {
       content.fill(0);
     }
+    return new SoftwareSigner(privateKey, opts);
   }
 
   private key(): Uint8Array {

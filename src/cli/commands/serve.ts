@@ -97,6 +97,7 @@ export const serve = defineCommand({
     if (maxQueue !== undefined) options.maxQueue = maxQueue;
     // Software backend only: worker threads that sign (default: one per core but one).
     const threads = positiveInt(values.threads, '--threads');
+    if (threads !== undefined && threads > 256) throw new UsageError(`--threads must be at most 256, got ${threads}`);
     if (threads !== undefined) options.signerOptions = { threads };
 
     const level = values['log-level'];
