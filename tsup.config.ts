@@ -2,15 +2,20 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    // sign-worker: loaded by SignWorkers as a file of its own, from beside index.js or index.mjs.
-    entry: { index: 'src/index.ts', 'sign-worker': 'src/signer/sign-worker.ts' },
+    entry: { index: 'src/index.ts' },
     format: ['cjs', 'esm'],
-    dts: { entry: { index: 'src/index.ts' } },
+    dts: true,
     sourcemap: true,
     clean: true,
     // __dirname in the ESM build too: SignWorkers finds sign-worker.js beside it.
     shims: true,
-    splitting: false,
+    target: 'node20',
+  },
+  {
+    // Loaded by SignWorkers as a file of its own, beside index.js and index.mjs (CommonJS serves both).
+    entry: { 'sign-worker': 'src/signer/sign-worker.ts' },
+    format: ['cjs'],
+    sourcemap: true,
     target: 'node20',
   },
   {

@@ -66,7 +66,7 @@ export class KeyRing {
 
   /** Device sessions open across the signers (HsmSigner exposes its pool size). */
   sessions(): number {
-    return this.keys.reduce((sum, key) => sum + ((key.signer as { sessions?: number }).sessions ?? 0), 0);
+    return this.total('sessions');
   }
 
   /**
@@ -75,8 +75,12 @@ export class KeyRing {
    * sharing the cores with it, gets round to posting the next.
    */
   parallelism(): number {
-    const threads = this.keys.reduce((sum, key) => sum + ((key.signer as { threads?: number }).threads ?? 0), 0);
-    return Math.max(1, this.sessions() + 8 * threads);
+    return Math.max(1, this.sessions() + 8 * this.total('threads'));
+  }
+
+  /** The sum of a count that only some backends have (HsmSigner.sessions, SoftwareSigner.threads). */
+  private total(count: 'sessions' | 'threads'): number {
+    return this.keys.reduce((sum, key) => sum + ((key.signer as { [k in typeof count]?: number })[count] ?? 0), 0);
   }
 
   async close(): Promise<void> {

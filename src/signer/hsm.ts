@@ -124,8 +124,8 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
   }
 
   async sign(message: Uint8Array, opts: SignOptions = {}): Promise<Uint8Array> {
-    requireMessage(message);
     if (this.digestOn === 'host') return this.signDigest(this.digestOf(message, opts.userId));
+    requireMessage(message);
     const hashOpts = { publicKey: this.publicKey, userId: opts.userId };
     // Hash and signature on one session: a device hash lives in the session that started it.
     return this.withSession(async (session) =>

@@ -93,7 +93,11 @@ class Transport {
     private readonly timeoutMs: number,
   ) {
     this.backoff = { attempts: retries + 1, baseDelayMs: retryDelayMs, maxDelayMs: MAX_DELAY_MS };
+    this.jsonHeaders = { ...headers, 'content-type': 'application/json' };
   }
+
+  /** The headers of a request with a JSON body. */
+  private readonly jsonHeaders: Readonly<Record<string, string>>;
 
   /** Delays between rounds over the instances: doubling from retryDelayMs, jittered, capped. */
   private readonly backoff: RetryPolicy;
@@ -126,7 +130,7 @@ class Transport {
       answer = await exchange(endpoint.pool, {
         method,
         path: endpoint.basePath + path,
-        headers: body === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json' },
+        headers: body === undefined ? this.headers : this.jsonHeaders,
         body: body === undefined ? null : JSON.stringify(body),
         timeoutMs: this.timeoutMs,
       });
