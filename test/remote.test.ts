@@ -186,6 +186,67 @@ describe('createRemoteSigner', () => {
     }
   });
 
+  test('a key listing that is not a list, or a keyIndex that is not an index, is refused at connect', async () => {
+    const answers = [
+      { keyIndex: 1, publicKey: 'not a list' },
+      [{ keyIndex: '1,"digest":"00"', publicKey: bytesToHex(publicKey) }],
+      [{ keyIndex: -1, publicKey: bytesToHex(publicKey) }],
+      [{ keyIndex: 1.5, publicKey: bytesToHex(publicKey) }],
+    ];
+    for (const answer of answers) {
+      const impostor = createServer((_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(answer));
+      });
+      await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+      try {
+        const { port } = impostor.address() as AddressInfo;
+        const error = await createRemoteSigner({ url: `http://127.0.0.1:${port}`, token: TOKEN }).catch((e) => e);
+        expect(error).toBeInstanceOf(RemoteSignerError);
+        expect(error).toMatchObject({ code: 'BAD_ANSWER' });
+      } finally {
+        await new Promise((resolve) => impostor.close(resolve));
+      }
+    }
+  });
+
+  test('signDigest names the listed key index in its request, and the service signs with it', async () => {
+    const bodies: string[] = [];
+    const service = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => (body += chunk));
+      request.on('end', () => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        if (request.url === '/v1/keys') {
+          response.end(JSON.stringify([{ keyIndex: 7, publicKey: bytesToHex(publicKey) }]));
+          return;
+        }
+        bodies.push(body);
+        const digest = hexToBytes((JSON.parse(body) as { digest: string }).digest);
+        response.end(
+          JSON.stringify({
+            signature: bytesToHex(sm2SignDigest(privateKey, digest)),
+            publicKey: bytesToHex(publicKey),
+          }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
+    const { port } = service.address() as AddressInfo;
+    const signer = await createRemoteSigner({ url: `http://127.0.0.1:${port}`, token: TOKEN });
+    try {
+      const digest = sm2Digest(publicKey, message);
+      const signature = await signer.signDigest(digest);
+      expect(bodies.map((body) => JSON.parse(body))).toEqual([{ digest: bytesToHex(digest), keyIndex: 7 }]);
+      expect(opensslOracle.verify(publicKey, message, signature)).toBe(true);
+      await expect(signer.signDigest(new Uint8Array(31))).rejects.toThrow(RangeError);
+      expect(bodies).toHaveLength(1);
+    } finally {
+      await signer.close();
+      await new Promise((resolve) => service.close(resolve));
+    }
+  });
+
   test('a closed signer refuses to sign', async () => {
     const server = await serve();
     const signer = await createRemoteSigner({ url: server.url, token: TOKEN });

@@ -45,7 +45,8 @@ export function exchange(dispatcher: Dispatcher, req: Exchange): Promise<{ statu
           chunks.push(chunk);
         },
         onResponseEnd() {
-          resolve({ status, text: Buffer.concat(chunks, size).toString('utf8') });
+          const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+          resolve({ status, text: body.toString('utf8') });
         },
         onResponseError(_controller, error) {
           reject(error);

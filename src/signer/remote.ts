@@ -102,53 +102,79 @@ class Transport {
   /** Delays between rounds over the instances: doubling from retryDelayMs, jittered, capped. */
   private readonly backoff: RetryPolicy;
 
-  async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-    let lastError: RemoteSignerError | undefined;
+  /**
+   * One request, with retries and failover. `body` is JSON text, serialized once for every try.
+   * The first try runs without async frames of its own: on the service's hot path each layer of
+   * promises costs the event loop time every other request waits for.
+   */
+  call(method: 'GET' | 'POST', path: string, body: string | null = null): Promise<unknown> {
+    if (this.closed) return Promise.reject(new SignerClosedError('remote'));
     const start = this.next;
     this.next = (this.next + 1) % this.endpoints.length;
-    for (let attempt = 0; attempt <= this.retries; attempt++) {
+    return this.once(this.endpointAt(start), method, path, body).catch((error: unknown) =>
+      this.retry(error, start, method, path, body),
+    );
+  }
+
+  private async retry(
+    firstError: unknown,
+    start: number,
+    method: 'GET' | 'POST',
+    path: string,
+    body: string | null,
+  ): Promise<unknown> {
+    let lastError = firstError;
+    for (let attempt = 1; attempt <= this.retries; attempt++) {
+      if (!(lastError instanceof RemoteSignerError) || !isRetryable(lastError)) throw lastError;
       if (this.closed) throw new SignerClosedError('remote');
       // A fresh instance is tried at once; a backoff only once every instance has failed.
-      if (attempt > 0 && attempt % this.endpoints.length === 0) {
+      if (attempt % this.endpoints.length === 0) {
         const round = attempt / this.endpoints.length;
         await sleep(backoffDelay(round + 1, this.backoff));
+        if (this.closed) throw new SignerClosedError('remote');
       }
-      const endpoint = this.endpoints[(start + attempt) % this.endpoints.length] as Endpoint;
       try {
-        return await this.once(endpoint, method, path, body);
+        return await this.once(this.endpointAt(start + attempt), method, path, body);
       } catch (error) {
-        if (!(error instanceof RemoteSignerError) || !isRetryable(error)) throw error;
         lastError = error;
       }
     }
-    throw lastError as RemoteSignerError;
+    throw lastError;
   }
 
-  private async once(endpoint: Endpoint, method: 'GET' | 'POST', path: string, body: unknown): Promise<unknown> {
-    let answer;
-    try {
-      answer = await exchange(endpoint.pool, {
-        method,
-        path: endpoint.basePath + path,
-        headers: body === undefined ? this.headers : this.jsonHeaders,
-        body: body === undefined ? null : JSON.stringify(body),
-        timeoutMs: this.timeoutMs,
-      });
-    } catch (error) {
-      throw connectionError(endpoint.url, error);
-    }
-    const json = parseJson(answer.text);
-    if (answer.status === 200 && json !== undefined) return json;
-    const detail = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-    const code = typeof detail?.code === 'string' ? detail.code : `HTTP_${answer.status}`;
-    const message = typeof detail?.message === 'string' ? detail.message : 'unexpected answer';
-    throw new RemoteSignerError(answer.status, code, `${endpoint.url}: ${answer.status} ${code}: ${message}`);
+  private endpointAt(i: number): Endpoint {
+    return this.endpoints[i % this.endpoints.length] as Endpoint;
+  }
+
+  private once(endpoint: Endpoint, method: 'GET' | 'POST', path: string, body: string | null): Promise<unknown> {
+    return exchange(endpoint.pool, {
+      method,
+      path: endpoint.basePath + path,
+      headers: body === null ? this.headers : this.jsonHeaders,
+      body,
+      timeoutMs: this.timeoutMs,
+    }).then(
+      (answer) => answerOf(endpoint.url, answer),
+      (error: unknown) => {
+        throw connectionError(endpoint.url, error);
+      },
+    );
   }
 
   async close(): Promise<void> {
     this.closed = true;
     await Promise.allSettled(this.endpoints.map((endpoint) => endpoint.pool.close()));
   }
+}
+
+/** The JSON of a 200 answer; any other answer as a RemoteSignerError with the service's code. */
+function answerOf(url: string, answer: { status: number; text: string }): unknown {
+  const json = parseJson(answer.text);
+  if (answer.status === 200 && json !== undefined) return json;
+  const detail = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  const code = typeof detail?.code === 'string' ? detail.code : `HTTP_${answer.status}`;
+  const message = typeof detail?.message === 'string' ? detail.message : 'unexpected answer';
+  throw new RemoteSignerError(answer.status, code, `${url}: ${answer.status} ${code}: ${message}`);
 }
 
 function isRetryable(error: RemoteSignerError): boolean {
@@ -207,7 +233,11 @@ export class RemoteSigner extends PublicKeyHolder implements Sm2Signer {
     publicKey: Uint8Array,
   ) {
     super(publicKey);
+    this.keyIndexField = keyIndex === null ? '' : `,"keyIndex":${keyIndex}`;
   }
+
+  /** `,"keyIndex":N` for the sign request body, or nothing when the service picks its key. */
+  private readonly keyIndexField: string;
 
   /** @internal use createRemoteSigner */
   static async connect(opts: RemoteSignerOptions): Promise<RemoteSigner> {
@@ -224,10 +254,14 @@ export class RemoteSigner extends PublicKeyHolder implements Sm2Signer {
     );
     try {
       const keys = (await transport.call('GET', '/v1/keys')) as KeyEntry[];
+      if (!Array.isArray(keys)) throw new RemoteSignerError(200, 'BAD_ANSWER', 'the signing service listed no keys');
       const key = opts.keyIndex === undefined ? keys[0] : keys.find((entry) => entry.keyIndex === opts.keyIndex);
       if (key === undefined) {
         const which = opts.keyIndex === undefined ? 'any key' : `key index ${opts.keyIndex}`;
         throw new RemoteSignerError(404, 'KEY_NOT_FOUND', `the signing service does not serve ${which}`);
+      }
+      if (key.keyIndex !== null && !(Number.isSafeInteger(key.keyIndex) && key.keyIndex >= 0)) {
+        throw new RemoteSignerError(200, 'BAD_ANSWER', 'the signing service listed a key with a malformed keyIndex');
       }
       return new RemoteSigner(transport, key.keyIndex, hexToBytes(key.publicKey));
     } catch (error) {
@@ -240,30 +274,38 @@ export class RemoteSigner extends PublicKeyHolder implements Sm2Signer {
    * Sends only e = SM3(Z||message), computed here: the service signs it the same way, and the
    * message, however long, never crosses the network.
    */
-  async sign(message: Uint8Array, opts: SignOptions = {}): Promise<Uint8Array> {
-    return this.signDigest(this.digestOf(message, opts.userId));
+  sign(message: Uint8Array, opts?: SignOptions): Promise<Uint8Array> {
+    let digest: Uint8Array;
+    try {
+      digest = this.digestOf(message, opts?.userId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.signDigest(digest);
   }
 
-  async signDigest(digest: Uint8Array): Promise<Uint8Array> {
-    requireDigest(digest);
-    return this.request({ digest: bytesToHex(digest) });
+  signDigest(digest: Uint8Array): Promise<Uint8Array> {
+    try {
+      requireDigest(digest);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Written out rather than JSON.stringify'd: hex and an integer need no escaping.
+    const body = `{"digest":"${bytesToHex(digest)}"${this.keyIndexField}}`;
+    return this.transport.call('POST', '/v1/sign', body).then((answer) => this.signatureOf(answer));
   }
 
-  private async request(body: Record<string, unknown>): Promise<Uint8Array> {
-    if (this.keyIndex !== null) body.keyIndex = this.keyIndex;
-    const answer = (await this.transport.call('POST', '/v1/sign', body)) as {
-      signature?: unknown;
-      publicKey?: unknown;
-    };
+  private signatureOf(answer: unknown): Uint8Array {
+    const { signature, publicKey } = answer as { signature?: unknown; publicKey?: unknown };
     // Behind a load balancer a misconfigured instance could hold another key: never pass its signature on.
-    if (answer.publicKey !== this.nodeId || typeof answer.signature !== 'string' || answer.signature.length !== 128) {
+    if (publicKey !== this.nodeId || typeof signature !== 'string' || signature.length !== 128) {
       throw new RemoteSignerError(
         200,
         'KEY_MISMATCH',
         'the signing service answered with another key or a malformed signature',
       );
     }
-    return hexToBytes(answer.signature);
+    return hexToBytes(signature);
   }
 
   async close(): Promise<void> {
