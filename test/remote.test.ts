@@ -41,6 +41,33 @@ async function signCount(server: SigningServer): Promise<number> {
   return match ? Number(match[1]) : 0;
 }
 
+/**
+ * A stand-in for the service that lists `keys` and signs digests with `privateKey` itself,
+ * recording each sign request's body.
+ */
+async function fakeService(keys: unknown): Promise<{ url: string; bodies: string[]; close: () => Promise<unknown> }> {
+  const bodies: string[] = [];
+  const service = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      if (request.url === '/v1/keys') {
+        response.end(JSON.stringify(keys));
+        return;
+      }
+      bodies.push(body);
+      const digest = hexToBytes((JSON.parse(body) as { digest: string }).digest);
+      response.end(
+        JSON.stringify({ signature: bytesToHex(sm2SignDigest(privateKey, digest)), publicKey: bytesToHex(publicKey) }),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
+  const { port } = service.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, bodies, close: () => new Promise((resolve) => service.close(resolve)) };
+}
+
 afterAll(async () => {
   await Promise.all(servers.map((server) => server.close()));
   for (const dir of folders) rmSync(dir, { recursive: true, force: true });
@@ -147,31 +174,11 @@ describe('createRemoteSigner', () => {
   });
 
   test('sign() sends only SM3(Z||M), so a long message never crosses the network', async () => {
-    const bodies: string[] = [];
-    const service = createServer((request, response) => {
-      let body = '';
-      request.on('data', (chunk) => (body += chunk));
-      request.on('end', () => {
-        response.writeHead(200, { 'content-type': 'application/json' });
-        if (request.url === '/v1/keys') {
-          response.end(
-            JSON.stringify([{ keyIndex: null, publicKey: bytesToHex(publicKey), nodeId: bytesToHex(publicKey) }]),
-          );
-          return;
-        }
-        bodies.push(body);
-        const digest = hexToBytes((JSON.parse(body) as { digest: string }).digest);
-        response.end(
-          JSON.stringify({
-            signature: bytesToHex(sm2SignDigest(privateKey, digest)),
-            publicKey: bytesToHex(publicKey),
-          }),
-        );
-      });
-    });
-    await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
-    const { port } = service.address() as AddressInfo;
-    const signer = await createRemoteSigner({ url: `http://127.0.0.1:${port}`, token: TOKEN });
+    const service = await fakeService([
+      { keyIndex: null, publicKey: bytesToHex(publicKey), nodeId: bytesToHex(publicKey) },
+    ]);
+    const { bodies } = service;
+    const signer = await createRemoteSigner({ url: service.url, token: TOKEN });
     try {
       const long = new Uint8Array(1024 * 1024).fill(0x61);
       const signature = await signer.sign(long, { userId: 'alice@example' });
@@ -182,7 +189,7 @@ describe('createRemoteSigner', () => {
       expect(opensslOracle.verify(publicKey, message, await signer.sign(message))).toBe(true);
     } finally {
       await signer.close();
-      await new Promise((resolve) => service.close(resolve));
+      await service.close();
     }
   });
 
@@ -194,46 +201,21 @@ describe('createRemoteSigner', () => {
       [{ keyIndex: 1.5, publicKey: bytesToHex(publicKey) }],
     ];
     for (const answer of answers) {
-      const impostor = createServer((_request, response) => {
-        response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(JSON.stringify(answer));
-      });
-      await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+      const service = await fakeService(answer);
       try {
-        const { port } = impostor.address() as AddressInfo;
-        const error = await createRemoteSigner({ url: `http://127.0.0.1:${port}`, token: TOKEN }).catch((e) => e);
+        const error = await createRemoteSigner({ url: service.url, token: TOKEN }).catch((e) => e);
         expect(error).toBeInstanceOf(RemoteSignerError);
         expect(error).toMatchObject({ code: 'BAD_ANSWER' });
       } finally {
-        await new Promise((resolve) => impostor.close(resolve));
+        await service.close();
       }
     }
   });
 
   test('signDigest names the listed key index in its request, and the service signs with it', async () => {
-    const bodies: string[] = [];
-    const service = createServer((request, response) => {
-      let body = '';
-      request.on('data', (chunk) => (body += chunk));
-      request.on('end', () => {
-        response.writeHead(200, { 'content-type': 'application/json' });
-        if (request.url === '/v1/keys') {
-          response.end(JSON.stringify([{ keyIndex: 7, publicKey: bytesToHex(publicKey) }]));
-          return;
-        }
-        bodies.push(body);
-        const digest = hexToBytes((JSON.parse(body) as { digest: string }).digest);
-        response.end(
-          JSON.stringify({
-            signature: bytesToHex(sm2SignDigest(privateKey, digest)),
-            publicKey: bytesToHex(publicKey),
-          }),
-        );
-      });
-    });
-    await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
-    const { port } = service.address() as AddressInfo;
-    const signer = await createRemoteSigner({ url: `http://127.0.0.1:${port}`, token: TOKEN });
+    const service = await fakeService([{ keyIndex: 7, publicKey: bytesToHex(publicKey) }]);
+    const { bodies } = service;
+    const signer = await createRemoteSigner({ url: service.url, token: TOKEN });
     try {
       const digest = sm2Digest(publicKey, message);
       const signature = await signer.signDigest(digest);
@@ -243,7 +225,7 @@ describe('createRemoteSigner', () => {
       expect(bodies).toHaveLength(1);
     } finally {
       await signer.close();
-      await new Promise((resolve) => service.close(resolve));
+      await service.close();
     }
   });
 
