@@ -10,7 +10,17 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createBenchCard, gm, ROOT } from '../setup.mjs';
-import { CLIENTS, LATENCY_US, SESSIONS, startListening, startServe, TOKEN, WARMUP_MS } from './remote.mjs';
+import {
+  CLIENTS,
+  driveClients,
+  LATENCY_US,
+  MESSAGE,
+  SESSIONS,
+  startListening,
+  startServe,
+  TOKEN,
+  WARMUP_MS,
+} from './remote.mjs';
 
 const { Pool } = createRequire(import.meta.url)('undici');
 const { values } = parseArgs({ options: { ms: { type: 'string' }, rounds: { type: 'string' } } });
@@ -19,21 +29,10 @@ const ROUNDS = Number(values.rounds ?? 3);
 const DIGEST = 'a5'.repeat(32);
 const BODY = JSON.stringify({ digest: DIGEST });
 const HEADERS = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-const MESSAGE = new TextEncoder().encode(
-  'a block header of about a hundred bytes, signed by its sealer, again and again',
-);
-
-/** One client per connection, each signing back to back for `ms`; → ops/s after a warm-up. */
+/** ops/s of `clients` signing back to back for `ms`, after 300 ms unmeasured. */
 async function rate(clients, ms) {
-  const loop = async (one, until) => {
-    let n = 0;
-    for (; performance.now() < until; n++) await one();
-    return n;
-  };
-  await Promise.all(clients.map((one) => loop(one, performance.now() + 300)));
-  const start = performance.now();
-  const counts = await Promise.all(clients.map((one) => loop(one, start + ms)));
-  return counts.reduce((a, b) => a + b, 0) / ((performance.now() - start) / 1000);
+  const run = await driveClients(clients, { ms, warmupMs: 300 });
+  return run.ops / run.seconds;
 }
 
 async function remoteSignerClients(url) {

@@ -63,26 +63,38 @@ export function startListening(argv, env = {}) {
   });
 }
 
-/** `clients` loops signing back to back for `ms`; → ops, seconds and each call's latency. */
-async function drive(signer, { ms, clients = CLIENTS, warmupMs = 200 }) {
-  const message = new TextEncoder().encode(
-    'a block header of about a hundred bytes, signed by its sealer, again and again',
-  );
-  const loop = async (until, latencies) => {
+export const MESSAGE = new TextEncoder().encode(
+  'a block header of about a hundred bytes, signed by its sealer, again and again',
+);
+
+/**
+ * Each function of `clients` called back to back, all at once, for `warmupMs` unmeasured and then
+ * for `ms`; → ops, seconds and each call's latency.
+ */
+export async function driveClients(clients, { ms, warmupMs = 200 }) {
+  const loop = async (one, until, latencies) => {
     while (performance.now() < until) {
       const start = performance.now();
-      await signer.sign(message);
+      await one();
       latencies?.push(performance.now() - start);
     }
   };
-  await Promise.all(Array.from({ length: clients }, () => loop(performance.now() + warmupMs)));
+  await Promise.all(clients.map((one) => loop(one, performance.now() + warmupMs)));
   const latencies = [];
   const start = performance.now();
-  await Promise.all(Array.from({ length: clients }, () => loop(start + ms, latencies)));
-  const seconds = (performance.now() - start) / 1000;
+  await Promise.all(clients.map((one) => loop(one, start + ms, latencies)));
+  return { ops: latencies.length, seconds: (performance.now() - start) / 1000, latencies };
+}
+
+/** `clients` loops signing MESSAGE back to back for `ms`, then one signature checked. */
+async function drive(signer, { ms, clients = CLIENTS, warmupMs = 200 }) {
+  const run = await driveClients(
+    Array.from({ length: clients }, () => () => signer.sign(MESSAGE)),
+    { ms, warmupMs },
+  );
   // One signature checked, so a failure path is never what is being timed.
-  if (!(await signer.verify(message, await signer.sign(message)))) throw new Error('signature does not verify');
-  return { ops: latencies.length, seconds, latencies };
+  if (!(await signer.verify(MESSAGE, await signer.sign(MESSAGE)))) throw new Error('signature does not verify');
+  return run;
 }
 
 /** Pools several runs of drive: ops/s and latency percentiles. */

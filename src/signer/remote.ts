@@ -274,25 +274,15 @@ export class RemoteSigner extends PublicKeyHolder implements Sm2Signer {
    * Sends only e = SM3(Z||message), computed here: the service signs it the same way, and the
    * message, however long, never crosses the network.
    */
-  sign(message: Uint8Array, opts?: SignOptions): Promise<Uint8Array> {
-    let digest: Uint8Array;
-    try {
-      digest = this.digestOf(message, opts?.userId);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.signDigest(digest);
+  async sign(message: Uint8Array, opts: SignOptions = {}): Promise<Uint8Array> {
+    return this.signDigest(this.digestOf(message, opts.userId));
   }
 
-  signDigest(digest: Uint8Array): Promise<Uint8Array> {
-    try {
-      requireDigest(digest);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async signDigest(digest: Uint8Array): Promise<Uint8Array> {
+    requireDigest(digest);
     // Written out rather than JSON.stringify'd: hex and an integer need no escaping.
     const body = `{"digest":"${bytesToHex(digest)}"${this.keyIndexField}}`;
-    return this.transport.call('POST', '/v1/sign', body).then((answer) => this.signatureOf(answer));
+    return this.signatureOf(await this.transport.call('POST', '/v1/sign', body));
   }
 
   private signatureOf(answer: unknown): Uint8Array {
