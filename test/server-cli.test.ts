@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePrivateKey } from '../src/sm2';
 import { writeNodeFolder } from './helpers/node-config';
@@ -12,26 +12,29 @@ writeFileSync(tokenFile, `${TOKEN}\n`);
 
 afterAll(() => rmSync(node.dir, { recursive: true, force: true }));
 
-test('gmt0018 serve listens, answers with the token from --token-file, and drains on SIGTERM', async () => {
+/** `gmt0018 serve` on a free loopback port, with its output collected. */
+async function startCliServe() {
   const child = spawn(
     process.execPath,
     [CLI, 'serve', '--config', node.configPath, '--listen', '127.0.0.1:0', '--token-file', tokenFile],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
+  const output = { stdout: '', stderr: '' };
+  child.stdout.on('data', (chunk) => (output.stdout += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-      const match = /listening on (\S+)/.exec(stderr);
+      output.stderr += chunk;
+      const match = /listening on (\S+)/.exec(output.stderr);
       if (match) resolve(match[1]!);
     });
-    child.on('exit', () => reject(new Error(`serve exited: ${stderr}`)));
+    child.on('exit', () => reject(new Error(`serve exited: ${output.stderr}`)));
   });
+  return { child, url, output, exited };
+}
+
+test('gmt0018 serve listens, answers with the token from --token-file, and drains on SIGTERM', async () => {
+  const { child, url, output, exited } = await startCliServe();
   try {
     const signed = await fetch(`${url}/v1/sign`, {
       method: 'POST',
@@ -44,9 +47,43 @@ test('gmt0018 serve listens, answers with the token from --token-file, and drain
     child.kill('SIGTERM');
   }
   expect(await exited).toBe(0);
-  expect(stderr).toContain('SIGTERM, draining');
-  expect(stdout).toContain('"statusCode":200');
-  expect(stdout + stderr).not.toContain(TOKEN);
+  expect(output.stderr).toContain('SIGTERM, draining');
+  expect(output.stdout).toContain('"statusCode":200');
+  expect(output.stdout + output.stderr).not.toContain(TOKEN);
+});
+
+/** Scheduling policy of each thread of `pid`: field 41 of /proc/PID/task/TID/stat. */
+function threadPolicies(pid: number): Map<number, number> {
+  const policies = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces, start at field 3.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    policies.set(Number(tid), Number(fields[41 - 3]));
+  }
+  return policies;
+}
+
+const SCHED_OTHER = 0;
+const SCHED_BATCH = 3;
+test('gmt0018 serve runs every thread but its event loop as SCHED_BATCH (Linux)', async () => {
+  const { child, exited, output } = await startCliServe();
+  try {
+    if (process.platform !== 'linux') {
+      expect(output.stdout).toMatch(/"helperThreads":\{"skipped":/);
+      return;
+    }
+    const policies = threadPolicies(child.pid!);
+    expect(policies.get(child.pid!)).toBe(SCHED_OTHER);
+    const others = [...policies].filter(([tid]) => tid !== child.pid).map(([, policy]) => policy);
+    // libuv's pool (4 threads by default), the signing worker and V8's helpers.
+    expect(others.length).toBeGreaterThanOrEqual(5);
+    expect(others.every((policy) => policy === SCHED_BATCH)).toBe(true);
+    expect(output.stdout).toMatch(/"helperThreads":\{"marked":\d+,"failed":0\}/);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  expect(await exited).toBe(0);
 });
 
 test.each([

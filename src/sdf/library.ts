@@ -214,6 +214,12 @@ function configureKoffi(): void {
   }
 }
 
+/** The symbols of this process and the libraries it has loaded (libc among them), through koffi. */
+export function loadProcessSymbols(): LibraryHandle {
+  configureKoffi();
+  return koffi.load(null);
+}
+
 function loadShared(path: string, global: boolean): LibraryHandle {
   configureKoffi();
   let isFile: boolean;

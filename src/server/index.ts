@@ -8,6 +8,7 @@ import { Limiter } from './limiter';
 import { DEFAULT_HOST, DEFAULT_PORT, isLoopback, ServeRefusedError, urlOf } from './listen';
 import { ServerMetrics } from './metrics';
 import { SigningService } from './service';
+import { runHelperThreadsAsBatch } from './thread-policy';
 
 export { ServeRefusedError, parseListen, isLoopback, DEFAULT_HOST, DEFAULT_PORT } from './listen';
 export { ApiError } from './errors';
@@ -42,6 +43,12 @@ export interface SigningServerOptions {
   /** Requests that may wait for a slot before 429. Default 1024. */
   maxQueue?: number;
   signerOptions?: SignerOptions;
+  /**
+   * Run every other thread of the process (device calls, signing workers, V8's helpers) as
+   * SCHED_BATCH so that none preempts the event loop on waking (Linux; see thread-policy.ts).
+   * Meant for a process of its own, as `gmt0018 serve` is. Default false.
+   */
+  batchHelperThreads?: boolean;
   /** Where pino writes JSON log lines (default stdout), or false for no log. */
   log?: false | { stream?: DestinationStream; level?: Level };
 }
@@ -110,6 +117,8 @@ export async function startSigningServer(opts: SigningServerOptions): Promise<Si
       logger: loggerOptions(opts.log) as never,
       ...(https === undefined ? {} : { https }),
     });
+    if (opts.batchHelperThreads === true)
+      app.log.info({ helperThreads: await runHelperThreadsAsBatch() }, 'thread policy');
     await app.listen({ host, port: opts.port ?? DEFAULT_PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : (opts.port ?? DEFAULT_PORT);

@@ -65,7 +65,7 @@ export const serve = defineCommand({
   async run(values) {
     // Loaded here, not at the top: Fastify and prom-client cost ~80 ms that other commands never need.
     const { parseListen, ServeRefusedError, startSigningServer } = await import('../../server');
-    const options: SigningServerOptions = { config: required(values.config, '--config') };
+    const options: SigningServerOptions = { config: required(values.config, '--config'), batchHelperThreads: true };
     if (values.listen !== undefined) {
       try {
         Object.assign(options, parseListen(values.listen));
