@@ -8,7 +8,7 @@
  * 136 bytes, or L when it is larger, so either declaration has room; it reads exactly L bytes back.
  */
 import { SdfBindingError } from './errors';
-import { checkTail, EccFieldBytes, SM2_VALUE_BYTES } from './structs';
+import { checkTail, EccFieldBytes, putValue, SM2_VALUE_BYTES, takeValue } from './structs';
 
 /** SM2 ciphertext: C1 = x||y (64 bytes), C3 = SM3(x2||M||y2) (32 bytes), C2 (as long as M). */
 export interface Sm2Ciphertext {
@@ -39,27 +39,11 @@ export function cipherStructSize(_field: EccFieldBytes, length: number): number 
   return Math.ceil(size / 4) * 4;
 }
 
-function put(target: Buffer, offset: number, field: EccFieldBytes, value: Uint8Array): void {
-  target.set(value, offset + field - SM2_VALUE_BYTES);
-}
-
-function take(source: Buffer, offset: number, field: EccFieldBytes, what: string, fn: string): Uint8Array {
-  if (source.subarray(offset, offset + field - SM2_VALUE_BYTES).some((byte) => byte !== 0)) {
-    throw new SdfBindingError(
-      'SDF_BAD_RESPONSE',
-      `${fn} returned ${what} with non-zero padding (is the library built with a different ECCref_MAX_BITS? ` +
-        'set the field width in the profile)',
-      { fn },
-    );
-  }
-  return new Uint8Array(source.subarray(offset + field - SM2_VALUE_BYTES, offset + field));
-}
-
 /** ECCrefPrivateKey from a 32-byte d. The caller zeroes the buffer after use. */
 export function encodePrivateKey(privateKey: Uint8Array, field: EccFieldBytes): Buffer {
   const out = Buffer.alloc(privateKeyStructSize(field));
   out.writeUInt32LE(256, 0);
-  put(out, 4, field, privateKey);
+  putValue(out, 4, field, privateKey);
   return out;
 }
 
@@ -71,13 +55,13 @@ export function decodePrivateKey(struct: Buffer, field: EccFieldBytes, fn: strin
       fn,
     });
   }
-  return take(struct, 4, field, 'a private key', fn);
+  return new Uint8Array(takeValue(struct, 4, field, 'a private key', fn));
 }
 
 export function encodeCipher(cipher: Sm2Ciphertext, field: EccFieldBytes): Buffer {
   const out = Buffer.alloc(cipherStructSize(field, cipher.c2.length));
-  put(out, 0, field, cipher.c1.subarray(0, SM2_VALUE_BYTES));
-  put(out, field, field, cipher.c1.subarray(SM2_VALUE_BYTES));
+  putValue(out, 0, field, cipher.c1.subarray(0, SM2_VALUE_BYTES));
+  putValue(out, field, field, cipher.c1.subarray(SM2_VALUE_BYTES));
   out.set(cipher.c3, 2 * field);
   out.writeUInt32LE(cipher.c2.length, 2 * field + SM2_VALUE_BYTES);
   out.set(cipher.c2, cipherHeaderSize(field));
@@ -96,8 +80,8 @@ export function decodeCipher(struct: Buffer, field: EccFieldBytes, fn: string): 
     );
   }
   const c1 = new Uint8Array(2 * SM2_VALUE_BYTES);
-  c1.set(take(struct, 0, field, 'C1.x', fn), 0);
-  c1.set(take(struct, field, field, 'C1.y', fn), SM2_VALUE_BYTES);
+  c1.set(takeValue(struct, 0, field, 'C1.x', fn), 0);
+  c1.set(takeValue(struct, field, field, 'C1.y', fn), SM2_VALUE_BYTES);
   return {
     c1,
     c3: new Uint8Array(struct.subarray(2 * field, 2 * field + SM2_VALUE_BYTES)),

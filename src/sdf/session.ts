@@ -13,6 +13,7 @@ import {
   encodeSignature,
   publicKeyStructSize,
   signatureStructSize,
+  structBuffer,
 } from './structs';
 
 type Handle = unknown;
@@ -129,7 +130,7 @@ export class SdfSession {
     keyIndex: number,
   ): Promise<Uint8Array> {
     requireIndex(keyIndex);
-    const out = Buffer.alloc(publicKeyStructSize(this.field));
+    const out = structBuffer(publicKeyStructSize(this.field));
     await this.library.call(fn, this.live(fn), keyIndex, out);
     return decodePublicKey(out, this.field, fn);
   }
@@ -155,9 +156,12 @@ export class SdfSession {
   private internalSignCall(keyIndex: number, digest: Uint8Array): { args: unknown[]; out: Buffer } {
     requireIndex(keyIndex);
     requireBytes(digest, 'digest', SM2_VALUE_BYTES);
-    const out = Buffer.alloc(signatureStructSize(this.field));
-    const leading = this.library.options.internalSignWithAlgId ? [SGD.SGD_SM2_1] : [];
-    return { args: [this.live('SDF_InternalSign_ECC'), ...leading, keyIndex, digest, digest.length, out], out };
+    const out = structBuffer(signatureStructSize(this.field));
+    const handle = this.live('SDF_InternalSign_ECC');
+    const args = this.library.options.internalSignWithAlgId
+      ? [handle, SGD.SGD_SM2_1, keyIndex, digest, digest.length, out]
+      : [handle, keyIndex, digest, digest.length, out];
+    return { args, out };
   }
 
   /** Verifies r||s over the digest with the internal key; false when the device says SDR_VERIFYERR. */
