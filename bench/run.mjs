@@ -4,7 +4,16 @@
 // Progress goes to stderr, the table (Markdown) to stdout.
 import { parseArgs } from 'node:util';
 import { alternate, cLoop, cliBench, timed } from './measure.mjs';
-import { createBenchCard, gm, KEY_INDEX, MOCK_LIB, PASSWORD } from './setup.mjs';
+import {
+  createBenchCard,
+  gm,
+  KEY_INDEX,
+  LATENCY_US,
+  MOCK_LIB,
+  PASSWORD,
+  slowDeviceCeiling,
+  slowDeviceEnv,
+} from './setup.mjs';
 import { addRemoteRows, benchRemote } from './remote/remote.mjs';
 import { measureSoftware } from './software.mjs';
 import { Table } from './table.mjs';
@@ -13,7 +22,6 @@ const { values } = parseArgs({ options: { 'memory-ops': { type: 'string' } } });
 const memoryOps = Number(values['memory-ops'] ?? 1_000_000);
 if (!Number.isSafeInteger(memoryOps) || memoryOps < 1) throw new Error('--memory-ops must be a positive integer');
 
-const LATENCY_US = 5000;
 const IN_FLIGHT = 1000;
 const step = (text) => process.stderr.write(`bench: ${text}\n`);
 
@@ -73,12 +81,12 @@ async function main() {
     table.info('C loop, 5 ms device, 1 session', slow.ops / slow.seconds);
     for (const sessions of [8, 32, 64]) {
       step(`emulated 5 ms device, ${sessions} sessions, ${IN_FLIGHT} signs in flight`);
-      const ideal = sessions / (LATENCY_US / 1e6);
+      const ideal = slowDeviceCeiling(sessions);
       const ops = String(Math.round(2 * ideal)); // about two seconds at the target rate
       const r = cliBench(
         card,
         ['--raw', '--sessions', String(sessions), '--ops', ops, '--concurrency', String(IN_FLIGHT)],
-        { UV_THREADPOOL_SIZE: String(sessions + 1), GMT0018_MOCK_LATENCY_US: String(LATENCY_US) },
+        slowDeviceEnv(sessions),
       );
       table.atLeast(`5 ms device, ${sessions} sessions`, r.opsPerSecond, ideal, 0.8, `${sessions}/5ms`);
       table.below(`  event-loop p99, ${IN_FLIGHT} in flight`, r.loopDelayP99Ms, 10, 'ms');

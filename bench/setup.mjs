@@ -17,6 +17,19 @@ export const KEY_INDEX = 1;
 export const PASSWORD = 'bench-only';
 
 /** Temp keystore with one key, a config.ini pointing at the mock, and the mock's test hooks. */
+/** The emulated network HSM of the 5 ms rows: every mock call sleeps this long. */
+export const LATENCY_US = 5000;
+
+/** Environment for `sessions` sessions on the 5 ms device: a libuv thread for each, and one spare. */
+export function slowDeviceEnv(sessions) {
+  return { UV_THREADPOOL_SIZE: String(sessions + 1), GMT0018_MOCK_LATENCY_US: String(LATENCY_US) };
+}
+
+/** Signatures per second `sessions` sessions reach on the 5 ms device with no overhead at all. */
+export function slowDeviceCeiling(sessions) {
+  return sessions / (LATENCY_US / 1e6);
+}
+
 export function createBenchCard() {
   const dir = mkdtempSync(join(tmpdir(), 'gmt0018-bench-'));
   const keystore = join(dir, 'keystore');

@@ -9,18 +9,8 @@ import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createBenchCard, gm, ROOT } from '../setup.mjs';
-import {
-  CLIENTS,
-  driveClients,
-  LATENCY_US,
-  MESSAGE,
-  SESSIONS,
-  startListening,
-  startServe,
-  TOKEN,
-  WARMUP_MS,
-} from './remote.mjs';
+import { createBenchCard, gm, ROOT, slowDeviceCeiling, slowDeviceEnv } from '../setup.mjs';
+import { CLIENTS, driveClients, MESSAGE, SESSIONS, startListening, startServe, TOKEN, WARMUP_MS } from './remote.mjs';
 
 const { Pool } = createRequire(import.meta.url)('undici');
 const { values } = parseArgs({ options: { ms: { type: 'string' }, rounds: { type: 'string' } } });
@@ -107,7 +97,7 @@ async function rawClients(url) {
 }
 
 const card = createBenchCard();
-const deviceEnv = card.env({ UV_THREADPOOL_SIZE: String(SESSIONS + 1), GMT0018_MOCK_LATENCY_US: String(LATENCY_US) });
+const deviceEnv = card.env(slowDeviceEnv(SESSIONS));
 const serve = await startServe(card.configPath, deviceEnv);
 const bare = await startListening([join(ROOT, 'bench', 'remote', 'bare-server.mjs'), card.configPath], deviceEnv);
 const setups = [
@@ -134,7 +124,7 @@ try {
       }
     }
   }
-  const ideal = SESSIONS / (LATENCY_US / 1e6);
+  const ideal = slowDeviceCeiling(SESSIONS);
   const lines = ['| setup | ops/s (median of rounds) | x 32/5ms |', '| --- | --- | --- |'];
   for (const [i, [name]] of setups.entries()) {
     const median = results[i].sort((a, b) => a - b)[Math.floor(results[i].length / 2)];

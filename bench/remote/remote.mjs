@@ -7,10 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { cliBench } from '../measure.mjs';
-import { CLI, createBenchCard, gm } from '../setup.mjs';
+import { CLI, createBenchCard, gm, LATENCY_US, slowDeviceCeiling, slowDeviceEnv } from '../setup.mjs';
 
 export const CLIENTS = 32;
-export const LATENCY_US = 5000;
 export const SESSIONS = 32;
 // A benchmark-only token for a service bound to 127.0.0.1 for the length of the run.
 export const TOKEN = 'bench-remote-token';
@@ -164,7 +163,7 @@ export async function benchRemote({ card, ms = 1000, rounds = 3, step = () => {}
     node.remove();
   }
 
-  const deviceEnv = { UV_THREADPOOL_SIZE: String(SESSIONS + 1), GMT0018_MOCK_LATENCY_US: String(LATENCY_US) };
+  const deviceEnv = slowDeviceEnv(SESSIONS);
   step(`in-process signer (mock card, ${LATENCY_US / 1000} ms per call, ${SESSIONS} sessions), ${CLIENTS} in flight`);
   const direct = cliBench(
     card,
@@ -186,7 +185,7 @@ export async function benchRemote({ card, ms = 1000, rounds = 3, step = () => {}
     kind: 'atLeast',
     name: `remote, 5 ms device, ${SESSIONS} sessions, ${CLIENTS} clients`,
     value: mock.opsPerSecond,
-    reference: SESSIONS / (LATENCY_US / 1e6),
+    reference: slowDeviceCeiling(SESSIONS),
     min: 0.8,
     refName: `${SESSIONS}/5ms`,
     unit: 'ops/s',
