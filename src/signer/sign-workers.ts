@@ -10,6 +10,9 @@ export interface SignTask {
 
 export type SignReply = { id: number; signature: Uint8Array } | { id: number; error: string };
 
+/** Most signing threads one signer may start. */
+export const MAX_SIGN_THREADS = 256;
+
 interface Pending {
   resolve: (signature: Uint8Array) => void;
   reject: (error: Error) => void;
@@ -48,8 +51,8 @@ export class SignWorkers {
     count: number,
     private readonly file = workerFile(),
   ) {
-    if (!Number.isInteger(count) || count < 1 || count > 256) {
-      throw new RangeError(`threads must be an integer from 1 to 256, got ${count}`);
+    if (!Number.isInteger(count) || count < 1 || count > MAX_SIGN_THREADS) {
+      throw new RangeError(`threads must be an integer from 1 to ${MAX_SIGN_THREADS}, got ${count}`);
     }
     this.threads = Array.from({ length: count }, () => this.spawn());
   }

@@ -1,4 +1,5 @@
 import type { SigningServerOptions } from '../../server';
+import { MAX_SIGN_THREADS } from '../../signer/sign-workers';
 import { defineCommand, required, UsageError } from '../command';
 import { readFlagFile } from '../input';
 
@@ -97,7 +98,9 @@ export const serve = defineCommand({
     if (maxQueue !== undefined) options.maxQueue = maxQueue;
     // Software backend only: worker threads that sign (default: one per core but one).
     const threads = positiveInt(values.threads, '--threads');
-    if (threads !== undefined && threads > 256) throw new UsageError(`--threads must be at most 256, got ${threads}`);
+    if (threads !== undefined && threads > MAX_SIGN_THREADS) {
+      throw new UsageError(`--threads must be at most ${MAX_SIGN_THREADS}, got ${threads}`);
+    }
     if (threads !== undefined) options.signerOptions = { threads };
 
     const level = values['log-level'];
