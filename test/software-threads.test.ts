@@ -74,6 +74,30 @@ describe('SignWorkers', () => {
     await expect(workers.signDigest(digest)).rejects.toBeInstanceOf(SignerClosedError);
   });
 
+  it('zeroes the key its threads read when it closes', async () => {
+    // A stand-in worker that answers every task with the key it was given.
+    const dir = mkdtempSync(join(tmpdir(), 'gmt0018-threads-'));
+    const file = join(dir, 'key-echo-worker.js');
+    writeFileSync(
+      file,
+      `const { parentPort, workerData } = require('node:worker_threads');
+       parentPort.on('message', (task) => parentPort.postMessage({ id: task.id, signature: workerData.privateKey }));`,
+    );
+    const workers = new SignWorkers(privateKey, 2, file);
+    try {
+      const seen = await workers.signDigest(digest);
+      expect(bytesToHex(seen)).toBe(bytesToHex(privateKey));
+      await workers.close();
+      // The very memory the threads read, not a copy of it, is zero now.
+      expect(Object.prototype.toString.call(seen.buffer)).toBe('[object SharedArrayBuffer]'); // jest's realm has its own class
+      expect(seen.every((byte) => byte === 0)).toBe(true);
+      expect(bytesToHex(privateKey)).not.toBe('00'.repeat(32)); // the caller's own copy is its own
+    } finally {
+      await workers.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('replaces a thread that dies: its tasks fail with an error, later tasks are signed', async () => {
     const workers = new SignWorkers(privateKey, 1);
     try {

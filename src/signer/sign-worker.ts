@@ -1,4 +1,5 @@
-// Runs inside a worker thread of SignWorkers: signs 32-byte digests with the key it was given.
+// Runs inside a worker thread of SignWorkers: signs 32-byte digests with the key it was given
+// (shared memory that SignWorkers zeroes on close; a sign still running then fails, unheard).
 import { parentPort, workerData } from 'node:worker_threads';
 import { sm2SignDigest } from '../sm2';
 import type { SignReply, SignTask } from './sign-workers';

@@ -41,19 +41,26 @@ export class SignWorkers {
   private closed = false;
   /** Set when a thread died before it came up: respawning would only fail again. */
   private broken: Error | undefined;
+  /**
+   * The one copy of the key every thread reads. Shared memory: a key passed as plain workerData
+   * would be copied into each thread, where nothing could zero it once the thread is gone.
+   */
+  private readonly sharedKey: Uint8Array;
 
   /**
-   * Each thread gets its own copy of `privateKey`; the caller keeps (and later zeroes) its own.
-   * `file` is the worker script (tests point it elsewhere).
+   * The threads share one copy of `privateKey`, zeroed by close(); the caller keeps (and later
+   * zeroes) its own. `file` is the worker script (tests point it elsewhere).
    */
   constructor(
-    private readonly privateKey: Uint8Array,
+    privateKey: Uint8Array,
     count: number,
     private readonly file = workerFile(),
   ) {
     if (!Number.isInteger(count) || count < 1 || count > MAX_SIGN_THREADS) {
       throw new RangeError(`threads must be an integer from 1 to ${MAX_SIGN_THREADS}, got ${count}`);
     }
+    this.sharedKey = new Uint8Array(new SharedArrayBuffer(privateKey.length));
+    this.sharedKey.set(privateKey);
     this.threads = Array.from({ length: count }, () => this.spawn());
   }
 
@@ -76,13 +83,15 @@ export class SignWorkers {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Zeroed before the threads stop: a sign still running fails, and its answer is dropped.
+    this.sharedKey.fill(0);
     const threads = this.threads.splice(0);
     for (const thread of threads) failAll(thread, new SignerClosedError('software'));
     await Promise.all(threads.map((thread) => thread.worker.terminate()));
   }
 
   private spawn(): Thread {
-    const worker = new Worker(this.file, { workerData: { privateKey: this.privateKey } });
+    const worker = new Worker(this.file, { workerData: { privateKey: this.sharedKey } });
     const thread: Thread = { worker, pending: new Map(), online: false };
     worker.once('online', () => {
       thread.online = true;
