@@ -76,7 +76,7 @@ async function main() {
     table.info('sign(message), SM3(Z||M) in the device, 1 session', device);
     table.atLeast('sign(message), SM3(Z||M) on the host (default)', host, device, 1, 'device');
 
-    step("C loop on the emulated 5 ms device (the per-session ceiling: sleep + the mock's own signing)");
+    step('C loop on the emulated 5 ms device (the per-session ceiling: 5 ms and the wake-up after it)');
     const slow = cLoop(card, 300, { GMT0018_MOCK_LATENCY_US: String(LATENCY_US) });
     table.info('C loop, 5 ms device, 1 session', slow.ops / slow.seconds);
     for (const sessions of [8, 32, 64]) {

@@ -16,8 +16,7 @@ export const KEY_INDEX = 1;
 // A benchmark-only key in a temp keystore; the password only guards that throw-away file.
 export const PASSWORD = 'bench-only';
 
-/** Temp keystore with one key, a config.ini pointing at the mock, and the mock's test hooks. */
-/** The emulated network HSM of the 5 ms rows: every mock call sleeps this long. */
+/** The emulated network HSM of the 5 ms rows: every mock call answers this long after it began. */
 export const LATENCY_US = 5000;
 
 /** Environment for `sessions` sessions on the 5 ms device: a libuv thread for each, and one spare. */
@@ -30,6 +29,7 @@ export function slowDeviceCeiling(sessions) {
   return sessions / (LATENCY_US / 1e6);
 }
 
+/** Temp keystore with one key, a config.ini pointing at the mock, and the mock's test hooks. */
 export function createBenchCard() {
   const dir = mkdtempSync(join(tmpdir(), 'gmt0018-bench-'));
   const keystore = join(dir, 'keystore');

@@ -308,8 +308,10 @@ SDF_API int MOCK_GetCounters(MOCK_Counters *out);
  * "SDF_"). SDR_INARGERR for an unknown name, SDR_OUTARGERR for NULL out. */
 SDF_API int MOCK_GetCallCount(const char *fnName, unsigned long long *out);
 
-/* Every SDF_* call first sleeps `us` microseconds, holding no lock, so calls
- * overlap (faulted calls and calls during an outage sleep too). 0 = none. */
+/* Every SDF_* call returns `us` microseconds after it began, its own work
+ * included, as a device answers after its latency (work that takes longer
+ * returns when done). It waits holding no lock, so calls overlap; faulted
+ * calls and calls during an outage wait too. 0 = none. */
 SDF_API int MOCK_SetLatencyUs(unsigned int us);
 
 /* Fault injection: of the calls to fnName made from now on, the first

@@ -118,13 +118,28 @@ static int lookup_fn(const char *name, size_t len, enum fn_id *out)
     return -1;
 }
 
-static void sleep_us(unsigned int us)
+/* call->due = start + us, or "at once" when us is 0. */
+static void set_due(mock_call *call, const struct timespec *start, unsigned int us)
 {
-    struct timespec ts, rem;
-    ts.tv_sec = us / 1000000u;
-    ts.tv_nsec = (long)(us % 1000000u) * 1000L;
-    while (nanosleep(&ts, &rem) != 0 && errno == EINTR)
-        ts = rem;
+    if (us == 0) {
+        call->due.tv_sec = -1;
+        return;
+    }
+    call->due = *start;
+    call->due.tv_sec += us / 1000000u;
+    call->due.tv_nsec += (long)(us % 1000000u) * 1000L;
+    if (call->due.tv_nsec >= 1000000000L) {
+        call->due.tv_sec++;
+        call->due.tv_nsec -= 1000000000L;
+    }
+}
+
+void hooks_leave(mock_call *call)
+{
+    if (call->due.tv_sec < 0)
+        return;
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &call->due, NULL) == EINTR)
+        ;
 }
 
 static int time_before(const struct timespec *a, const struct timespec *b)
@@ -132,10 +147,12 @@ static int time_before(const struct timespec *a, const struct timespec *b)
     return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
-int hooks_enter(enum fn_id fn)
+int hooks_enter(enum fn_id fn, mock_call *call)
 {
     int rc = SDR_OK, i;
     unsigned int latency;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
     pthread_mutex_lock(&h_lock);
     h_total++;
     h_calls[fn]++;
@@ -152,16 +169,13 @@ int hooks_enter(enum fn_id fn)
         break; /* at most one fault per function */
     }
     if (rc == SDR_OK && h_outage_active) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (time_before(&now, &h_outage_end))
+        if (time_before(&start, &h_outage_end))
             rc = h_outage_code;
         else
             h_outage_active = 0;
     }
     pthread_mutex_unlock(&h_lock);
-    if (latency != 0)
-        sleep_us(latency);
+    set_due(call, &start, latency);
     return rc;
 }
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <time.h>
 #include <openssl/opensslv.h>
 
 #if !defined(OPENSSL_VERSION_MAJOR) || OPENSSL_VERSION_MAJOR < 3
@@ -190,14 +191,25 @@ enum fn_id {
 
 /* Applies GMT0018_MOCK_LATENCY_US / GMT0018_MOCK_FAULTS once: SDR_OK or SDR_OPENDEVICE. */
 int hooks_load_env(void);
-/* Counts the call, sleeps the latency, then returns SDR_OK or the injected code. */
-int hooks_enter(enum fn_id fn);
+/* When a call may return: its start plus the latency; tv_sec < 0 = at once (no latency). */
+typedef struct {
+    struct timespec due;
+} mock_call;
 
-#define MOCK_ENTER(fn)                        \
-    do {                                      \
-        int hook_rc_ = hooks_enter(fn);       \
-        if (hook_rc_ != SDR_OK)               \
-            return hook_rc_;                  \
+/* Counts the call, sets call->due, then returns SDR_OK or the injected code. */
+int hooks_enter(enum fn_id fn, mock_call *call);
+/* Sleeps until call->due, holding no lock. */
+void hooks_leave(mock_call *call);
+
+/* First statement of every SDF_* function. The latency is the time from entry to return, the
+ * call's own work included, as a device answers after that long whatever it computed. The
+ * cleanup attribute (GCC, Clang) runs hooks_leave on every return path, faulted ones too. */
+#define MOCK_ENTER(fn)                                                          \
+    mock_call mock_call_ __attribute__((cleanup(hooks_leave)));                 \
+    do {                                                                        \
+        int hook_rc_ = hooks_enter(fn, &mock_call_);                            \
+        if (hook_rc_ != SDR_OK)                                                 \
+            return hook_rc_;                                                    \
     } while (0)
 
 #endif

@@ -709,6 +709,12 @@ static void test_hooks(void)
         CHECK_RC(SDF_GenerateRandom(ses, sizeof(rnd), rnd), SDR_OK);
         dt = now_ms() - t0;
         CHECK(dt >= 49.0);
+        /* a faulted call answers after the latency too */
+        CHECK_RC(MOCK_SetFault("SDF_GenerateRandom", SDR_COMMFAIL, 0, 1), SDR_OK);
+        t0 = now_ms();
+        CHECK_RC(SDF_GenerateRandom(ses, sizeof(rnd), rnd), SDR_COMMFAIL);
+        dt = now_ms() - t0;
+        CHECK(dt >= 49.0);
         memset(jobs, 0, sizeof(jobs));
         jobs[0].session = ses;
         jobs[1].session = ses2;
