@@ -201,7 +201,7 @@ int hooks_enter(enum fn_id fn, mock_call *call);
 /* Sleeps until call->due, holding no lock. */
 void hooks_leave(mock_call *call);
 
-/* First statement of every SDF_* function. The latency is the time from entry to return, the
+/* Opens every SDF_* function. The latency is the time from entry to return, the
  * call's own work included, as a device answers after that long whatever it computed. The
  * cleanup attribute (GCC, Clang) runs hooks_leave on every return path, faulted ones too. */
 #define MOCK_ENTER(fn)                                                          \
