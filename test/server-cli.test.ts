@@ -52,6 +52,16 @@ test('gmt0018 serve listens, answers with the token from --token-file, and drain
   expect(output.stdout + output.stderr).not.toContain(TOKEN);
 });
 
+test('gmt0018 serve drains on a SIGTERM sent the moment it says it is listening', async () => {
+  // Three times: a signal that came before the handler would kill it outright, with no drain.
+  for (let i = 0; i < 3; i++) {
+    const { child, output, exited } = await startCliServe();
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output.stderr).toContain('SIGTERM, draining');
+  }
+});
+
 /** Scheduling policy of each thread of `pid`: field 41 of /proc/PID/task/TID/stat. */
 function threadPolicies(pid: number): Map<number, number> {
   const policies = new Map<number, number>();

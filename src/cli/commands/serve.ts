@@ -109,6 +109,9 @@ export const serve = defineCommand({
       options.log = level === 'silent' ? false : { level: level as 'info' };
     }
 
+    // Listening for signals before the service starts: a SIGTERM sent the moment it says it is
+    // listening, or while it starts, still drains and closes it instead of killing it.
+    const shutdown = shutdownSignal();
     let server;
     try {
       server = await startSigningServer(options);
@@ -117,7 +120,7 @@ export const serve = defineCommand({
       throw error;
     }
     process.stderr.write(`gmt0018 serve: listening on ${server.url}\n`);
-    const signal = await shutdownSignal();
+    const signal = await shutdown;
     process.stderr.write(`gmt0018 serve: ${signal}, draining and closing\n`);
     await server.close();
   },
