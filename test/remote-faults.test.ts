@@ -158,6 +158,33 @@ test('a 503 from the card is retried by the client; without retries it is a type
   }
 });
 
+test('close() with a request in flight: it is answered with Connection: close, and close() does not wait on the idle connection', async () => {
+  const server = await start(card.configPath);
+  const signs = () => mockControl().callCount('SDF_InternalSign_ECC');
+  const before = signs();
+  mockControl().setLatencyUs(300_000);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const answer = fetch(`${server.url}/v1/sign`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ message: '00' }),
+    });
+    while (signs() === before) await new Promise((resolve) => setTimeout(resolve, 5));
+    const closed = server.close().then(() => 'closed');
+    const response = await answer;
+    expect(response.status).toBe(200);
+    expect(response.headers.get('connection')).toBe('close');
+    // The client keeps the connection; an idle keep-alive connection would hold close() for 72 s.
+    const timeout = new Promise((resolve) => (timer = setTimeout(resolve, 15_000, 'still closing')));
+    expect(await Promise.race([closed, timeout])).toBe('closed');
+  } finally {
+    clearTimeout(timer);
+    mockControl().setLatencyUs(0);
+    await server.close();
+  }
+});
+
 test('more requests than slots and queue → 429 QUEUE_FULL, the rest are signed', async () => {
   const server = await start(card.configPath, 0, { concurrency: 1, maxQueue: 1 });
   mockControl().setLatencyUs(20_000);

@@ -45,15 +45,19 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     closing = true;
   });
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (closing) {
-      void reply.header('connection', 'close');
-      throw new ApiError(503, 'SHUTTING_DOWN', 'the service is shutting down (try another instance)');
-    }
+  app.addHook('onRequest', async (request) => {
+    if (closing) throw new ApiError(503, 'SHUTTING_DOWN', 'the service is shutting down (try another instance)');
     if (auth === undefined || OPEN_ROUTES.has(request.url.split('?')[0] ?? '')) return;
     if (!auth.accepts(request.headers.authorization)) {
       throw new ApiError(401, 'UNAUTHORIZED', 'missing or wrong bearer token');
     }
+  });
+
+  // Answers sent while the service closes end their connection: a keep-alive connection left
+  // idle would hold the close (and the card's sessions) open until its 72 s timeout.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
   });
 
   app.addHook('onResponse', async (request, reply) => {
