@@ -4,16 +4,7 @@
 // Progress goes to stderr, the table (Markdown) to stdout.
 import { parseArgs } from 'node:util';
 import { alternate, cLoop, cliBench, timed } from './measure.mjs';
-import {
-  createBenchCard,
-  gm,
-  KEY_INDEX,
-  LATENCY_US,
-  MOCK_LIB,
-  PASSWORD,
-  slowDeviceCeiling,
-  slowDeviceEnv,
-} from './setup.mjs';
+import { createBenchCard, gm, KEY_INDEX, MOCK_LIB, PASSWORD, slowDeviceCeiling, slowDeviceEnv } from './setup.mjs';
 import { addRemoteRows, benchRemote } from './remote/remote.mjs';
 import { measureSoftware } from './software.mjs';
 import { Table } from './table.mjs';
@@ -77,7 +68,7 @@ async function main() {
     table.atLeast('sign(message), SM3(Z||M) on the host (default)', host, device, 1, 'device');
 
     step('C loop on the emulated 5 ms device (the per-session ceiling: 5 ms and the wake-up after it)');
-    const slow = cLoop(card, 300, { GMT0018_MOCK_LATENCY_US: String(LATENCY_US) });
+    const slow = cLoop(card, 300, slowDeviceEnv(1));
     table.info('C loop, 5 ms device, 1 session', slow.ops / slow.seconds);
     for (const sessions of [8, 32, 64]) {
       step(`emulated 5 ms device, ${sessions} sessions, ${IN_FLIGHT} signs in flight`);

@@ -35,6 +35,15 @@ function start(config: string, port = 0, extra: object = {}): Promise<SigningSer
   return startSigningServer({ config, port, token: TOKEN, log: false, ...extra });
 }
 
+/** POST /v1/sign of a one-byte message, straight through fetch (no client retries). */
+function postSign(server: SigningServer): Promise<Response> {
+  return fetch(`${server.url}/v1/sign`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ message: '00' }),
+  });
+}
+
 /** Every request either signed (and the signature verifies) or ended with a typed error; how many signed. */
 function countSigned(outcomes: PromiseSettledResult<Uint8Array>[]): number {
   let signed = 0;
@@ -165,11 +174,7 @@ test('close() with a request in flight: it is answered with Connection: close, a
   mockControl().setLatencyUs(300_000);
   let timer: NodeJS.Timeout | undefined;
   try {
-    const answer = fetch(`${server.url}/v1/sign`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ message: '00' }),
-    });
+    const answer = postSign(server);
     while (signs() === before) await new Promise((resolve) => setTimeout(resolve, 5));
     const closed = server.close().then(() => 'closed');
     const response = await answer;
@@ -191,11 +196,7 @@ test('more requests than slots and queue → 429 QUEUE_FULL, the rest are signed
   try {
     const responses = await Promise.all(
       Array.from({ length: 8 }, () =>
-        fetch(`${server.url}/v1/sign`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ message: '00' }),
-        }).then(async (response) => ({ status: response.status, json: (await response.json()) as any })),
+        postSign(server).then(async (response) => ({ status: response.status, json: (await response.json()) as any })),
       ),
     );
     const statuses = responses.map((response) => response.status);
