@@ -5,8 +5,9 @@
 //   node scripts/build-mock.mjs [--variant NAME]... [--all] [--force] [--selftest]
 //
 //   (no option)       standard variant to native-bindings/mock-sdf/build/libgmt0018.so
-//   --variant NAME    standard | bits256 | algid (repeatable); standard goes to build/libgmt0018.so,
-//                     the others to build/NAME/libgmt0018.so
+//   --variant NAME    standard | bits256 | algid | strict (repeatable); standard goes to
+//                     build/libgmt0018.so, the others to build/NAME/libgmt0018.so (strict: -DMOCK_STRICT,
+//                     as strict as the strictest real library; see include/sdf.h)
 //   --all             every variant, and standard also to build/standard/libgmt0018.so
 //   --force           rebuild even when the outputs are newer than the sources
 //   --selftest        then run the self-test of each selected variant (build/selftest,
@@ -35,6 +36,7 @@ const VARIANTS = {
   standard: [],
   bits256: ['-DECCref_MAX_BITS=256'],
   algid: ['-DMOCK_SIGN_WITH_ALGID'],
+  strict: ['-DMOCK_STRICT'],
 };
 const CFLAGS = ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror'];
 const LIB_FLAGS = [...CFLAGS, '-fPIC', '-shared', '-fvisibility=hidden', `-Wl,-soname,${LIB}`];

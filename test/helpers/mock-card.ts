@@ -7,13 +7,14 @@ import { importMockKey } from '../../src/mock/keystore';
 export const MOCK_ROOT = resolve(__dirname, '../../native-bindings/mock-sdf/build');
 export const MOCK_LIB = join(MOCK_ROOT, 'libgmt0018.so');
 
-export type MockVariant = 'standard' | 'bits256' | 'algid';
+/** strict: as strict as the strictest real library (fixed 419-byte ECCCipher, one device, ...). */
+export type MockVariant = 'standard' | 'bits256' | 'algid' | 'strict';
 
 export function mockVariantLib(variant: MockVariant): string {
   return variant === 'standard' ? MOCK_LIB : join(MOCK_ROOT, variant, 'libgmt0018.so');
 }
 
-const VARIANTS: MockVariant[] = ['standard', 'bits256', 'algid'];
+const VARIANTS: MockVariant[] = ['standard', 'bits256', 'algid', 'strict'];
 
 export interface MockCounters {
   openDevices: number;
@@ -36,6 +37,9 @@ function loadControl(path: string) {
   return {
     getCounters: lib.func('MOCK_GetCounters', 'int', [koffi.out(koffi.pointer(counters))]),
     setFault: lib.func('MOCK_SetFault', 'int', ['str', 'int', 'uint32_t', 'int']),
+    setStall: lib.func('MOCK_SetStall', 'int', ['str', 'uint32_t', 'uint32_t', 'int']),
+    setSerialCheck: lib.func('MOCK_SetSerialCheck', 'int', ['int']),
+    setWrongSignatures: lib.func('MOCK_SetWrongSignatures', 'int', ['int']),
     setLatencyUs: lib.func('MOCK_SetLatencyUs', 'int', ['uint32_t']),
     setKeystore: lib.func('MOCK_SetKeystore', 'int', ['str']),
     setOutage: lib.func('MOCK_SetOutage', 'int', ['uint32_t', 'int']),
@@ -56,6 +60,19 @@ export function mockControl(path = MOCK_LIB) {
     },
     setFault(fn: string | null, code: number, afterCalls = 0, count = -1): void {
       api.setFault(fn, code, afterCalls, count);
+    },
+    /** Of the calls to `fn` from now on, the first `afterCalls` run normally and the next `count`
+     * (-1 = all) first sleep `ms` milliseconds, holding no lock. fn null clears all stalls. */
+    setStall(fn: string | null, ms: number, afterCalls = 0, count = -1): void {
+      api.setStall(fn, ms, afterCalls, count);
+    },
+    /** While on, two SDF calls overlapping in time abort the process (a binding that serialises every call). */
+    setSerialCheck(on: boolean): void {
+      api.setSerialCheck(on ? 1 : 0);
+    },
+    /** SDF_InternalSign_ECC returns well-formed signatures of another digest, as a faulty card. */
+    setWrongSignatures(on: boolean): void {
+      api.setWrongSignatures(on ? 1 : 0);
     },
     /** Every SDF call fails with `code` for the next `ms` milliseconds: a device outage. */
     setOutage(ms: number, code: number): void {

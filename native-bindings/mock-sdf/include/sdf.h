@@ -17,7 +17,7 @@
  *    SDR_INARGERR; ECCrefPublicKey.bits must be 256 (0 is tolerated).
  *  - A public key that is not a point of the SM2 curve gives SDR_INARGERR.
  *  - SDF_GenerateRandom accepts any length (it fills the buffer in chunks);
- *    SDF_HashUpdate accepts any length too.
+ *    SDF_HashUpdate accepts any length too (0 included). Strict: see below.
  *  - SDF_InternalSign_ECC / SDF_InternalVerify_ECC / SDF_ExternalVerify_ECC
  *    take the 32-byte digest e (length != 32 gives SDR_INARGERR) and do no
  *    hashing. Sign checks, in order: key index exists (SDR_KEYNOTEXIST), key
@@ -32,8 +32,35 @@
  *    the hash starts with Z; with a NULL public key the ID is ignored and the
  *    hash is plain SM3. HashInit during a hash restarts it. One hash per
  *    session; Update/Final without Init give SDR_STEPERR. Final ends the hash.
- *  - Limits: 64 live devices (SDR_OPENDEVICE beyond), 1024 live sessions
+ *  - Limits: 64 live devices (strict: 1; SDR_OPENDEVICE beyond), 1024 live sessions
  *    (SDR_OPENSESSION beyond).
+ *  - In/out length arguments (*puiHashLength, *puiDataLength, *puiKeyLength,
+ *    *puiEncDataLength, *puiMACLength) are only written, never read, except
+ *    in the strict variant.
+ *
+ * Strict variant (built with -DMOCK_STRICT; ECCref_MAX_BITS must be 512): as
+ * strict as the strictest real library we know, so that a binding's tests
+ * catch what would crash or fail on it. Differences from the above:
+ *  - ECCCipher has the fixed 419-byte layout (see its declaration) and every
+ *    function that writes one clears all sizeof(ECCCipher) bytes first.
+ *  - One open device per process: SDF_OpenDevice while a device is open gives
+ *    SDR_OPENDEVICE (after SDF_CloseDevice a new open works).
+ *  - SDF_HashUpdate with uiDataLength 0 gives SDR_INARGERR.
+ *  - SDF_GenerateRandom with uiLength above 256 gives SDR_INARGERR (although
+ *    DEVICEINFO.BufferSize still says 65536).
+ *  - SDF_GenerateKeyWithKEK / SDF_ImportKeyWithKEK take SGD_SM4_CBC only.
+ *  - SDF_GenerateKeyPair_ECC takes SGD_SM2_1 or SGD_SM2_3 only.
+ *  - Every in/out length argument is read on entry as the capacity of the
+ *    caller's buffer: below what the call would write gives SDR_NOBUFFER and
+ *    nothing is written (nor any state changed: a hash stays open).
+ *  - The library is not thread-safe for its lifecycle: SDF_OpenDevice,
+ *    SDF_CloseDevice, SDF_OpenSession and SDF_CloseSession must not overlap
+ *    one another in the process. A call of these that starts while another is
+ *    inside prints "gmt0018 mock (strict): concurrent SDF_<inside> and
+ *    SDF_<entering>: the library is not thread-safe" on stderr and abort()s.
+ *    Each of these calls stays inside for at least 2 ms, so that a race is
+ *    caught every time rather than now and then. Other calls may overlap
+ *    them and one another.
  *
  * Keystore: directory named by GMT0018_MOCK_KEYSTORE (or MOCK_SetKeystore),
  * read at every SDF_OpenDevice (unset or empty: no keys; set but not a
@@ -57,6 +84,7 @@
  * stderr):
  *     GMT0018_MOCK_LATENCY_US=<microseconds>
  *     GMT0018_MOCK_FAULTS=Fn:CODE[:after=N][:count=M][,...]
+ *     GMT0018_MOCK_SERIAL=1    (0 or empty: off; see MOCK_SetSerialCheck)
  * where Fn is an SDF function name (with or without "SDF_"), CODE a decimal
  * or 0x-hex number or an SDR name such as SDR_COMMFAIL, after defaults to 0
  * and count to -1 (forever). Env faults are added to faults already set.
@@ -98,9 +126,33 @@ typedef struct ECCSignature_st {
     unsigned char s[ECCref_MAX_LEN];
 } ECCSignature;
 
+#ifdef MOCK_STRICT
+#if ECCref_MAX_BITS != 512
+#error "the strict mock (MOCK_STRICT) has 64-byte ECC fields: ECCref_MAX_BITS 512"
+#endif
+/* Strict: the fixed layout of another vendor's header: C[1] then padding, packed, so that
+ * sizeof(ECCCipher) is 419 (C starts at byte 164, 255 bytes of C fit inside the struct). Every
+ * function that writes an ECCCipher (SDF_ExternalEncrypt_ECC, SDF_InternalEncrypt_ECC,
+ * SDF_GenerateKeyWithIPK_ECC, SDF_GenerateKeyWithEPK_ECC) first clears all 419 bytes, as that
+ * library memsets the whole struct, then writes the header and the L bytes of C, past the end
+ * of the struct when L > 255 (the caller allocates room for L, as the standard says). A caller
+ * must therefore allocate max(419, offsetof(ECCCipher, C) + L) bytes. */
+#define MOCK_ECCCIPHER_SIZE 419
+#pragma pack(push, 1)
+typedef struct ECCCipher_st {
+    unsigned char x[ECCref_MAX_LEN];
+    unsigned char y[ECCref_MAX_LEN];
+    unsigned char M[32];
+    unsigned int L;
+    unsigned char C[1];
+    unsigned char reserved[MOCK_ECCCIPHER_SIZE - 2 * ECCref_MAX_LEN - 32 - 4 - 1]; /* 254 */
+} ECCCipher;
+#pragma pack(pop)
+#else
 /* C holds L bytes. Declared C[1] as in the standard and GmSSL's sdf.h: the caller allocates
  * offsetof(ECCCipher, C) + L bytes (some vendor headers declare C[136] instead, which only changes
- * sizeof). For ECCref_MAX_BITS 512, C starts at byte 164; for 256, at byte 100. */
+ * sizeof). For ECCref_MAX_BITS 512, C starts at byte 164; for 256, at byte 100. Writers clear the
+ * header only and write L bytes of C, nothing past them. */
 typedef struct ECCCipher_st {
     unsigned char x[ECCref_MAX_LEN];
     unsigned char y[ECCref_MAX_LEN];
@@ -108,6 +160,7 @@ typedef struct ECCCipher_st {
     unsigned int L;
     unsigned char C[1];
 } ECCCipher;
+#endif
 
 typedef struct DeviceInfo_st {
     unsigned char IssuerName[40];
@@ -212,8 +265,8 @@ SDF_API int SDF_ExternalVerify_ECC(void *hSessionHandle, unsigned int uiAlgID,
                                    ECCrefPublicKey *pucPublicKey, unsigned char *pucDataInput,
                                    unsigned int uiInputLength, ECCSignature *pucSignature);
 
-/* External key pair: uiAlgID SGD_SM2, SGD_SM2_1, SGD_SM2_2 or SGD_SM2_3 (else
- * SDR_ALGNOTSUPPORT), uiKeyBits 256 (else SDR_INARGERR). */
+/* External key pair: uiAlgID SGD_SM2, SGD_SM2_1, SGD_SM2_2 or SGD_SM2_3 (strict: SGD_SM2_1 or
+ * SGD_SM2_3 only; else SDR_ALGNOTSUPPORT), uiKeyBits 256 (else SDR_INARGERR). */
 SDF_API int SDF_GenerateKeyPair_ECC(void *hSessionHandle, unsigned int uiAlgID, unsigned int uiKeyBits,
                                     ECCrefPublicKey *pucPublicKey, ECCrefPrivateKey *pucPrivateKey);
 /* uiAlgID SGD_SM2_1; the data is the 32-byte digest e. A private key outside [1, n-2], a bits
@@ -227,7 +280,8 @@ SDF_API int SDF_ExternalSign_ECC(void *hSessionHandle, unsigned int uiAlgID, ECC
 SDF_API int SDF_ExternalEncrypt_ECC(void *hSessionHandle, unsigned int uiAlgID, ECCrefPublicKey *pucPublicKey,
                                     unsigned char *pucData, unsigned int uiDataLength, ECCCipher *pucEncData);
 /* Writes L bytes to pucData and L to *puiDataLength. A C1 off the curve or a wrong C3 gives
- * SDR_ENCDATAERR; L of 0 or above BufferSize SDR_INARGERR. */
+ * SDR_ENCDATAERR; L of 0 or above BufferSize SDR_INARGERR. Strict: *puiDataLength < L on entry
+ * gives SDR_NOBUFFER. */
 SDF_API int SDF_ExternalDecrypt_ECC(void *hSessionHandle, unsigned int uiAlgID, ECCrefPrivateKey *pucPrivateKey,
                                     ECCCipher *pucEncData, unsigned char *pucData, unsigned int *puiDataLength);
 /* As the external pair, with the encryption key (enc-<N>.key) at the index: no such key gives
@@ -252,8 +306,12 @@ SDF_API int SDF_GenerateKeyWithEPK_ECC(void *hSessionHandle, unsigned int uiKeyB
 /* Decrypts a 16-byte key (L must be 16) with the internal encryption key: needs the access right. */
 SDF_API int SDF_ImportKeyWithISK_ECC(void *hSessionHandle, unsigned int uiISKIndex, ECCCipher *pucKey,
                                      void **phKeyHandle);
-/* The key wrapped as SM4-ECB(KEK, key), 16 bytes; uiAlgID must be SGD_SM4_ECB. A missing KEK
- * gives SDR_KEYNOTEXIST, a malformed kek file SDR_KEYERR. */
+/* The wrapped key (blob) by uiAlgID:
+ *     SGD_SM4_ECB  SM4-ECB(KEK, key), 16 bytes (not in the strict variant)
+ *     SGD_SM4_CBC  IV || SM4-CBC(KEK, IV, key), 32 bytes: a random 16-byte IV, no padding
+ * any other uiAlgID gives SDR_ALGNOTSUPPORT. SDF_ImportKeyWithKEK takes a uiKeyLength of exactly the
+ * blob's size (else SDR_INARGERR). Strict: *puiKeyLength < the blob's size on entry gives
+ * SDR_NOBUFFER. A missing KEK gives SDR_KEYNOTEXIST, a malformed kek file SDR_KEYERR. */
 SDF_API int SDF_GenerateKeyWithKEK(void *hSessionHandle, unsigned int uiKeyBits, unsigned int uiAlgID,
                                    unsigned int uiKEKIndex, unsigned char *pucKey, unsigned int *puiKeyLength,
                                    void **phKeyHandle);
@@ -265,7 +323,9 @@ SDF_API int SDF_DestroyKey(void *hSessionHandle, void *hKeyHandle);
  * SM4 without padding: the length must be a non-zero multiple of 16 up to
  * BufferSize (else SDR_INARGERR). uiAlgID SGD_SM4_ECB or SGD_SM4_CBC (else
  * SDR_ALGNOTSUPPORT); CBC needs the 16-byte IV and leaves the last ciphertext
- * block in it, so that a long input can be processed in pieces. */
+ * block in it, so that a long input can be processed in pieces. Strict: an output
+ * capacity (*puiEncDataLength, *puiDataLength) below the input length, or a
+ * *puiMACLength below 16, gives SDR_NOBUFFER. */
 SDF_API int SDF_Encrypt(void *hSessionHandle, void *hKeyHandle, unsigned int uiAlgID, unsigned char *pucIV,
                         unsigned char *pucData, unsigned int uiDataLength, unsigned char *pucEncData,
                         unsigned int *puiEncDataLength);
@@ -284,14 +344,15 @@ SDF_API int SDF_HashInit(void *hSessionHandle, unsigned int uiAlgID,
                          unsigned int uiIDLength);
 SDF_API int SDF_HashUpdate(void *hSessionHandle, unsigned char *pucData,
                            unsigned int uiDataLength);
-/* Writes 32 bytes to pucHash and 32 to *puiHashLength. */
+/* Writes 32 bytes to pucHash and 32 to *puiHashLength. Strict: *puiHashLength < 32 on entry
+ * gives SDR_NOBUFFER, and the hash stays open. */
 SDF_API int SDF_HashFinal(void *hSessionHandle, unsigned char *pucHash,
                           unsigned int *puiHashLength);
 
 /* ======================================================================== *
  * Test hooks (not part of GM/T 0018). They return SDR codes, are not counted
- * as calls, are not subject to latency, faults or outages, and are
- * thread-safe.
+ * as calls, are not subject to latency, faults, stalls, outages or the serial
+ * check, and are thread-safe.
  * ======================================================================== */
 
 typedef struct {
@@ -324,6 +385,31 @@ SDF_API int MOCK_SetLatencyUs(unsigned int us);
  * checked before outages. */
 SDF_API int MOCK_SetFault(const char *fnName, int sdrCode, unsigned int afterCalls, int count);
 
+/* Stalls, for timeout tests: of the calls to fnName made from now on, the
+ * first `afterCalls` run normally and the next `count` ones (-1 = all) first
+ * sleep `ms` milliseconds, holding no lock (other calls go on meanwhile), then
+ * run normally (a fault set for the function still applies). A stalled call
+ * is inside the library while it sleeps (the strict lifecycle check and the
+ * serial check see it). Setting a stall for a function that already has one
+ * replaces it. fnName NULL clears all stalls, as does MOCK_Reset. Up to 32
+ * stalls. Returns SDR_INARGERR for an unknown function name, ms 0 or count 0 /
+ * < -1, SDR_NOBUFFER when the table is full. */
+SDF_API int MOCK_SetStall(const char *fnName, unsigned int ms, unsigned int afterCalls, int count);
+
+/* Serial check (every variant), for tests of a binding that serialises every
+ * call into the library: while on, an SDF_* call that starts while another
+ * SDF_* call is inside prints "gmt0018 mock (serial check): concurrent
+ * SDF_<inside> and SDF_<entering>: calls must not overlap" on stderr and
+ * abort()s. A call is inside from entry to return, latency and stalls
+ * included. on 0 turns it off. Also GMT0018_MOCK_SERIAL=1; MOCK_Reset turns
+ * it off. */
+SDF_API int MOCK_SetSerialCheck(int on);
+
+/* Wrong signatures: while on, SDF_InternalSign_ECC returns a well-formed
+ * signature of another digest (the last bit of e flipped), as a faulty card
+ * would, for tests of host-side verification. MOCK_Reset turns it off. */
+SDF_API int MOCK_SetWrongSignatures(int on);
+
 /* Device outage: for the next durationMs milliseconds every SDF_* call
  * returns sdrCode without doing any work. durationMs 0 ends an outage.
  * SDR_INARGERR if sdrCode is 0 while durationMs > 0. */
@@ -336,8 +422,8 @@ SDF_API int MOCK_SetOutage(unsigned int durationMs, int sdrCode);
  * MOCK_Reset. SDR_NOBUFFER if out of memory. */
 SDF_API int MOCK_SetKeystore(const char *dir);
 
-/* Clears faults, latency, outage and call counters; live devices, sessions,
- * access rights and the MOCK_SetKeystore path stay. */
+/* Clears faults, stalls, latency, outage, the serial check and call counters;
+ * live devices, sessions, access rights and the MOCK_SetKeystore path stay. */
 SDF_API int MOCK_Reset(void);
 
 #ifdef __cplusplus

@@ -32,7 +32,8 @@ SDF_API int SDF_GenerateKeyPair_ECC(void *hSessionHandle, unsigned int uiAlgID, 
     MOCK_ENTER(FN_GenerateKeyPair_ECC);
     if ((rc = session_acquire(hSessionHandle, &s)) != SDR_OK)
         return rc;
-    if (uiAlgID != SGD_SM2 && uiAlgID != SGD_SM2_1 && uiAlgID != SGD_SM2_2 && uiAlgID != SGD_SM2_3)
+    /* strict: SGD_SM2_1 or SGD_SM2_3 only */
+    if (uiAlgID != SGD_SM2_1 && uiAlgID != SGD_SM2_3 && (MOCK_IS_STRICT || (uiAlgID != SGD_SM2 && uiAlgID != SGD_SM2_2)))
         rc = SDR_ALGNOTSUPPORT;
     else if (uiKeyBits != 256)
         rc = SDR_INARGERR;
@@ -88,7 +89,7 @@ static int encrypt_to(const unsigned char x[32], const unsigned char y[32], unsi
         return SDR_INARGERR;
     if (out == NULL)
         return SDR_OUTARGERR;
-    memset(out, 0, offsetof(ECCCipher, C));
+    memset(out, 0, MOCK_CIPHER_CLEAR); /* strict: the whole fixed 419-byte struct */
     {
         int rc = sm2_encrypt(x, y, data, len, c1x, c1y, out->M, cipher_body(out));
         if (rc != SDR_OK)
@@ -112,6 +113,8 @@ static int decrypt_with(const sm2_key *key, unsigned int uiAlgID, ECCCipher *in,
         return SDR_INARGERR;
     if (out == NULL || outlen == NULL)
         return SDR_OUTARGERR;
+    if (!capacity_ok(outlen, in->L))
+        return SDR_NOBUFFER;
     if ((rc = sm2_decrypt(key->d, c1x, c1y, in->M, cipher_body(in), in->L, out)) == SDR_OK)
         *outlen = in->L;
     return rc;
@@ -244,7 +247,7 @@ SDF_API int SDF_ImportKeyWithISK_ECC(void *hSessionHandle, unsigned int uiISKInd
     session *s;
     const key_slot *slot;
     unsigned char key[16];
-    unsigned int len = 0;
+    unsigned int len = sizeof(key);
     int rc, allowed;
     MOCK_ENTER(FN_ImportKeyWithISK_ECC);
     if ((rc = session_acquire(hSessionHandle, &s)) != SDR_OK)

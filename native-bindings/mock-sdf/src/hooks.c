@@ -1,15 +1,17 @@
-/* Test hooks: call counters, latency, fault and outage injection. */
+/* Test hooks: call counters, latency, fault, stall and outage injection; the strict lifecycle
+ * check and the serial check. */
 #define _POSIX_C_SOURCE 200809L
 #include "mock.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define MAX_FAULTS 32
+#define MAX_FAULTS 32 /* also the number of stalls */
 
 static const char *const fn_names[FN_COUNT] = {
     "SDF_OpenDevice",
@@ -82,24 +84,32 @@ static const struct {
     {"SDR_OUTARGERR", SDR_OUTARGERR},
 };
 
+/* A fault (value: the SDR code) or a stall (value: milliseconds) of one function. */
 typedef struct {
     int active;
     enum fn_id fn;
-    int code;
+    unsigned int value;
     unsigned int after;
-    int count; /* remaining failures, -1 = forever */
+    int count; /* remaining firings, -1 = forever */
     unsigned long long seen;
-} fault;
+} trigger;
 
 static pthread_mutex_t h_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long long h_total;
 static unsigned long long h_calls[FN_COUNT];
 static unsigned int h_latency_us;
-static fault h_faults[MAX_FAULTS];
+static trigger h_faults[MAX_FAULTS];
+static trigger h_stalls[MAX_FAULTS];
 static int h_outage_active;
 static int h_outage_code;
 static struct timespec h_outage_end;
 static int h_env_done;
+
+/* In-call marks: fn + 1 of the call inside, 0 when none. */
+enum { MARK_LIFECYCLE = 1, MARK_SERIAL = 2 };
+static atomic_int h_lifecycle_inside; /* strict: a lifecycle call */
+static atomic_int h_serial_inside;    /* any call, while the serial check is on */
+static atomic_int h_serial_on;
 
 static int lookup_fn(const char *name, size_t len, enum fn_id *out)
 {
@@ -134,12 +144,49 @@ static void set_due(mock_call *call, const struct timespec *start, unsigned int 
     }
 }
 
+static void sleep_until(const struct timespec *t)
+{
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, t, NULL) == EINTR)
+        ;
+}
+
+static void sleep_ns(long long ns)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += (time_t)(ns / 1000000000LL);
+    t.tv_nsec += (long)(ns % 1000000000LL);
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    sleep_until(&t);
+}
+
+static int is_lifecycle(enum fn_id fn)
+{
+    return fn == FN_OpenDevice || fn == FN_CloseDevice || fn == FN_OpenSession || fn == FN_CloseSession;
+}
+
+/* Sets *inside to fn + 1, or prints the overlap and aborts when another call holds it. */
+static void mark_or_die(atomic_int *inside, enum fn_id fn, const char *check, const char *verdict)
+{
+    int expected = 0;
+    if (atomic_compare_exchange_strong(inside, &expected, (int)fn + 1))
+        return;
+    fprintf(stderr, "gmt0018 mock (%s): concurrent %s and %s: %s\n", check,
+            expected > 0 && expected <= FN_COUNT ? fn_names[expected - 1] : "?", fn_names[fn], verdict);
+    abort();
+}
+
 void hooks_leave(mock_call *call)
 {
-    if (call->due.tv_sec < 0)
-        return;
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &call->due, NULL) == EINTR)
-        ;
+    if (call->due.tv_sec >= 0)
+        sleep_until(&call->due);
+    if (call->marks & MARK_LIFECYCLE)
+        atomic_store(&h_lifecycle_inside, 0);
+    if (call->marks & MARK_SERIAL)
+        atomic_store(&h_serial_inside, 0);
 }
 
 static int time_before(const struct timespec *a, const struct timespec *b)
@@ -147,27 +194,49 @@ static int time_before(const struct timespec *a, const struct timespec *b)
     return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
+/* under h_lock: counts a call to fn against its trigger in table; 1 (with *value) if it fires */
+static int fire_locked(trigger *table, enum fn_id fn, unsigned int *value)
+{
+    int i;
+    for (i = 0; i < MAX_FAULTS; i++) {
+        trigger *t = &table[i];
+        if (!t->active || t->fn != fn)
+            continue;
+        if (++t->seen <= t->after)
+            return 0;
+        *value = t->value;
+        if (t->count > 0 && --t->count == 0)
+            t->active = 0;
+        return 1; /* at most one trigger per function */
+    }
+    return 0;
+}
+
 int hooks_enter(enum fn_id fn, mock_call *call)
 {
-    int rc = SDR_OK, i;
-    unsigned int latency;
+    int rc = SDR_OK;
+    unsigned int latency, value, stall_ms = 0;
     struct timespec start;
+    call->marks = 0;
+    call->due.tv_sec = -1;
     clock_gettime(CLOCK_MONOTONIC, &start);
+    if (atomic_load(&h_serial_on)) {
+        mark_or_die(&h_serial_inside, fn, "serial check", "calls must not overlap");
+        call->marks |= MARK_SERIAL;
+    }
+    if (MOCK_IS_STRICT && is_lifecycle(fn)) {
+        mark_or_die(&h_lifecycle_inside, fn, "strict", "the library is not thread-safe");
+        call->marks |= MARK_LIFECYCLE;
+        sleep_ns(MOCK_STRICT_HOLD_NS); /* stay inside long enough for a racing call to be caught */
+    }
     pthread_mutex_lock(&h_lock);
     h_total++;
     h_calls[fn]++;
     latency = h_latency_us;
-    for (i = 0; i < MAX_FAULTS; i++) {
-        fault *f = &h_faults[i];
-        if (!f->active || f->fn != fn)
-            continue;
-        if (++f->seen > f->after) {
-            rc = f->code;
-            if (f->count > 0 && --f->count == 0)
-                f->active = 0;
-        }
-        break; /* at most one fault per function */
-    }
+    if (fire_locked(h_stalls, fn, &value))
+        stall_ms = value;
+    if (fire_locked(h_faults, fn, &value))
+        rc = (int)value;
     if (rc == SDR_OK && h_outage_active) {
         if (time_before(&start, &h_outage_end))
             rc = h_outage_code;
@@ -176,48 +245,80 @@ int hooks_enter(enum fn_id fn, mock_call *call)
     }
     pthread_mutex_unlock(&h_lock);
     set_due(call, &start, latency);
+    if (stall_ms > 0)
+        sleep_ns((long long)stall_ms * 1000000LL);
     return rc;
 }
 
 /* under h_lock */
-static int set_fault_locked(enum fn_id fn, int code, unsigned int after, int count)
+static int set_trigger_locked(trigger *table, enum fn_id fn, unsigned int value, unsigned int after, int count)
 {
     int i, slot = -1;
     for (i = 0; i < MAX_FAULTS; i++) {
-        if (h_faults[i].active && h_faults[i].fn == fn) {
+        if (table[i].active && table[i].fn == fn) {
             slot = i;
             break;
         }
-        if (!h_faults[i].active && slot < 0)
+        if (!table[i].active && slot < 0)
             slot = i;
     }
     if (slot < 0)
         return SDR_NOBUFFER;
-    h_faults[slot].active = 1;
-    h_faults[slot].fn = fn;
-    h_faults[slot].code = code;
-    h_faults[slot].after = after;
-    h_faults[slot].count = count;
-    h_faults[slot].seen = 0;
+    table[slot].active = 1;
+    table[slot].fn = fn;
+    table[slot].value = value;
+    table[slot].after = after;
+    table[slot].count = count;
+    table[slot].seen = 0;
     return SDR_OK;
 }
 
-SDF_API int MOCK_SetFault(const char *fnName, int sdrCode, unsigned int afterCalls, int count)
+/* MOCK_SetFault and MOCK_SetStall: value 0 is refused. */
+static int set_trigger(trigger *table, const char *fnName, unsigned int value, unsigned int after, int count)
 {
     enum fn_id fn;
     int rc;
     if (fnName == NULL) {
         pthread_mutex_lock(&h_lock);
-        memset(h_faults, 0, sizeof(h_faults));
+        memset(table, 0, MAX_FAULTS * sizeof(trigger));
         pthread_mutex_unlock(&h_lock);
         return SDR_OK;
     }
-    if (lookup_fn(fnName, strlen(fnName), &fn) != 0 || sdrCode == SDR_OK || count == 0 || count < -1)
+    if (lookup_fn(fnName, strlen(fnName), &fn) != 0 || value == 0 || count == 0 || count < -1)
         return SDR_INARGERR;
     pthread_mutex_lock(&h_lock);
-    rc = set_fault_locked(fn, sdrCode, afterCalls, count);
+    rc = set_trigger_locked(table, fn, value, after, count);
     pthread_mutex_unlock(&h_lock);
     return rc;
+}
+
+SDF_API int MOCK_SetFault(const char *fnName, int sdrCode, unsigned int afterCalls, int count)
+{
+    return set_trigger(h_faults, fnName, (unsigned int)sdrCode, afterCalls, count);
+}
+
+SDF_API int MOCK_SetStall(const char *fnName, unsigned int ms, unsigned int afterCalls, int count)
+{
+    return set_trigger(h_stalls, fnName, ms, afterCalls, count);
+}
+
+SDF_API int MOCK_SetSerialCheck(int on)
+{
+    atomic_store(&h_serial_on, on != 0);
+    return SDR_OK;
+}
+
+static atomic_int h_wrong_signatures;
+
+SDF_API int MOCK_SetWrongSignatures(int on)
+{
+    atomic_store(&h_wrong_signatures, on != 0);
+    return SDR_OK;
+}
+
+int hooks_wrong_signatures(void)
+{
+    return atomic_load(&h_wrong_signatures);
 }
 
 SDF_API int MOCK_SetLatencyUs(unsigned int us)
@@ -258,6 +359,9 @@ SDF_API int MOCK_Reset(void)
 {
     pthread_mutex_lock(&h_lock);
     memset(h_faults, 0, sizeof(h_faults));
+    memset(h_stalls, 0, sizeof(h_stalls));
+    atomic_store(&h_serial_on, 0);
+    atomic_store(&h_wrong_signatures, 0);
     h_latency_us = 0;
     h_outage_active = 0;
     h_total = 0;
@@ -397,6 +501,7 @@ int hooks_load_env(void)
 {
     const char *lat = getenv("GMT0018_MOCK_LATENCY_US");
     const char *faults = getenv("GMT0018_MOCK_FAULTS");
+    const char *serial = getenv("GMT0018_MOCK_SERIAL");
     fault_spec specs[MAX_FAULTS];
     int nspecs = 0, i, rc = SDR_OK;
     long long latency = -1;
@@ -408,6 +513,11 @@ int hooks_load_env(void)
     }
     if (lat != NULL && lat[0] != '\0' && parse_number(lat, strlen(lat), 0, UINT_MAX, &latency) != 0) {
         fprintf(stderr, "gmt0018 mock: GMT0018_MOCK_LATENCY_US is not a number of microseconds: %s\n", lat);
+        rc = SDR_OPENDEVICE;
+        goto out;
+    }
+    if (serial != NULL && serial[0] != '\0' && strcmp(serial, "0") != 0 && strcmp(serial, "1") != 0) {
+        fprintf(stderr, "gmt0018 mock: GMT0018_MOCK_SERIAL is not 0 or 1: %s\n", serial);
         rc = SDR_OPENDEVICE;
         goto out;
     }
@@ -438,13 +548,16 @@ int hooks_load_env(void)
         }
     }
     for (i = 0; i < nspecs; i++)
-        if (set_fault_locked(specs[i].fn, specs[i].code, specs[i].after, specs[i].count) != SDR_OK) {
+        if (set_trigger_locked(h_faults, specs[i].fn, (unsigned int)specs[i].code, specs[i].after, specs[i].count) !=
+            SDR_OK) {
             fprintf(stderr, "gmt0018 mock: GMT0018_MOCK_FAULTS: fault table full\n");
             rc = SDR_OPENDEVICE;
             goto out;
         }
     if (latency >= 0)
         h_latency_us = (unsigned int)latency;
+    if (serial != NULL && strcmp(serial, "1") == 0)
+        atomic_store(&h_serial_on, 1);
     h_env_done = 1;
 out:
     pthread_mutex_unlock(&h_lock);

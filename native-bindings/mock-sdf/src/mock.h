@@ -19,8 +19,32 @@
 #endif
 
 #define MOCK_BUFFER_SIZE 65536u
-#define MOCK_MAX_DEVICES 64u
 #define MOCK_MAX_SESSIONS 1024u
+
+/* Variant rules are chosen here at compile time; the code tests MOCK_IS_STRICT in plain
+ * conditions, so that every variant compiles (and keeps warning-free) the same paths. */
+#ifdef MOCK_STRICT
+#define MOCK_IS_STRICT 1
+#define MOCK_MAX_DEVICES 1u /* one open device per process */
+_Static_assert(sizeof(ECCCipher) == 419, "strict ECCCipher is the fixed 419-byte layout");
+_Static_assert(offsetof(ECCCipher, C) == 164, "strict ECCCipher: C at byte 164");
+#else
+#define MOCK_IS_STRICT 0
+#define MOCK_MAX_DEVICES 64u
+#endif
+#define MOCK_STRICT_RANDOM_MAX 256u /* strict: SDF_GenerateRandom limit */
+#define MOCK_STRICT_HOLD_NS 2000000L /* strict: a lifecycle call stays inside at least 2 ms */
+
+/* Bytes a writer of an ECCCipher clears before filling it: the whole fixed struct (strict), or the
+ * header before C. */
+#define MOCK_CIPHER_CLEAR (MOCK_IS_STRICT ? sizeof(ECCCipher) : offsetof(ECCCipher, C))
+
+/* Strict: *capacity, read on entry, is the size of the caller's buffer, which must hold `need`
+ * bytes (else the call gives SDR_NOBUFFER and writes nothing). Other variants do not read it. */
+static inline int capacity_ok(const unsigned int *capacity, unsigned int need)
+{
+    return !MOCK_IS_STRICT || *capacity >= need;
+}
 
 /* ---- SM2 / SM3 (sm2.c) --------------------------------------------------- */
 
@@ -189,16 +213,23 @@ enum fn_id {
     FN_COUNT
 };
 
-/* Applies GMT0018_MOCK_LATENCY_US / GMT0018_MOCK_FAULTS once: SDR_OK or SDR_OPENDEVICE. */
+/* 1 while MOCK_SetWrongSignatures is on. */
+int hooks_wrong_signatures(void);
+
+/* Applies GMT0018_MOCK_LATENCY_US / GMT0018_MOCK_FAULTS / GMT0018_MOCK_SERIAL once: SDR_OK or
+ * SDR_OPENDEVICE. */
 int hooks_load_env(void);
-/* When a call may return: its start plus the latency; tv_sec < 0 = at once (no latency). */
+/* One SDF_* call in progress. due: when it may return, its start plus the latency; tv_sec < 0 = at
+ * once (no latency). marks: the in-call marks it holds (hooks.c), dropped by hooks_leave. */
 typedef struct {
     struct timespec due;
+    int marks;
 } mock_call;
 
-/* Counts the call, sets call->due, then returns SDR_OK or the injected code. */
+/* Marks the call inside (strict lifecycle check, serial check: abort() on an overlap), counts it,
+ * sets call->due, sleeps a stall, then returns SDR_OK or the injected code. */
 int hooks_enter(enum fn_id fn, mock_call *call);
-/* Sleeps until call->due, holding no lock. */
+/* Sleeps until call->due, holding no lock, then drops the call's marks. */
 void hooks_leave(mock_call *call);
 
 /* Opens every SDF_* function. The latency is the time from entry to return, the

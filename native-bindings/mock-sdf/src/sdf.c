@@ -156,7 +156,9 @@ SDF_API int SDF_GenerateRandom(void *hSessionHandle, unsigned int uiLength, unsi
     MOCK_ENTER(FN_GenerateRandom);
     if ((rc = session_acquire(hSessionHandle, &s)) != SDR_OK)
         return rc;
-    if (pucRandom == NULL && uiLength > 0) {
+    if (MOCK_IS_STRICT && uiLength > MOCK_STRICT_RANDOM_MAX) {
+        rc = SDR_INARGERR; /* strict, although DEVICEINFO.BufferSize says more */
+    } else if (pucRandom == NULL && uiLength > 0) {
         rc = SDR_OUTARGERR;
     } else {
         unsigned int done = 0;
@@ -320,7 +322,16 @@ static int internal_sign(void *hSessionHandle, unsigned int uiAlgID, unsigned in
     if (!allowed)
         goto out;
     /* the key is immutable while the session holds its device: no lock needed */
-    if ((rc = sm2_sign(&slot->key, pucData, r, sv)) == SDR_OK) {
+    if (hooks_wrong_signatures()) {
+        /* a well-formed signature of another digest, as a faulty card would return */
+        unsigned char other[32];
+        memcpy(other, pucData, 32);
+        other[31] ^= 1;
+        rc = sm2_sign(&slot->key, other, r, sv);
+    } else {
+        rc = sm2_sign(&slot->key, pucData, r, sv);
+    }
+    if (rc == SDR_OK) {
         memset(pucSignature, 0, sizeof(*pucSignature));
         field_out(pucSignature->r, r);
         field_out(pucSignature->s, sv);
@@ -445,7 +456,7 @@ SDF_API int SDF_HashUpdate(void *hSessionHandle, unsigned char *pucData, unsigne
     MOCK_ENTER(FN_HashUpdate);
     if ((rc = session_acquire(hSessionHandle, &s)) != SDR_OK)
         return rc;
-    if (pucData == NULL && uiDataLength > 0) {
+    if ((pucData == NULL && uiDataLength > 0) || (MOCK_IS_STRICT && uiDataLength == 0)) {
         session_release(s);
         return SDR_INARGERR;
     }
@@ -478,6 +489,8 @@ SDF_API int SDF_HashFinal(void *hSessionHandle, unsigned char *pucHash, unsigned
         rc = SDR_INARGERR;
     } else if (!s->hash_active) {
         rc = SDR_STEPERR;
+    } else if (!capacity_ok(puiHashLength, 32)) {
+        rc = SDR_NOBUFFER; /* the hash stays open */
     } else {
         s->hash_active = 0;
         if (!EVP_DigestFinal_ex(s->hash, pucHash, &len) || len != 32)

@@ -33,29 +33,60 @@ static int kek_of(const session *s, unsigned int index, unsigned char kek[16])
     return SDR_OK;
 }
 
+/* Size of a key wrapped under a KEK with uiAlgID, 0 when that algorithm is not taken:
+ *     SGD_SM4_ECB  SM4-ECB(kek, key), 16 bytes (not strict)
+ *     SGD_SM4_CBC  IV || SM4-CBC(kek, IV, key), 32 bytes, no padding */
+static unsigned int kek_blob_size(unsigned int uiAlgID)
+{
+    if (uiAlgID == SGD_SM4_CBC)
+        return 32;
+    if (uiAlgID == SGD_SM4_ECB && !MOCK_IS_STRICT)
+        return 16;
+    return 0;
+}
+
+/* blob (kek_blob_size bytes) = key wrapped under kek: SDR_OK, SDR_RANDERR or SDR_SYMOPERR. */
+static int kek_wrap(const unsigned char kek[16], unsigned int size, const unsigned char key[16], unsigned char *blob)
+{
+    if (size == 32 && RAND_bytes(blob, 16) != 1)
+        return SDR_RANDERR;
+    if (size == 32 ? sm4_run(1, kek, blob, key, 16, blob + 16) : sm4_run(1, kek, NULL, key, 16, blob))
+        return SDR_SYMOPERR;
+    return SDR_OK;
+}
+
+static int kek_unwrap(const unsigned char kek[16], unsigned int size, const unsigned char *blob, unsigned char key[16])
+{
+    if (size == 32 ? sm4_run(0, kek, blob, blob + 16, 16, key) : sm4_run(0, kek, NULL, blob, 16, key))
+        return SDR_SYMOPERR;
+    return SDR_OK;
+}
+
 SDF_API int SDF_GenerateKeyWithKEK(void *hSessionHandle, unsigned int uiKeyBits, unsigned int uiAlgID,
                                    unsigned int uiKEKIndex, unsigned char *pucKey, unsigned int *puiKeyLength,
                                    void **phKeyHandle)
 {
     session *s;
     unsigned char kek[16], key[16];
+    unsigned int size = kek_blob_size(uiAlgID);
     int rc;
     MOCK_ENTER(FN_GenerateKeyWithKEK);
     if ((rc = session_acquire(hSessionHandle, &s)) != SDR_OK)
         return rc;
-    if (uiAlgID != SGD_SM4_ECB)
+    if (size == 0)
         rc = SDR_ALGNOTSUPPORT;
     else if (uiKeyBits != 128)
         rc = SDR_INARGERR;
     else if (pucKey == NULL || puiKeyLength == NULL || phKeyHandle == NULL)
         rc = SDR_OUTARGERR;
+    else if (!capacity_ok(puiKeyLength, size))
+        rc = SDR_NOBUFFER;
     else if ((rc = kek_of(s, uiKEKIndex, kek)) == SDR_OK) {
         if (RAND_priv_bytes(key, 16) != 1)
             rc = SDR_RANDERR;
-        else if (sm4_run(1, kek, NULL, key, 16, pucKey) != 0)
-            rc = SDR_SYMOPERR;
-        else if ((rc = session_key_add(s, key, phKeyHandle)) == SDR_OK)
-            *puiKeyLength = 16;
+        else if ((rc = kek_wrap(kek, size, key, pucKey)) == SDR_OK &&
+                 (rc = session_key_add(s, key, phKeyHandle)) == SDR_OK)
+            *puiKeyLength = size;
     }
     OPENSSL_cleanse(kek, sizeof(kek));
     OPENSSL_cleanse(key, sizeof(key));
@@ -68,36 +99,36 @@ SDF_API int SDF_ImportKeyWithKEK(void *hSessionHandle, unsigned int uiAlgID, uns
 {
     session *s;
     unsigned char kek[16], key[16];
+    unsigned int size = kek_blob_size(uiAlgID);
     int rc;
     MOCK_ENTER(FN_ImportKeyWithKEK);
     if ((rc = session_acquire(hSessionHandle, &s)) != SDR_OK)
         return rc;
-    if (uiAlgID != SGD_SM4_ECB)
+    if (size == 0)
         rc = SDR_ALGNOTSUPPORT;
-    else if (pucKey == NULL || uiKeyLength != 16)
+    else if (pucKey == NULL || uiKeyLength != size)
         rc = SDR_INARGERR;
     else if (phKeyHandle == NULL)
         rc = SDR_OUTARGERR;
-    else if ((rc = kek_of(s, uiKEKIndex, kek)) == SDR_OK) {
-        if (sm4_run(0, kek, NULL, pucKey, 16, key) != 0)
-            rc = SDR_SYMOPERR;
-        else
-            rc = session_key_add(s, key, phKeyHandle);
-    }
+    else if ((rc = kek_of(s, uiKEKIndex, kek)) == SDR_OK && (rc = kek_unwrap(kek, size, pucKey, key)) == SDR_OK)
+        rc = session_key_add(s, key, phKeyHandle);
     OPENSSL_cleanse(kek, sizeof(kek));
     OPENSSL_cleanse(key, sizeof(key));
     session_release(s);
     return rc;
 }
 
-/* Encrypt / Decrypt / MAC share the checks: SDR_OK with the key, or the error. */
+/* Encrypt / Decrypt / MAC share the checks (`need`: the bytes the call writes to out): SDR_OK with
+ * the key, or the error. */
 static int sym_begin(session *s, void *hKey, const unsigned char *data, unsigned int len, const void *out,
-                     const unsigned int *outlen, unsigned char key[16])
+                     const unsigned int *outlen, unsigned int need, unsigned char key[16])
 {
     if (data == NULL || len == 0 || len % 16 != 0 || len > MOCK_BUFFER_SIZE)
         return SDR_INARGERR;
     if (out == NULL || outlen == NULL)
         return SDR_OUTARGERR;
+    if (!capacity_ok(outlen, need))
+        return SDR_NOBUFFER;
     return session_key_get(s, hKey, key);
 }
 
@@ -115,7 +146,7 @@ static int sym_crypt(enum fn_id fn, int enc, void *hSessionHandle, void *hKeyHan
         rc = SDR_ALGNOTSUPPORT;
     else if (cbc && pucIV == NULL)
         rc = SDR_INARGERR;
-    else if ((rc = sym_begin(s, hKeyHandle, in, len, out, outlen, key)) == SDR_OK) {
+    else if ((rc = sym_begin(s, hKeyHandle, in, len, out, outlen, len, key)) == SDR_OK) {
         unsigned char next_iv[16];
         /* CBC leaves the last ciphertext block in the IV buffer, so a long input can go in pieces */
         if (cbc)
@@ -162,7 +193,7 @@ SDF_API int SDF_CalculateMAC(void *hSessionHandle, void *hKeyHandle, unsigned in
         return rc;
     if (uiAlgID != SGD_SM4_MAC)
         rc = SDR_ALGNOTSUPPORT;
-    else if ((rc = sym_begin(s, hKeyHandle, pucData, uiDataLength, pucMAC, puiMACLength, key)) == SDR_OK) {
+    else if ((rc = sym_begin(s, hKeyHandle, pucData, uiDataLength, pucMAC, puiMACLength, 16, key)) == SDR_OK) {
         /* CBC-MAC: the last block of SM4-CBC, IV zero when none is given */
         if (pucIV)
             memcpy(iv, pucIV, 16);

@@ -5,9 +5,12 @@
  * Exit 0 when every check passes, 1 otherwise. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,6 +58,8 @@ static const char *KEY1 = "3945208f7b2144b13f36e38ac6d39f95889393692860b51a42fb8
 static const char *KEY1_ENC = "1649ab77a00637bd5e2efe283fbf353534aa7f7cb89463f208ddbc2920bb0da0";
 static const char *KEY5 = "00000000000000000000000000000000000000000000000000000000000000ab";
 static const char *ID = "1234567812345678";
+static const unsigned char KEK4[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                       0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
 
 static char g_dir[256];
 static int g_strict_parallel; /* --strict-parallel: fail when signing does not scale on 2 cores */
@@ -271,6 +276,31 @@ static double timed_cpu(int n)
     return now_ms() - t0;
 }
 
+/* The strict library is not thread-safe for open/close: its callers serialise them, as here. */
+static pthread_mutex_t g_lifecycle = PTHREAD_MUTEX_INITIALIZER;
+
+static int open_session_serialised(void *device, void **session)
+{
+    int rc;
+    if (MOCK_IS_STRICT)
+        pthread_mutex_lock(&g_lifecycle);
+    rc = SDF_OpenSession(device, session);
+    if (MOCK_IS_STRICT)
+        pthread_mutex_unlock(&g_lifecycle);
+    return rc;
+}
+
+static int close_session_serialised(void *session)
+{
+    int rc;
+    if (MOCK_IS_STRICT)
+        pthread_mutex_lock(&g_lifecycle);
+    rc = SDF_CloseSession(session);
+    if (MOCK_IS_STRICT)
+        pthread_mutex_unlock(&g_lifecycle);
+    return rc;
+}
+
 static void *churn_worker(void *arg)
 {
     churn_job *job = arg;
@@ -280,7 +310,7 @@ static void *churn_worker(void *arg)
         unsigned char e[32] = {1};
         ECCSignature sig;
         int rc;
-        if (SDF_OpenSession(job->device, &s) != SDR_OK) {
+        if (open_session_serialised(job->device, &s) != SDR_OK) {
             job->unexpected++;
             continue;
         }
@@ -289,7 +319,7 @@ static void *churn_worker(void *arg)
         rc = SIGN(s, 1, e, 32, &sig);
         if (rc != SDR_OK)
             job->unexpected++;
-        if (SDF_CloseSession(s) != SDR_OK)
+        if (close_session_serialised(s) != SDR_OK)
             job->unexpected++;
         if (SIGN(s, 1, e, 32, &sig) != SDR_INARGERR)
             job->unexpected++;
@@ -447,7 +477,7 @@ static void test_basics(void)
     ECCSignature sig, sig2;
     MOCK_Counters c;
     unsigned char e[32], x[32], y[32], rnd[100], big[70000], hash[32];
-    unsigned int hlen = 0;
+    unsigned int hlen = sizeof(hash); /* the capacity, in the strict variant */
     unsigned long long calls = 0;
     int i;
 
@@ -474,11 +504,25 @@ static void test_basics(void)
     /* random; the env fault fails the second call only */
     CHECK_RC(SDF_GenerateRandom(ses, sizeof(rnd), rnd), SDR_OK);
     CHECK_RC(SDF_GenerateRandom(ses, sizeof(rnd), rnd), SDR_COMMFAIL);
+#ifdef MOCK_STRICT
+    CHECK_RC(SDF_GenerateRandom(ses, sizeof(big), big), SDR_INARGERR); /* strict: at most 256 bytes */
+#else
     CHECK_RC(SDF_GenerateRandom(ses, sizeof(big), big), SDR_OK);
+#endif
     CHECK_RC(SDF_GenerateRandom(ses, 0, NULL), SDR_OK);
     CHECK_RC(SDF_GenerateRandom(ses, 16, NULL), SDR_OUTARGERR);
     CHECK_RC(MOCK_GetCallCount("GenerateRandom", &calls), SDR_OK);
     CHECK(calls == 5);
+    memset(big, 0, 300);
+    CHECK_RC(SDF_GenerateRandom(ses, 256, big), SDR_OK);
+    CHECK(memcmp(big + 200, big + 256, 20) != 0); /* written up to 256 (the rest is still zero) */
+#ifdef MOCK_STRICT
+    CHECK_RC(SDF_GenerateRandom(ses, 257, big), SDR_INARGERR);
+    CHECK(big[256] == 0);
+    CHECK(info.BufferSize == 65536); /* what the device info says, as that library does */
+#else
+    CHECK_RC(SDF_GenerateRandom(ses, 257, big), SDR_OK);
+#endif
 
     /* public keys */
     CHECK_RC(SDF_ExportSignPublicKey_ECC(ses, 1, NULL), SDR_OUTARGERR);
@@ -574,10 +618,28 @@ static void test_basics(void)
         CHECK_RC(SDF_HashInit(ses, SGD_SHA256, NULL, NULL, 0), SDR_ALGNOTSUPPORT);
         CHECK_RC(SDF_HashInit(ses, SGD_SM3, NULL, NULL, 0), SDR_OK);
         CHECK_RC(SDF_HashUpdate(ses, (unsigned char *)"a", 1), SDR_OK);
+#ifdef MOCK_STRICT
+        CHECK_RC(SDF_HashUpdate(ses, NULL, 0), SDR_INARGERR); /* strict: no empty update */
+        CHECK_RC(SDF_HashUpdate(ses, (unsigned char *)"b", 0), SDR_INARGERR);
+#else
         CHECK_RC(SDF_HashUpdate(ses, NULL, 0), SDR_OK);
+        CHECK_RC(SDF_HashUpdate(ses, (unsigned char *)"b", 0), SDR_OK);
+#endif
         CHECK_RC(SDF_HashUpdate(ses, NULL, 1), SDR_INARGERR);
         CHECK_RC(SDF_HashUpdate(ses, (unsigned char *)"bc", 2), SDR_OK);
         CHECK_RC(SDF_HashFinal(ses, NULL, &hlen), SDR_OUTARGERR);
+#ifdef MOCK_STRICT
+        /* strict: *puiHashLength is the capacity; too small writes nothing and keeps the hash open */
+        memset(hash, 0xEE, sizeof(hash));
+        hlen = 31;
+        CHECK_RC(SDF_HashFinal(ses, hash, &hlen), SDR_NOBUFFER);
+        CHECK(hlen == 31 && hash[0] == 0xEE && hash[31] == 0xEE);
+        hlen = 0;
+        CHECK_RC(SDF_HashFinal(ses, hash, &hlen), SDR_NOBUFFER);
+        hlen = 33;
+#else
+        hlen = 0; /* not read */
+#endif
         CHECK_RC(SDF_HashFinal(ses, hash, &hlen), SDR_OK);
         CHECK(hlen == 32 && memcmp(hash, abc_sm3, 32) == 0);
         CHECK_RC(SDF_HashFinal(ses, hash, &hlen), SDR_STEPERR);
@@ -622,6 +684,24 @@ static void test_basics(void)
 
     /* a key imported after an open appears at the next open */
     write_key("sign-5.key", KEY5, "pw5");
+#ifdef MOCK_STRICT
+    {
+        /* strict: one open device per process; after closing it, a new open works */
+        void *dev2 = (void *)1, *s5 = NULL;
+        CHECK_RC(SDF_OpenDevice(&dev2), SDR_OPENDEVICE);
+        counters(&c);
+        CHECK(c.openDevices == 1 && c.openSessions == 1);
+        CHECK_RC(SDF_CloseDevice(dev), SDR_OK);
+        CHECK_RC(SDF_OpenDevice(&dev2), SDR_OK);
+        CHECK_RC(SDF_OpenDevice(&dev), SDR_OPENDEVICE);
+        CHECK_RC(SDF_OpenSession(dev2, &s5), SDR_OK);
+        CHECK_RC(SDF_ExportSignPublicKey_ECC(s5, 5, &bad), SDR_OK);
+        CHECK_RC(SDF_CloseDevice(dev2), SDR_OK);
+        counters(&c);
+        CHECK(c.openDevices == 0 && c.openSessions == 0 && c.accessRights == 0);
+        return;
+    }
+#endif
     {
         void *dev2 = NULL, *s5 = NULL;
         CHECK_RC(SDF_OpenDevice(&dev2), SDR_OK);
@@ -832,6 +912,514 @@ static void test_threads(void)
     CHECK(c.openDevices == 0 && c.openSessions == 0 && c.accessRights == 0);
 }
 
+/* ---- SM2 encryption and the ECCCipher layout ------------------------------ */
+
+/* SM4 by OpenSSL, no padding ("SM4-ECB" or "SM4-CBC"): 1 ok. */
+static int evp_sm4(int enc, const char *name, const unsigned char key[16], const unsigned char *iv,
+                   const unsigned char *in, int len, unsigned char *out)
+{
+    EVP_CIPHER *cipher = EVP_CIPHER_fetch(NULL, name, NULL);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n = 0, tail = 0, ok;
+    ok = cipher && ctx && EVP_CipherInit_ex(ctx, cipher, NULL, key, iv, enc) && EVP_CIPHER_CTX_set_padding(ctx, 0) &&
+         EVP_CipherUpdate(ctx, out, &n, in, len) && EVP_CipherFinal_ex(ctx, out + n, &tail) && n + tail == len;
+    EVP_CIPHER_CTX_free(ctx);
+    EVP_CIPHER_free(cipher);
+    return ok;
+}
+
+/* The session key `key` is `raw`: the card's SM4-ECB of a random block matches OpenSSL's. */
+static int key_is(void *ses, void *key, const unsigned char raw[16])
+{
+    unsigned char block[16], mine[16], theirs[16];
+    unsigned int n = sizeof(mine);
+    RAND_bytes(block, sizeof(block));
+    return SDF_Encrypt(ses, key, SGD_SM4_ECB, NULL, block, 16, mine, &n) == SDR_OK && n == 16 &&
+           evp_sm4(1, "SM4-ECB", raw, NULL, block, 16, theirs) && memcmp(mine, theirs, 16) == 0;
+}
+
+/* What a writer of an ECCCipher with L bytes of C did to a buffer filled with 0xEE: the header and
+ * L bytes of C, and in the strict variant zeros over the rest of the 419-byte struct; nothing more. */
+static int cipher_extent_ok(const unsigned char *b, unsigned int L)
+{
+    size_t end = offsetof(ECCCipher, C) + L;
+    if (!padding_zero(b) || !padding_zero(b + ECCref_MAX_LEN))
+        return 0;
+#ifdef MOCK_STRICT
+    for (; end < sizeof(ECCCipher); end++)
+        if (b[end] != 0)
+            return 0;
+#endif
+    return b[end] == 0xEE && b[end + 1] == 0xEE;
+}
+
+#define CIPHER_ROOM 1024
+
+static void test_ecc_cipher(void)
+{
+    void *dev = NULL, *ses = NULL, *k1 = NULL, *k2 = NULL;
+    ECCrefPublicKey pub;
+    ECCrefPrivateKey priv;
+    union {
+        ECCCipher c;
+        unsigned char b[CIPHER_ROOM];
+    } buf;
+    unsigned char msg[300], out[400], raw[16];
+    unsigned int n;
+
+#ifdef MOCK_STRICT
+    CHECK(sizeof(ECCCipher) == 419 && offsetof(ECCCipher, C) == 164);
+#else
+    CHECK(offsetof(ECCCipher, C) == 2 * ECCref_MAX_LEN + 32 + 4);
+#endif
+    RAND_bytes(msg, sizeof(msg));
+    CHECK_RC(SDF_OpenDevice(&dev), SDR_OK);
+    CHECK_RC(SDF_OpenSession(dev, &ses), SDR_OK);
+
+    /* key pair algorithms: strict takes SGD_SM2_1 and SGD_SM2_3 only */
+    CHECK_RC(SDF_GenerateKeyPair_ECC(ses, SGD_SM4_ECB, 256, &pub, &priv), SDR_ALGNOTSUPPORT);
+#ifdef MOCK_STRICT
+    CHECK_RC(SDF_GenerateKeyPair_ECC(ses, SGD_SM2, 256, &pub, &priv), SDR_ALGNOTSUPPORT);
+    CHECK_RC(SDF_GenerateKeyPair_ECC(ses, SGD_SM2_2, 256, &pub, &priv), SDR_ALGNOTSUPPORT);
+#else
+    CHECK_RC(SDF_GenerateKeyPair_ECC(ses, SGD_SM2, 256, &pub, &priv), SDR_OK);
+    CHECK_RC(SDF_GenerateKeyPair_ECC(ses, SGD_SM2_2, 256, &pub, &priv), SDR_OK);
+#endif
+    CHECK_RC(SDF_GenerateKeyPair_ECC(ses, SGD_SM2_1, 256, &pub, &priv), SDR_OK);
+    CHECK_RC(SDF_GenerateKeyPair_ECC(ses, SGD_SM2_3, 256, &pub, &priv), SDR_OK);
+
+    /* external encryption: what is written, then the output capacity of decryption */
+    memset(buf.b, 0xEE, sizeof(buf.b));
+    CHECK_RC(SDF_ExternalEncrypt_ECC(ses, SGD_SM2_3, &pub, msg, 16, &buf.c), SDR_OK);
+    CHECK(buf.c.L == 16 && cipher_extent_ok(buf.b, 16));
+    memset(out, 0xEE, sizeof(out));
+#ifdef MOCK_STRICT
+    n = 15;
+    CHECK_RC(SDF_ExternalDecrypt_ECC(ses, SGD_SM2_3, &priv, &buf.c, out, &n), SDR_NOBUFFER);
+    CHECK(n == 15 && out[0] == 0xEE && out[15] == 0xEE);
+    n = 0;
+    CHECK_RC(SDF_ExternalDecrypt_ECC(ses, SGD_SM2_3, &priv, &buf.c, out, &n), SDR_NOBUFFER);
+    n = 16;
+#else
+    n = 0; /* not read */
+#endif
+    CHECK_RC(SDF_ExternalDecrypt_ECC(ses, SGD_SM2_3, &priv, &buf.c, out, &n), SDR_OK);
+    CHECK(n == 16 && memcmp(out, msg, 16) == 0 && out[16] == 0xEE);
+
+    /* C longer than the fixed struct holds: header + L bytes (the caller allocates room for L) */
+    memset(buf.b, 0xEE, sizeof(buf.b));
+    CHECK_RC(SDF_ExternalEncrypt_ECC(ses, SGD_SM2_3, &pub, msg, 300, &buf.c), SDR_OK);
+    CHECK(buf.c.L == 300 && cipher_extent_ok(buf.b, 300));
+    memset(out, 0xEE, sizeof(out));
+#ifdef MOCK_STRICT
+    n = 299;
+    CHECK_RC(SDF_ExternalDecrypt_ECC(ses, SGD_SM2_3, &priv, &buf.c, out, &n), SDR_NOBUFFER);
+#endif
+    n = sizeof(out);
+    CHECK_RC(SDF_ExternalDecrypt_ECC(ses, SGD_SM2_3, &priv, &buf.c, out, &n), SDR_OK);
+    CHECK(n == 300 && memcmp(out, msg, 300) == 0 && out[300] == 0xEE);
+
+    /* internal encryption key at index 1 */
+    memset(buf.b, 0xEE, sizeof(buf.b));
+    CHECK_RC(SDF_InternalEncrypt_ECC(ses, 1, SGD_SM2_3, msg, 20, &buf.c), SDR_OK);
+    CHECK(buf.c.L == 20 && cipher_extent_ok(buf.b, 20));
+    n = sizeof(out);
+    CHECK_RC(SDF_InternalDecrypt_ECC(ses, 1, SGD_SM2_3, &buf.c, out, &n), SDR_PARDENY);
+    CHECK_RC(SDF_GetPrivateKeyAccessRight(ses, 1, (unsigned char *)"123456", 6), SDR_OK);
+    memset(out, 0xEE, sizeof(out));
+#ifdef MOCK_STRICT
+    n = 19;
+    CHECK_RC(SDF_InternalDecrypt_ECC(ses, 1, SGD_SM2_3, &buf.c, out, &n), SDR_NOBUFFER);
+    CHECK(n == 19 && out[0] == 0xEE);
+    n = 20;
+#else
+    n = 0;
+#endif
+    CHECK_RC(SDF_InternalDecrypt_ECC(ses, 1, SGD_SM2_3, &buf.c, out, &n), SDR_OK);
+    CHECK(n == 20 && memcmp(out, msg, 20) == 0 && out[20] == 0xEE);
+
+    /* session keys under SM2: IPK out, ISK in (the same key); EPK out, decrypted here */
+    memset(buf.b, 0xEE, sizeof(buf.b));
+    CHECK_RC(SDF_GenerateKeyWithIPK_ECC(ses, 1, 128, &buf.c, &k1), SDR_OK);
+    CHECK(buf.c.L == 16 && cipher_extent_ok(buf.b, 16));
+    n = sizeof(raw);
+    CHECK_RC(SDF_InternalDecrypt_ECC(ses, 1, SGD_SM2_3, &buf.c, raw, &n), SDR_OK);
+    CHECK(n == 16 && key_is(ses, k1, raw));
+    CHECK_RC(SDF_ImportKeyWithISK_ECC(ses, 1, &buf.c, &k2), SDR_OK);
+    CHECK(k2 != k1 && key_is(ses, k2, raw));
+    CHECK_RC(SDF_DestroyKey(ses, k1), SDR_OK);
+    CHECK_RC(SDF_DestroyKey(ses, k2), SDR_OK);
+    memset(buf.b, 0xEE, sizeof(buf.b));
+    CHECK_RC(SDF_GenerateKeyWithEPK_ECC(ses, 128, SGD_SM2_3, &pub, &buf.c, &k1), SDR_OK);
+    CHECK(buf.c.L == 16 && cipher_extent_ok(buf.b, 16));
+    n = sizeof(raw);
+    CHECK_RC(SDF_ExternalDecrypt_ECC(ses, SGD_SM2_3, &priv, &buf.c, raw, &n), SDR_OK);
+    CHECK(n == 16 && key_is(ses, k1, raw));
+    CHECK_RC(SDF_CloseDevice(dev), SDR_OK);
+}
+
+/* ---- KEKs and SM4 ------------------------------------------------------------ */
+
+static void test_symmetric(void)
+{
+    void *dev = NULL, *ses = NULL, *k = NULL, *k2 = NULL;
+    unsigned char blob[64], blob2[64], raw[16], data[64], out[80], mac[32], want[64];
+    unsigned int n;
+
+    RAND_bytes(data, sizeof(data));
+    CHECK_RC(SDF_OpenDevice(&dev), SDR_OK);
+    CHECK_RC(SDF_OpenSession(dev, &ses), SDR_OK);
+
+    /* SGD_SM4_CBC, every variant: IV || SM4-CBC(kek, IV, key), 32 bytes */
+    memset(blob, 0xEE, sizeof(blob));
+    n = sizeof(blob);
+    CHECK_RC(SDF_GenerateKeyWithKEK(ses, 128, SGD_SM4_CBC, 4, blob, &n, &k), SDR_OK);
+    CHECK(n == 32 && blob[32] == 0xEE);
+    CHECK(evp_sm4(0, "SM4-CBC", KEK4, blob, blob + 16, 16, raw) && key_is(ses, k, raw));
+    n = sizeof(blob2);
+    CHECK_RC(SDF_GenerateKeyWithKEK(ses, 128, SGD_SM4_CBC, 4, blob2, &n, &k2), SDR_OK);
+    CHECK(n == 32 && memcmp(blob, blob2, 16) != 0); /* a random IV */
+    CHECK_RC(SDF_DestroyKey(ses, k2), SDR_OK);
+    RAND_bytes(raw, sizeof(raw));
+    RAND_bytes(blob2, 16);
+    CHECK(evp_sm4(1, "SM4-CBC", KEK4, blob2, raw, 16, blob2 + 16));
+    CHECK_RC(SDF_ImportKeyWithKEK(ses, SGD_SM4_CBC, 4, blob2, 32, &k2), SDR_OK);
+    CHECK(key_is(ses, k2, raw));
+    CHECK_RC(SDF_DestroyKey(ses, k2), SDR_OK);
+    CHECK_RC(SDF_ImportKeyWithKEK(ses, SGD_SM4_CBC, 4, blob2, 16, &k2), SDR_INARGERR);
+    CHECK_RC(SDF_ImportKeyWithKEK(ses, SGD_SM4_CBC, 9, blob2, 32, &k2), SDR_KEYNOTEXIST);
+    CHECK_RC(SDF_ImportKeyWithKEK(ses, SGD_SM4_MAC, 4, blob2, 32, &k2), SDR_ALGNOTSUPPORT);
+    n = sizeof(blob2);
+    CHECK_RC(SDF_GenerateKeyWithKEK(ses, 128, SGD_SM4_MAC, 4, blob2, &n, &k2), SDR_ALGNOTSUPPORT);
+
+#ifdef MOCK_STRICT
+    /* strict: no SGD_SM4_ECB; *puiKeyLength is the capacity */
+    n = sizeof(blob2);
+    CHECK_RC(SDF_GenerateKeyWithKEK(ses, 128, SGD_SM4_ECB, 4, blob2, &n, &k2), SDR_ALGNOTSUPPORT);
+    CHECK_RC(SDF_ImportKeyWithKEK(ses, SGD_SM4_ECB, 4, blob2, 16, &k2), SDR_ALGNOTSUPPORT);
+    memset(blob2, 0xEE, sizeof(blob2));
+    n = 31;
+    CHECK_RC(SDF_GenerateKeyWithKEK(ses, 128, SGD_SM4_CBC, 4, blob2, &n, &k2), SDR_NOBUFFER);
+    CHECK(n == 31 && blob2[0] == 0xEE && blob2[31] == 0xEE);
+    n = 0;
+    CHECK_RC(SDF_GenerateKeyWithKEK(ses, 128, SGD_SM4_CBC, 4, blob2, &n, &k2), SDR_NOBUFFER);
+#else
+    /* SGD_SM4_ECB: SM4-ECB(kek, key), 16 bytes; *puiKeyLength is not read */
+    memset(blob2, 0xEE, sizeof(blob2));
+    n = 0;
+    CHECK_RC(SDF_GenerateKeyWithKEK(ses, 128, SGD_SM4_ECB, 4, blob2, &n, &k2), SDR_OK);
+    CHECK(n == 16 && blob2[16] == 0xEE);
+    CHECK(evp_sm4(0, "SM4-ECB", KEK4, NULL, blob2, 16, raw) && key_is(ses, k2, raw));
+    CHECK_RC(SDF_DestroyKey(ses, k2), SDR_OK);
+    RAND_bytes(raw, sizeof(raw));
+    CHECK(evp_sm4(1, "SM4-ECB", KEK4, NULL, raw, 16, blob2));
+    CHECK_RC(SDF_ImportKeyWithKEK(ses, SGD_SM4_ECB, 4, blob2, 32, &k2), SDR_INARGERR);
+    CHECK_RC(SDF_ImportKeyWithKEK(ses, SGD_SM4_ECB, 4, blob2, 16, &k2), SDR_OK);
+    CHECK(key_is(ses, k2, raw));
+#endif
+
+    /* output capacities of SDF_Encrypt / SDF_Decrypt / SDF_CalculateMAC (key k: CBC-wrapped above) */
+    CHECK(evp_sm4(0, "SM4-CBC", KEK4, blob, blob + 16, 16, raw));
+    CHECK(evp_sm4(1, "SM4-ECB", raw, NULL, data, 64, want));
+    memset(out, 0xEE, sizeof(out));
+    memset(mac, 0xEE, sizeof(mac));
+#ifdef MOCK_STRICT
+    n = 63;
+    CHECK_RC(SDF_Encrypt(ses, k, SGD_SM4_ECB, NULL, data, 64, out, &n), SDR_NOBUFFER);
+    CHECK(n == 63 && out[0] == 0xEE && out[63] == 0xEE);
+    CHECK_RC(SDF_Decrypt(ses, k, SGD_SM4_ECB, NULL, want, 64, out, &n), SDR_NOBUFFER);
+    CHECK(n == 63 && out[0] == 0xEE);
+    n = 15;
+    CHECK_RC(SDF_CalculateMAC(ses, k, SGD_SM4_MAC, NULL, data, 64, mac, &n), SDR_NOBUFFER);
+    CHECK(n == 15 && mac[0] == 0xEE);
+    n = 64;
+#else
+    n = 0; /* not read */
+#endif
+    CHECK_RC(SDF_Encrypt(ses, k, SGD_SM4_ECB, NULL, data, 64, out, &n), SDR_OK);
+    CHECK(n == 64 && memcmp(out, want, 64) == 0 && out[64] == 0xEE);
+    n = MOCK_IS_STRICT ? 64 : 0;
+    CHECK_RC(SDF_Decrypt(ses, k, SGD_SM4_ECB, NULL, want, 64, out, &n), SDR_OK);
+    CHECK(n == 64 && memcmp(out, data, 64) == 0 && out[64] == 0xEE);
+    n = MOCK_IS_STRICT ? 16 : 0;
+    CHECK_RC(SDF_CalculateMAC(ses, k, SGD_SM4_MAC, NULL, data, 64, mac, &n), SDR_OK);
+    memset(blob2, 0, 16);
+    CHECK(evp_sm4(1, "SM4-CBC", raw, blob2, data, 64, want));
+    CHECK(n == 16 && memcmp(mac, want + 48, 16) == 0 && mac[16] == 0xEE);
+    CHECK_RC(SDF_CloseDevice(dev), SDR_OK);
+}
+
+/* ---- stalls ------------------------------------------------------------------ */
+
+typedef struct {
+    void *session;
+    int rc;
+    double ms;
+} random_job;
+
+static void *random_worker(void *arg)
+{
+    random_job *job = arg;
+    unsigned char b[16];
+    double t0 = now_ms();
+    job->rc = SDF_GenerateRandom(job->session, sizeof(b), b);
+    job->ms = now_ms() - t0;
+    return NULL;
+}
+
+/* Time of one SDF_GenerateRandom, which must give `want`. */
+static double timed_random(void *ses, int want)
+{
+    random_job job;
+    job.session = ses;
+    random_worker(&job);
+    CHECK_RC(job.rc, want);
+    return job.ms;
+}
+
+static void test_stall(void)
+{
+    void *dev = NULL, *ses = NULL;
+    DEVICEINFO info;
+    random_job job;
+    pthread_t th;
+    double t0;
+
+    CHECK_RC(MOCK_SetStall("SDF_NoSuchFunction", 10, 0, 1), SDR_INARGERR);
+    CHECK_RC(MOCK_SetStall("SDF_GenerateRandom", 0, 0, 1), SDR_INARGERR);
+    CHECK_RC(MOCK_SetStall("SDF_GenerateRandom", 10, 0, 0), SDR_INARGERR);
+    CHECK_RC(MOCK_SetStall("SDF_GenerateRandom", 10, 0, -2), SDR_INARGERR);
+    CHECK_RC(MOCK_SetStall(NULL, 0, 0, 0), SDR_OK);
+    CHECK_RC(SDF_OpenDevice(&dev), SDR_OK);
+    CHECK_RC(SDF_OpenSession(dev, &ses), SDR_OK);
+
+    /* after one call, one call stalls */
+    CHECK_RC(MOCK_SetStall("GenerateRandom", 250, 1, 1), SDR_OK);
+    CHECK(timed_random(ses, SDR_OK) < 125.0);
+    CHECK(timed_random(ses, SDR_OK) >= 249.0);
+    CHECK(timed_random(ses, SDR_OK) < 125.0);
+
+    /* a stalled call holds no lock: calls on its session go on meanwhile */
+    CHECK_RC(MOCK_SetStall("SDF_GenerateRandom", 400, 0, 1), SDR_OK);
+    job.session = ses;
+    pthread_create(&th, NULL, random_worker, &job);
+    sleep_ms(50);
+    t0 = now_ms();
+    CHECK_RC(SDF_GetDeviceInfo(ses, &info), SDR_OK);
+    CHECK(timed_random(ses, SDR_OK) < 200.0);
+    CHECK(now_ms() - t0 < 200.0);
+    pthread_join(th, NULL);
+    CHECK(job.rc == SDR_OK && job.ms >= 399.0);
+
+    /* count -1: every call; setting again replaces; a fault still answers after the stall */
+    CHECK_RC(MOCK_SetStall("SDF_GenerateRandom", 60, 0, -1), SDR_OK);
+    CHECK(timed_random(ses, SDR_OK) >= 59.0);
+    CHECK(timed_random(ses, SDR_OK) >= 59.0);
+    CHECK_RC(MOCK_SetStall("SDF_GenerateRandom", 150, 0, -1), SDR_OK);
+    CHECK_RC(MOCK_SetFault("SDF_GenerateRandom", SDR_COMMFAIL, 0, 1), SDR_OK);
+    CHECK(timed_random(ses, SDR_COMMFAIL) >= 149.0);
+    CHECK(timed_random(ses, SDR_OK) >= 149.0);
+    CHECK_RC(MOCK_SetStall(NULL, 0, 0, 0), SDR_OK);
+    CHECK(timed_random(ses, SDR_OK) < 75.0);
+    /* MOCK_Reset clears stalls */
+    CHECK_RC(MOCK_SetStall("SDF_GenerateRandom", 300, 0, -1), SDR_OK);
+    CHECK_RC(MOCK_Reset(), SDR_OK);
+    CHECK(timed_random(ses, SDR_OK) < 150.0);
+    CHECK_RC(SDF_CloseDevice(dev), SDR_OK);
+}
+
+/* ---- overlapping calls that abort (run in child processes) -------------------- */
+
+typedef struct {
+    void *device;
+    pthread_barrier_t *barrier;
+    int rounds;
+} race_job;
+
+static void *close_worker(void *arg)
+{
+    SDF_CloseSession(arg);
+    return NULL;
+}
+
+static void *race_worker(void *arg)
+{
+    race_job *job = arg;
+    int i;
+    for (i = 0; i < job->rounds; i++) {
+        void *s = NULL;
+        pthread_barrier_wait(job->barrier);
+        if (SDF_OpenSession(job->device, &s) == SDR_OK)
+            SDF_CloseSession(s);
+    }
+    return NULL;
+}
+
+/* The body of `selftest --child MODE`: exit 0 when it got to the end, 3 on an unexpected result. */
+static int child_main(const char *mode)
+{
+    void *dev = NULL, *ses = NULL, *s2 = NULL;
+    unsigned char rnd[16];
+    DEVICEINFO info;
+    pthread_t th[2];
+    int i, rc;
+
+    rc = SDF_OpenDevice(&dev);
+    if (strcmp(mode, "serial-bad-env") == 0)
+        return rc == SDR_OPENDEVICE ? 0 : 3;
+    if (rc != SDR_OK || SDF_OpenSession(dev, &ses) != SDR_OK)
+        return 3;
+    if (strcmp(mode, "lifecycle-stall") == 0) {
+        /* OpenSession while a (stalled) CloseSession is inside */
+        MOCK_SetStall("SDF_CloseSession", 300, 0, 1);
+        pthread_create(&th[0], NULL, close_worker, ses);
+        sleep_ms(50);
+        if (SDF_OpenSession(dev, &s2) != SDR_OK)
+            return 3;
+        pthread_join(th[0], NULL);
+    } else if (strcmp(mode, "lifecycle-race") == 0) {
+        /* two threads open and close sessions at the same moment, no stall: the 2 ms hold catches it */
+        pthread_barrier_t barrier;
+        race_job job;
+        pthread_barrier_init(&barrier, NULL, 2);
+        job.device = dev;
+        job.barrier = &barrier;
+        job.rounds = 20;
+        for (i = 0; i < 2; i++)
+            pthread_create(&th[i], NULL, race_worker, &job);
+        for (i = 0; i < 2; i++)
+            pthread_join(th[i], NULL);
+        pthread_barrier_destroy(&barrier);
+    } else if (strncmp(mode, "serial-", 7) == 0) {
+        random_job job;
+        if (strcmp(mode, "serial-hook") == 0)
+            MOCK_SetSerialCheck(1);
+        else if (strcmp(mode, "serial-off") == 0)
+            MOCK_SetSerialCheck(0);
+        else if (strcmp(mode, "serial-reset") == 0)
+            MOCK_Reset();
+        /* one call after another is fine, latency included */
+        MOCK_SetLatencyUs(2000);
+        if (SDF_GenerateRandom(ses, sizeof(rnd), rnd) != SDR_OK || SDF_GetDeviceInfo(ses, &info) != SDR_OK ||
+            SDF_OpenSession(dev, &s2) != SDR_OK || SDF_CloseSession(s2) != SDR_OK)
+            return 3;
+        MOCK_SetLatencyUs(0);
+        /* GetDeviceInfo while a (stalled) GenerateRandom is inside */
+        MOCK_SetStall("SDF_GenerateRandom", 300, 0, 1);
+        job.session = ses;
+        pthread_create(&th[0], NULL, random_worker, &job);
+        sleep_ms(50);
+        if (SDF_GetDeviceInfo(ses, &info) != SDR_OK)
+            return 3;
+        pthread_join(th[0], NULL);
+    } else {
+        return 2;
+    }
+    return SDF_CloseDevice(dev) == SDR_OK ? 0 : 3;
+}
+
+/* Runs `selftest --child MODE` (GMT0018_MOCK_SERIAL = serial, unset when NULL), its stderr into err;
+ * returns the wait status. */
+static int run_child(const char *mode, const char *serial, char *err, size_t size)
+{
+    int fds[2], status = -1;
+    size_t len = 0;
+    pid_t pid;
+    err[0] = '\0';
+    if (pipe(fds) != 0)
+        return -1;
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core); /* the aborts are expected: no core files */
+        dup2(fds[1], 2);
+        close(fds[0]);
+        close(fds[1]);
+        unsetenv("GMT0018_MOCK_FAULTS");
+        setenv("GMT0018_MOCK_KEYSTORE", "", 1);
+        if (serial)
+            setenv("GMT0018_MOCK_SERIAL", serial, 1);
+        else
+            unsetenv("GMT0018_MOCK_SERIAL");
+        execl("/proc/self/exe", "selftest", "--child", mode, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    if (pid > 0) {
+        ssize_t got;
+        while ((got = read(fds[0], err + len, size - 1 - len)) > 0 && len + (size_t)got < size - 1)
+            len += (size_t)got;
+        if (got > 0)
+            len += (size_t)got;
+        err[len] = '\0';
+        waitpid(pid, &status, 0);
+    }
+    close(fds[0]);
+    return status;
+}
+
+static int aborted(int status)
+{
+    return status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+}
+
+static int exited_ok(int status)
+{
+    return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* err is exactly one line: prefix, anything, suffix */
+static int one_line(const char *err, const char *prefix, const char *suffix)
+{
+    size_t n = strlen(err), p = strlen(prefix), s = strlen(suffix);
+    const char *nl = strchr(err, '\n');
+    if (n < p + s + 1 || strncmp(err, prefix, p) != 0 || nl != err + n - 1)
+        return 0;
+    return strncmp(err + n - 1 - s, suffix, s) == 0;
+}
+
+static void test_children(void)
+{
+    char err[1024];
+    int st;
+
+    /* strict: a lifecycle call entering while another is inside aborts, whatever the timing */
+    st = run_child("lifecycle-stall", NULL, err, sizeof(err));
+#ifdef MOCK_STRICT
+    CHECK(aborted(st));
+    CHECK(strcmp(err, "gmt0018 mock (strict): concurrent SDF_CloseSession and SDF_OpenSession: "
+                      "the library is not thread-safe\n") == 0);
+#else
+    CHECK(exited_ok(st) && err[0] == '\0');
+#endif
+    st = run_child("lifecycle-race", NULL, err, sizeof(err));
+#ifdef MOCK_STRICT
+    CHECK(aborted(st));
+    CHECK(one_line(err, "gmt0018 mock (strict): concurrent SDF_", ": the library is not thread-safe"));
+#else
+    CHECK(exited_ok(st) && err[0] == '\0');
+#endif
+
+    /* serial check, every variant: by the hook or the environment; off by the hook or MOCK_Reset */
+    st = run_child("serial-hook", NULL, err, sizeof(err));
+    CHECK(aborted(st));
+    CHECK(strcmp(err, "gmt0018 mock (serial check): concurrent SDF_GenerateRandom and SDF_GetDeviceInfo: "
+                      "calls must not overlap\n") == 0);
+    st = run_child("serial-env", "1", err, sizeof(err));
+    CHECK(aborted(st));
+    CHECK(one_line(err, "gmt0018 mock (serial check): concurrent SDF_GenerateRandom and SDF_GetDeviceInfo",
+                   "calls must not overlap"));
+    st = run_child("serial-env", "0", err, sizeof(err));
+    CHECK(exited_ok(st) && err[0] == '\0');
+    st = run_child("serial-off", "1", err, sizeof(err));
+    CHECK(exited_ok(st) && err[0] == '\0');
+    st = run_child("serial-reset", "1", err, sizeof(err));
+    CHECK(exited_ok(st) && err[0] == '\0');
+    st = run_child("serial-bad-env", "yes", err, sizeof(err));
+    CHECK(exited_ok(st) && strstr(err, "GMT0018_MOCK_SERIAL") != NULL);
+}
+
 static void test_keystore_env(void)
 {
     void *dev = (void *)1, *ses = NULL;
@@ -872,6 +1460,8 @@ static void test_keystore_env(void)
 int main(int argc, char **argv)
 {
     char path[512];
+    if (argc == 3 && strcmp(argv[1], "--child") == 0)
+        return child_main(argv[2]); /* run by test_children */
     if (argc == 2 && strcmp(argv[1], "--strict-parallel") == 0) {
         g_strict_parallel = 1;
     } else if (argc != 1) {
@@ -888,21 +1478,32 @@ int main(int argc, char **argv)
     write_file("sign-2.key", "private=zz\n");
     write_file("sign-01.key", "not a key file name the card reads\n");
     write_file("notes.txt", "ignored\n");
+    {
+        char text[64];
+        to_hex(KEK4, sizeof(KEK4), text + 4);
+        memcpy(text, "kek=", 4);
+        strcat(text, "\n");
+        write_file("kek-4.key", text);
+    }
     setenv("GMT0018_MOCK_KEYSTORE", g_dir, 1);
     setenv("GMT0018_MOCK_FAULTS", " SDF_GenerateRandom:SDR_COMMFAIL:after=1:count=1 ", 1);
     setenv("GMT0018_MOCK_LATENCY_US", "0", 1);
 
-    printf("selftest (ECCref_MAX_LEN %d%s)\n", ECCref_MAX_LEN,
+    printf("selftest (ECCref_MAX_LEN %d%s%s)\n", ECCref_MAX_LEN,
 #ifdef MOCK_SIGN_WITH_ALGID
-           ", InternalSign with algorithm ID"
+           ", InternalSign with algorithm ID",
 #else
-           ""
+           "",
 #endif
-    );
+           MOCK_IS_STRICT ? ", strict" : "");
     test_mul_base();
     test_basics();
     test_hooks();
     test_threads();
+    test_ecc_cipher();
+    test_symmetric();
+    test_stall();
+    test_children();
     test_keystore_env();
 
     snprintf(path, sizeof(path), "rm -rf '%s'", g_dir);
