@@ -12,6 +12,7 @@ const variants = [
   { name: 'standard', lib: mockVariantLib('standard'), options: { profile: 'standard' } },
   { name: '32-byte fields', lib: mockVariantLib('bits256'), options: { profile: 'bits256' } },
   { name: 'uiAlgID sign', lib: mockVariantLib('algid'), options: { profile: 'algid' } },
+  { name: 'strict', lib: mockVariantLib('strict'), options: { kekAlgorithm: 'SGD_SM4_CBC' as const } },
 ];
 
 function expectSdfError(error: unknown, fn: string, codeName: string): void {

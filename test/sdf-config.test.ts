@@ -79,6 +79,7 @@ describe.each([
   ['bits256', '32-byte fields by override', 'hsm_ecc_field_bytes=32'],
   ['algid', 'uiAlgID sign by profile', 'hsm_profile=algid'],
   ['algid', 'uiAlgID sign by override', 'hsm_sign_with_alg_id=true'],
+  ['strict', 'the strictest library, one call at a time', 'hsm_thread_model=serial\nhsm_kek_algorithm=SGD_SM4_CBC'],
 ] as const)('signing through config.ini against the %s mock (%s)', (variant, _label, line) => {
   const keystore = new TempKeystore();
   const privateKey = generatePrivateKey();

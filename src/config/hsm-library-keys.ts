@@ -5,10 +5,14 @@
  *   hsm_sign_with_alg_id=true|false
  *   hsm_symbols=SDF_InternalSign_ECC=VENDOR_InternalSign,SDF_HashInit=VENDOR_HashInit
  *   hsm_preload=libdep1.so:/opt/vendor/lib/libdep2.so
+ *   hsm_thread_model=session|serial
+ *   hsm_call_timeout_ms=10000
+ *   hsm_kek_algorithm=SGD_SM4_ECB|SGD_SM4_CBC
  */
 import { isSdfProfileName, SDF_PROFILE_NAMES } from '../sdf/profiles';
 import { ConfigError, ConfigErrorCodes } from './errors';
-import { showValue, type ValueSite } from './values';
+import { parseUnsignedInt, showValue, type ValueSite } from './values';
+import type { SdfThreadModel } from '../sdf/library';
 
 function bad(what: string, expected: string, site: ValueSite): ConfigError {
   return new ConfigError(ConfigErrorCodes.CONFIG_BAD_VALUE, `${what} (expected ${expected})`, site);
@@ -60,4 +64,27 @@ export function parseHsmPreload(raw: string, site: ValueSite): readonly string[]
     throw bad('has an empty path', 'library paths separated by ":", e.g. /opt/vendor/lib/libdep.so', site);
   }
   return paths;
+}
+
+export function parseThreadModel(raw: string, site: ValueSite): SdfThreadModel {
+  if (raw === 'session' || raw === 'serial') return raw;
+  throw bad(
+    raw === '' ? 'is empty' : `${showValue(raw, site)} is not a thread model`,
+    'session (calls on different sessions in parallel) or serial (every call of the library one at a time)',
+    site,
+  );
+}
+
+/** Milliseconds a device call may take; 0 turns the deadline off. */
+export function parseCallTimeoutMs(raw: string, site: ValueSite): number {
+  return parseUnsignedInt(raw, site, { max: 2_147_483_647, maxReason: 'the longest timer Node.js sets' });
+}
+
+export function parseKekAlgorithm(raw: string, site: ValueSite): 'SGD_SM4_ECB' | 'SGD_SM4_CBC' {
+  if (raw === 'SGD_SM4_ECB' || raw === 'SGD_SM4_CBC') return raw;
+  throw bad(
+    raw === '' ? 'is empty' : `${showValue(raw, site)} is not a key-wrapping algorithm`,
+    'SGD_SM4_ECB or SGD_SM4_CBC',
+    site,
+  );
 }

@@ -9,7 +9,15 @@
  */
 import { ConfigError, ConfigErrorCodes } from './errors';
 import type { IniEntry, IniSection } from './ini';
-import { parseEccFieldBytes, parseHsmPreload, parseHsmProfile, parseHsmSymbols } from './hsm-library-keys';
+import {
+  parseCallTimeoutMs,
+  parseEccFieldBytes,
+  parseHsmPreload,
+  parseHsmProfile,
+  parseHsmSymbols,
+  parseKekAlgorithm,
+  parseThreadModel,
+} from './hsm-library-keys';
 import { parseRemoteSignerUrls } from './remote-signer-keys';
 import { INT_MAX, parseBoolean, parseUnsignedInt, showValue, type ValueSite } from './values';
 
@@ -73,6 +81,10 @@ export const SECURITY_KEYS = {
   hsmSignWithAlgId: { names: ['hsm_sign_with_alg_id'], parse: parseBoolean },
   hsmSymbols: { names: ['hsm_symbols'], parse: parseHsmSymbols },
   hsmPreload: { names: ['hsm_preload'], parse: parseHsmPreload },
+  hsmThreadModel: { names: ['hsm_thread_model'], parse: parseThreadModel },
+  hsmCallTimeoutMs: { names: ['hsm_call_timeout_ms'], parse: parseCallTimeoutMs },
+  hsmKekAlgorithm: { names: ['hsm_kek_algorithm'], parse: parseKekAlgorithm },
+  hsmVerifySignatures: { names: ['hsm_verify_signatures'], parse: parseBoolean },
   // gmt0018 extensions: sign through `gmt0018 serve` (FISCO ignores them)
   remoteSignerUrl: { names: ['remote_signer_url'], parse: parseRemoteSignerUrls },
   remoteSignerTokenFile: { names: ['remote_signer_token_file'], parse: text },

@@ -30,6 +30,7 @@ class SecurityConfigRecord {
   declare readonly privateKeyPath: string;
   declare readonly configPath?: string;
   declare readonly hsmLibrary?: HsmLibrarySettings;
+  declare readonly hsmVerifySignatures?: boolean;
   declare readonly remoteSigner?: RemoteSignerSettings;
 
   constructor(fields: PublicFields) {
@@ -44,6 +45,7 @@ class SecurityConfigRecord {
     define('privateKeyPath', fields.privateKeyPath);
     define('configPath', fields.configPath);
     define('hsmLibrary', fields.hsmLibrary);
+    define('hsmVerifySignatures', fields.hsmVerifySignatures);
     define('remoteSigner', fields.remoteSigner);
     Object.freeze(this);
   }
@@ -152,6 +154,12 @@ export function createSecurityConfig(fields: SecurityConfig): SecurityConfig {
   if (encKeyIndex !== undefined) plain.encKeyIndex = encKeyIndex;
   if (fields.configPath !== undefined) plain.configPath = fields.configPath;
   if (fields.hsmLibrary !== undefined) plain.hsmLibrary = frozenLibrarySettings(fields.hsmLibrary);
+  if (fields.hsmVerifySignatures !== undefined) {
+    if (typeof fields.hsmVerifySignatures !== 'boolean') {
+      throw new TypeError('createSecurityConfig: hsmVerifySignatures must be a boolean or undefined');
+    }
+    plain.hsmVerifySignatures = fields.hsmVerifySignatures;
+  }
   if (fields.remoteSigner !== undefined) plain.remoteSigner = frozenRemoteSigner(fields.remoteSigner);
   return redacting(plain, fields.password);
 }

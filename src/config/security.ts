@@ -181,6 +181,7 @@ function securityConfigFromIni(doc: IniDocument, ctx: BuildContext): SecurityCon
   if (file !== undefined) fields.configPath = file;
   const hsmLibrary = hsmLibraryFromKeys(v, ctx.baseDir);
   if (hsmLibrary !== undefined) fields.hsmLibrary = hsmLibrary;
+  if (v.hsmVerifySignatures !== undefined) fields.hsmVerifySignatures = v.hsmVerifySignatures.value;
   const remoteSigner = remoteSignerFromKeys(v, ctx.baseDir, where);
   if (remoteSigner !== undefined) fields.remoteSigner = remoteSigner;
   return createSecurityConfig(fields);
@@ -239,6 +240,9 @@ function hsmLibraryFromKeys(v: SecurityValues, baseDir: string): HsmLibrarySetti
   if (v.hsmSignWithAlgId !== undefined) out.internalSignWithAlgId = v.hsmSignWithAlgId.value;
   if (v.hsmSymbols !== undefined) out.symbols = v.hsmSymbols.value;
   if (v.hsmPreload !== undefined) out.preload = v.hsmPreload.value.map((p) => resolveLibraryPath(p, baseDir));
+  if (v.hsmThreadModel !== undefined) out.threadModel = v.hsmThreadModel.value;
+  if (v.hsmCallTimeoutMs !== undefined) out.callTimeoutMs = v.hsmCallTimeoutMs.value;
+  if (v.hsmKekAlgorithm !== undefined) out.kekAlgorithm = v.hsmKekAlgorithm.value;
   return Object.keys(out).length === 0 ? undefined : out;
 }
 

@@ -1,3 +1,5 @@
+import type { SdfLibraryOptions } from '../sdf/library';
+
 /**
  * What gmt0018 needs from the `[security]` section of a FISCO BCOS node's config.ini.
  *
@@ -30,6 +32,11 @@ export interface SecurityConfig {
    */
   hsmLibrary?: HsmLibrarySettings;
   /**
+   * gmt0018 extension key hsm_verify_signatures: verify every signature the card returns on the
+   * host before handing it out (default false; see the signer option verifySignatures).
+   */
+  hsmVerifySignatures?: boolean;
+  /**
    * gmt0018 extension keys remote_signer_url (comma-separated for several instances) and
    * remote_signer_token_file: sign through `gmt0018 serve` instead of a local card or key file.
    */
@@ -42,11 +49,9 @@ export interface RemoteSignerSettings {
   tokenFile?: string;
 }
 
-/** A named profile plus overrides; preload paths are resolved like hsm_lib_path. */
-export interface HsmLibrarySettings {
-  profile?: string;
-  eccFieldBytes?: 32 | 64;
-  internalSignWithAlgId?: boolean;
-  symbols?: Readonly<Record<string, string>>;
-  preload?: readonly string[];
-}
+/**
+ * The SDF library options a config file can set (hsm_profile, hsm_ecc_field_bytes,
+ * hsm_sign_with_alg_id, hsm_symbols, hsm_preload, hsm_thread_model, hsm_call_timeout_ms,
+ * hsm_kek_algorithm); preload paths are resolved like hsm_lib_path.
+ */
+export type HsmLibrarySettings = SdfLibraryOptions;

@@ -67,8 +67,13 @@ export function parseSdrCode(text: string): number | undefined {
 export const SGD = Object.freeze({
   SGD_SM1_ECB: 0x00000101,
   SGD_SM1_CBC: 0x00000102,
+  SGD_SM1_CFB: 0x00000104,
+  SGD_SM1_OFB: 0x00000108,
+  SGD_SM1_MAC: 0x00000110,
   SGD_SM4_ECB: 0x00000401,
   SGD_SM4_CBC: 0x00000402,
+  SGD_SM4_CFB: 0x00000404,
+  SGD_SM4_OFB: 0x00000408,
   SGD_SM4_MAC: 0x00000410,
   SGD_SM2: 0x00020100,
   SGD_SM2_1: 0x00020200,

@@ -4,11 +4,13 @@
  * ECCCipher { x[field]; y[field]; M[32]; unsigned int L; C[L]; }.
  *
  * ECCCipher's C is declared `C[1]` in the standard and GmSSL's sdf.h (the caller allocates room
- * for L bytes) and `C[136]` in some vendor headers. The binding allocates the header plus at least
- * 136 bytes, or L when it is larger, so either declaration has room; it reads exactly L bytes back.
+ * for L bytes), `C[136]` in some vendor headers, and `C[1]` plus fixed padding to 419 bytes in
+ * others, whose libraries clear the whole struct before filling it. The binding allocates the
+ * largest of these layouts, or header plus L when that is larger, and reads exactly L bytes back.
  */
+import { capacityOf, guardedBuffer } from '../native/guard-bytes';
 import { SdfBindingError } from './errors';
-import { checkTail, EccFieldBytes, putValue, SM2_VALUE_BYTES, takeValue } from './structs';
+import { checkOutput, EccFieldBytes, putValue, SM2_VALUE_BYTES, structBuffer, takeValue } from './structs';
 
 /** SM2 ciphertext: C1 = x||y (64 bytes), C3 = SM3(x2||M||y2) (32 bytes), C2 (as long as M). */
 export interface Sm2Ciphertext {
@@ -17,8 +19,8 @@ export interface Sm2Ciphertext {
   c2: Uint8Array;
 }
 
-/** The largest fixed C a vendor header declares (ECCref_MAX_CIPHER_LEN). */
-const VENDOR_FIXED_C = 136;
+/** sizeof(ECCCipher) of the largest fixed layout in the field (C[1] and padding), rounded up. */
+const LARGEST_FIXED_CIPHER = 420;
 
 /** Bytes to allocate: the 64-byte-field size whatever `field` is (see structs.ts, WIDEST). */
 export function privateKeyStructSize(_field: EccFieldBytes): number {
@@ -35,20 +37,20 @@ export function cipherHeaderSize(field: EccFieldBytes): number {
  * alignment; sized with the 64-byte-field header whatever `field` is (see structs.ts, WIDEST).
  */
 export function cipherStructSize(_field: EccFieldBytes, length: number): number {
-  const size = cipherHeaderSize(64) + Math.max(length, VENDOR_FIXED_C);
+  const size = Math.max(LARGEST_FIXED_CIPHER, cipherHeaderSize(64) + length);
   return Math.ceil(size / 4) * 4;
 }
 
 /** ECCrefPrivateKey from a 32-byte d. The caller zeroes the buffer after use. */
 export function encodePrivateKey(privateKey: Uint8Array, field: EccFieldBytes): Buffer {
-  const out = Buffer.alloc(privateKeyStructSize(field));
+  const out = guardedBuffer(privateKeyStructSize(field), true);
   out.writeUInt32LE(256, 0);
   putValue(out, 4, field, privateKey);
   return out;
 }
 
 export function decodePrivateKey(struct: Buffer, field: EccFieldBytes, fn: string): Uint8Array {
-  checkTail(struct, 4 + field, fn);
+  checkOutput(struct, 4 + field, fn);
   const bits = struct.readUInt32LE(0);
   if (bits !== 256) {
     throw new SdfBindingError('SDF_BAD_RESPONSE', `${fn} returned a ${bits}-bit private key where SM2 has 256 bits`, {
@@ -59,7 +61,7 @@ export function decodePrivateKey(struct: Buffer, field: EccFieldBytes, fn: strin
 }
 
 export function encodeCipher(cipher: Sm2Ciphertext, field: EccFieldBytes): Buffer {
-  const out = Buffer.alloc(cipherStructSize(field, cipher.c2.length));
+  const out = structBuffer(cipherStructSize(field, cipher.c2.length));
   putValue(out, 0, field, cipher.c1.subarray(0, SM2_VALUE_BYTES));
   putValue(out, field, field, cipher.c1.subarray(SM2_VALUE_BYTES));
   out.set(cipher.c3, 2 * field);
@@ -71,14 +73,15 @@ export function encodeCipher(cipher: Sm2Ciphertext, field: EccFieldBytes): Buffe
 export function decodeCipher(struct: Buffer, field: EccFieldBytes, fn: string): Sm2Ciphertext {
   const header = cipherHeaderSize(field);
   const length = struct.readUInt32LE(2 * field + SM2_VALUE_BYTES);
-  checkTail(struct, header + length, fn);
-  if (length > struct.length - header) {
+  const room = capacityOf(struct) - header;
+  if (length > room) {
     throw new SdfBindingError(
       'SDF_BAD_RESPONSE',
-      `${fn} returned an ECCCipher with L = ${length}, more than the ${struct.length - header} bytes allocated for C`,
+      `${fn} returned an ECCCipher with L = ${length}, more than the ${room} bytes allocated for C`,
       { fn },
     );
   }
+  checkOutput(struct, header + length, fn);
   const c1 = new Uint8Array(2 * SM2_VALUE_BYTES);
   c1.set(takeValue(struct, 0, field, 'C1.x', fn), 0);
   c1.set(takeValue(struct, field, field, 'C1.y', fn), SM2_VALUE_BYTES);

@@ -21,7 +21,21 @@ export class SdfError extends Error {
 }
 
 export type SdfBindingErrorCode =
-  'SDF_LIBRARY_NOT_FOUND' | 'SDF_LIBRARY_LOAD_FAILED' | 'SDF_SYMBOL_MISSING' | 'SDF_HANDLE_CLOSED' | 'SDF_BAD_RESPONSE';
+  | 'SDF_LIBRARY_NOT_FOUND'
+  | 'SDF_LIBRARY_LOAD_FAILED'
+  | 'SDF_SYMBOL_MISSING'
+  | 'SDF_HANDLE_CLOSED'
+  | 'SDF_BAD_RESPONSE'
+  /** The device gave a signature that does not verify under the key (host verification is on). */
+  | 'SDF_BAD_SIGNATURE'
+  /** The key at the index is no longer the one the signer started with: recreate the signer. */
+  | 'SDF_KEY_CHANGED'
+  /** A call did not return within its deadline; its session is retired. */
+  | 'SDF_CALL_TIMEOUT'
+  /** Too many sessions are stuck in calls or could not be closed to open another. */
+  | 'SDF_SESSIONS_EXHAUSTED'
+  /** A call that would break the library's thread model (a synchronous call that must queue). */
+  | 'SDF_CALL_REFUSED';
 
 /**
  * The binding itself could not do its job: the library is missing or lacks a function,

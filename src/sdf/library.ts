@@ -1,11 +1,21 @@
-import { statSync } from 'node:fs';
 import koffi, { type LibraryHandle } from 'koffi';
+import { CallDeadlines } from '../native/call-deadlines';
+import { LibraryLoadError, loadLibrary, type LoadedLibrary } from '../native/load';
+import { SerialQueue } from '../native/serial-queue';
 import { SDR_OK } from './codes';
 import { SdfBindingError, SdfError } from './errors';
 import { resolveSdfLibraryOptions } from './profiles';
-import { EccFieldBytes } from './structs';
+import type { EccFieldBytes } from './structs';
 
-/** How a vendor's library differs from the standard header. */
+/**
+ * How a library may be called from several threads:
+ * - `session`: calls on different sessions run in parallel; opening and closing devices and
+ *   sessions run one at a time (libraries keep their session lists unlocked).
+ * - `serial`: every call of the library runs one at a time.
+ */
+export type SdfThreadModel = 'session' | 'serial';
+
+/** How a vendor's library differs from the standard header, and how to call it. */
 export interface SdfLibraryOptions {
   /** A named profile (profiles.ts, default `standard`); the other fields override its values. */
   profile?: string;
@@ -17,13 +27,28 @@ export interface SdfLibraryOptions {
   symbols?: Readonly<Record<string, string>>;
   /** Libraries to load first, globally, for vendor libraries whose own dependencies are not found. */
   preload?: readonly string[];
+  /** Default `session`. */
+  threadModel?: SdfThreadModel;
+  /**
+   * Milliseconds a device call may take before its operation fails with SDF_CALL_TIMEOUT
+   * (default 10 000; 0: no deadline). The call itself cannot be stopped: its session is retired.
+   */
+  callTimeoutMs?: number;
+  /** Algorithm of key wrapping under a KEK: `SGD_SM4_ECB` (default) or `SGD_SM4_CBC` (IV‖ciphertext). */
+  kekAlgorithm?: 'SGD_SM4_ECB' | 'SGD_SM4_CBC';
+  /** Most random bytes asked for in one SDF_GenerateRandom call (default 256). */
+  randomChunkBytes?: number;
 }
+
+export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+export const DEFAULT_RANDOM_CHUNK_BYTES = 256;
 
 const HANDLE = 'void *';
 const PTR = 'void *';
 const U32 = 'uint32_t';
 const OUT_HANDLE: Param = koffi.out(koffi.pointer('void *'));
-const OUT_U32: Param = koffi.out(koffi.pointer('uint32_t'));
+// in: the capacity of the buffer next to it; out: the bytes written (some devices check the capacity)
+const INOUT_U32: Param = koffi.inout(koffi.pointer('uint32_t'));
 
 type Param = Parameters<LibraryHandle['func']>[3] extends (infer T)[] ? T : never;
 
@@ -63,6 +88,16 @@ export const SDF_FUNCTION_NAMES = [
 
 export type SdfFunctionName = (typeof SDF_FUNCTION_NAMES)[number];
 
+const STANDARD_NAMES: ReadonlySet<string> = new Set(SDF_FUNCTION_NAMES);
+
+/** Calls that open or close devices and sessions: never two at once, whatever the thread model. */
+const LIFECYCLE: ReadonlySet<SdfFunctionName> = new Set([
+  'SDF_OpenDevice',
+  'SDF_CloseDevice',
+  'SDF_OpenSession',
+  'SDF_CloseSession',
+]);
+
 /** Parameters of every SDF function the binding knows, as the standard declares them. */
 const STANDARD_PARAMS: Record<SdfFunctionName, Param[]> = {
   SDF_OpenDevice: [OUT_HANDLE],
@@ -80,23 +115,23 @@ const STANDARD_PARAMS: Record<SdfFunctionName, Param[]> = {
   SDF_ExternalVerify_ECC: [HANDLE, U32, PTR, PTR, U32, PTR],
   SDF_HashInit: [HANDLE, U32, PTR, PTR, U32],
   SDF_HashUpdate: [HANDLE, PTR, U32],
-  SDF_HashFinal: [HANDLE, PTR, OUT_U32],
+  SDF_HashFinal: [HANDLE, PTR, INOUT_U32],
   SDF_GenerateKeyPair_ECC: [HANDLE, U32, U32, PTR, PTR],
   SDF_ExternalSign_ECC: [HANDLE, U32, PTR, PTR, U32, PTR],
   SDF_ExternalEncrypt_ECC: [HANDLE, U32, PTR, PTR, U32, PTR],
-  SDF_ExternalDecrypt_ECC: [HANDLE, U32, PTR, PTR, PTR, OUT_U32],
+  SDF_ExternalDecrypt_ECC: [HANDLE, U32, PTR, PTR, PTR, INOUT_U32],
   // index first, then uiAlgID, as GmSSL's sdf.h and most vendors declare them
   SDF_InternalEncrypt_ECC: [HANDLE, U32, U32, PTR, U32, PTR],
-  SDF_InternalDecrypt_ECC: [HANDLE, U32, U32, PTR, PTR, OUT_U32],
+  SDF_InternalDecrypt_ECC: [HANDLE, U32, U32, PTR, PTR, INOUT_U32],
   SDF_GenerateKeyWithIPK_ECC: [HANDLE, U32, U32, PTR, OUT_HANDLE],
   SDF_GenerateKeyWithEPK_ECC: [HANDLE, U32, U32, PTR, PTR, OUT_HANDLE],
   SDF_ImportKeyWithISK_ECC: [HANDLE, U32, PTR, OUT_HANDLE],
-  SDF_GenerateKeyWithKEK: [HANDLE, U32, U32, U32, PTR, OUT_U32, OUT_HANDLE],
+  SDF_GenerateKeyWithKEK: [HANDLE, U32, U32, U32, PTR, INOUT_U32, OUT_HANDLE],
   SDF_ImportKeyWithKEK: [HANDLE, U32, U32, PTR, U32, OUT_HANDLE],
   SDF_DestroyKey: [HANDLE, HANDLE],
-  SDF_Encrypt: [HANDLE, HANDLE, U32, PTR, PTR, U32, PTR, OUT_U32],
-  SDF_Decrypt: [HANDLE, HANDLE, U32, PTR, PTR, U32, PTR, OUT_U32],
-  SDF_CalculateMAC: [HANDLE, HANDLE, U32, PTR, PTR, U32, PTR, OUT_U32],
+  SDF_Encrypt: [HANDLE, HANDLE, U32, PTR, PTR, U32, PTR, INOUT_U32],
+  SDF_Decrypt: [HANDLE, HANDLE, U32, PTR, PTR, U32, PTR, INOUT_U32],
+  SDF_CalculateMAC: [HANDLE, HANDLE, U32, PTR, PTR, U32, PTR, INOUT_U32],
 };
 
 function paramsFor(name: SdfFunctionName, options: SdfLibraryOptions): Param[] {
@@ -106,40 +141,78 @@ function paramsFor(name: SdfFunctionName, options: SdfLibraryOptions): Param[] {
 
 type KoffiFunction = ReturnType<LibraryHandle['func']>;
 
+/** Told about one call's course (a session, which must know when its calls are done). */
+export interface CallWatcher {
+  /** The call's deadline passed; it is still running. */
+  expired(): void;
+  /** The native call came back, in time or not (or never started, having expired in the queue). */
+  returned(): void;
+}
+
+/** What the calls of one library file share, whichever options they were declared with. */
+interface LibraryState {
+  /** Lifecycle calls, and every call under the `serial` model. */
+  readonly queue: SerialQueue;
+  serialAll: boolean;
+}
+
+const states = new WeakMap<LoadedLibrary, LibraryState>();
+
+export type SdfResolvedOptions = Readonly<
+  Required<Omit<SdfLibraryOptions, 'preload' | 'symbols' | 'profile'>> & Pick<SdfLibraryOptions, 'symbols' | 'preload'>
+>;
+
 /** A loaded SDF library: its functions, called so that a non-zero SDR code becomes an SdfError. */
 export class SdfLibrary {
   readonly path: string;
-  readonly options: Readonly<Required<Omit<SdfLibraryOptions, 'preload' | 'symbols' | 'profile'>>> &
-    Pick<SdfLibraryOptions, 'symbols' | 'preload'>;
+  readonly options: SdfResolvedOptions;
+  /** The file as loaded; kept so the library is never unloaded under a call. */
+  private readonly loaded: LoadedLibrary;
+  private readonly state: LibraryState;
+  private readonly deadlines: CallDeadlines;
   private readonly functions = new Map<SdfFunctionName, KoffiFunction>();
   private readonly missing = new Set<SdfFunctionName>();
 
   constructor(path: string, settings: SdfLibraryOptions = {}) {
     this.path = path;
     const options = resolveSdfLibraryOptions(settings);
-    const unknown = Object.keys(options.symbols ?? {}).filter(
-      (name) => !(SDF_FUNCTION_NAMES as readonly string[]).includes(name),
-    );
-    if (unknown.length > 0) {
-      // a typo would otherwise leave the vendor's symbol unused without a word
-      throw new RangeError(`the symbol map names ${unknown.join(', ')}, not a GM/T 0018 function the binding calls`);
-    }
-    this.options = {
+    this.options = Object.freeze({
       eccFieldBytes: options.eccFieldBytes ?? 64,
       internalSignWithAlgId: options.internalSignWithAlgId ?? false,
+      threadModel: options.threadModel ?? 'session',
+      callTimeoutMs: options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS,
+      kekAlgorithm: options.kekAlgorithm ?? 'SGD_SM4_ECB',
+      randomChunkBytes: options.randomChunkBytes ?? DEFAULT_RANDOM_CHUNK_BYTES,
       symbols: options.symbols,
       preload: options.preload,
-    };
-    for (const dependency of options.preload ?? []) loadShared(dependency, true);
-    const handle = loadShared(path, false);
+    });
+    checkOptions(this.options);
+    this.deadlines = new CallDeadlines(this.options.callTimeoutMs);
+    for (const dependency of options.preload ?? []) loadOrExplain(dependency, true);
+    this.loaded = loadOrExplain(path, false);
+    checkSymbolMap(this.options.symbols ?? {}, this.loaded);
+    let state = states.get(this.loaded);
+    if (!state) states.set(this.loaded, (state = { queue: new SerialQueue(), serialAll: false }));
+    // One file, one set of threads: any caller asking for serial calls gets them for all.
+    if (this.options.threadModel === 'serial') state.serialAll = true;
+    this.state = state;
     for (const name of SDF_FUNCTION_NAMES) {
-      const symbol = options.symbols?.[name] ?? name;
+      const symbol = this.symbolOf(name);
+      if (this.loaded.definedSymbols !== undefined && !this.loaded.definedSymbols.has(symbol)) {
+        this.missing.add(name);
+        continue;
+      }
       try {
-        this.functions.set(name, handle.func(symbol, 'int', paramsFor(name, options)));
+        this.functions.set(name, this.loaded.handle.func(symbol, 'int', paramsFor(name, options)));
       } catch {
         this.missing.add(name);
       }
     }
+  }
+
+  /** The same object for every SdfLibrary of one library file in this process. */
+  get fileIdentity(): object {
+    return this.loaded;
   }
 
   /** Which of the known SDF functions the library exports. */
@@ -165,25 +238,72 @@ export class SdfLibrary {
     );
   }
 
-  /** Calls on the libuv thread pool, so a slow device never stalls the event loop. */
-  call(name: SdfFunctionName, ...args: unknown[]): Promise<void> {
+  /**
+   * Calls on the libuv thread pool, so a slow device never stalls the event loop. Lifecycle calls
+   * (and every call under the `serial` model) wait for the one before them. Past the deadline
+   * the promise rejects with SDF_CALL_TIMEOUT while the call goes on.
+   */
+  call(name: SdfFunctionName, args: unknown[], watcher?: CallWatcher): Promise<void> {
     const fn = this.resolve(name);
     return new Promise((resolve, reject) => {
-      fn.async(...args, (err: unknown, code: number) => {
-        if (err) reject(err);
-        else if (code !== SDR_OK) reject(new SdfError(this.symbolOf(name), code));
-        else resolve();
+      let late = false;
+      const tracked = this.deadlines.start(() => {
+        late = true;
+        watcher?.expired();
+        reject(this.timeoutError(name));
       });
+      const invoke = () =>
+        new Promise<void>((done) => {
+          if (late) {
+            // waited its turn past the deadline: the caller has given up, so it never runs
+            watcher?.returned();
+            done();
+            return;
+          }
+          fn.async(...args, (err: unknown, code: number) => {
+            const inTime = this.deadlines.finish(tracked);
+            watcher?.returned();
+            done();
+            if (!inTime) return;
+            if (err) reject(err);
+            else if (code !== SDR_OK) reject(new SdfError(this.symbolOf(name), code));
+            else resolve();
+          });
+        });
+      if (this.state.serialAll || LIFECYCLE.has(name)) void this.state.queue.run(invoke);
+      else void invoke();
     });
   }
 
-  /** Calls on the calling thread: for scripts and benchmarks; blocks while the device works. */
-  callSync(name: SdfFunctionName, ...args: unknown[]): void {
+  /**
+   * Calls on the calling thread: for scripts and benchmarks; blocks while the device works, so it
+   * has no deadline. Refused under the `serial` model, where it could overlap a queued call.
+   */
+  callSync(name: SdfFunctionName, args: unknown[]): void {
+    if (this.state.serialAll || LIFECYCLE.has(name)) {
+      throw new SdfBindingError(
+        'SDF_CALL_REFUSED',
+        `${name} cannot be called synchronously here: it must wait its turn`,
+        {
+          fn: name,
+          libPath: this.path,
+        },
+      );
+    }
     const code = this.resolve(name)(...args) as number;
     if (code !== SDR_OK) throw new SdfError(this.symbolOf(name), code);
   }
 
-  private symbolOf(name: SdfFunctionName): string {
+  private timeoutError(name: SdfFunctionName): SdfBindingError {
+    return new SdfBindingError(
+      'SDF_CALL_TIMEOUT',
+      `${this.symbolOf(name)} did not return within ${this.options.callTimeoutMs} ms (hsm_call_timeout_ms)`,
+      { fn: this.symbolOf(name), libPath: this.path },
+    );
+  }
+
+  /** The symbol the library exports for a standard function. */
+  symbolOf(name: SdfFunctionName): string {
     return this.options.symbols?.[name] ?? name;
   }
 
@@ -194,51 +314,56 @@ export class SdfLibrary {
   }
 }
 
-let koffiConfigured = false;
+function checkOptions(options: SdfResolvedOptions): void {
+  if (options.threadModel !== 'session' && options.threadModel !== 'serial') {
+    throw new RangeError(`threadModel must be 'session' or 'serial', got ${String(options.threadModel)}`);
+  }
+  if (options.kekAlgorithm !== 'SGD_SM4_ECB' && options.kekAlgorithm !== 'SGD_SM4_CBC') {
+    throw new RangeError(`kekAlgorithm must be 'SGD_SM4_ECB' or 'SGD_SM4_CBC', got ${String(options.kekAlgorithm)}`);
+  }
+  const chunk = options.randomChunkBytes;
+  if (!Number.isInteger(chunk) || chunk < 1 || chunk > 0x10000000) {
+    throw new RangeError(`randomChunkBytes must be an integer from 1 to 268435456, got ${chunk}`);
+  }
+}
 
 /**
- * koffi keeps 8 sets of call memory for async calls by default and maps a fresh 256 KiB set,
- * with a guard page, for every call beyond them, unmapping it afterwards. With a session pool
- * that is most calls, and the unmapping's TLB shootdowns cost more CPU than a fast card's
- * signature (measured: 20 % of a 64-session run). Keeping koffi's maximum of 32 sets avoids it
- * up to 32 sessions. koffi takes settings only before its first library load; if the
- * application loaded one already, its settings stay.
+ * A symbol map may only name standard functions, each mapped to a symbol the library file itself
+ * defines, never to another standard function: a map onto `free`, a libc function or the wrong
+ * SDF function would be called with arguments it does not take.
  */
-function configureKoffi(): void {
-  if (koffiConfigured) return;
-  koffiConfigured = true;
-  try {
-    koffi.config({ ...koffi.config(), resident_async_pools: 32 });
-  } catch {
-    // already loaded a library: nothing to change any more
-  }
-}
-
-/** The symbols of this process and the libraries it has loaded (libc among them), through koffi. */
-export function loadProcessSymbols(): LibraryHandle {
-  configureKoffi();
-  return koffi.load(null);
-}
-
-function loadShared(path: string, global: boolean): LibraryHandle {
-  configureKoffi();
-  let isFile: boolean;
-  try {
-    isFile = statSync(path).isFile();
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new SdfBindingError('SDF_LIBRARY_NOT_FOUND', `SDF library ${path} not found (${reason})`, { libPath: path });
-  }
-  if (!isFile) {
-    throw new SdfBindingError('SDF_LIBRARY_NOT_FOUND', `SDF library ${path} is not a file`, { libPath: path });
-  }
-  try {
-    return koffi.load(path, { global });
-  } catch (error) {
+function checkSymbolMap(symbols: Readonly<Record<string, string>>, library: LoadedLibrary): void {
+  const undefinedSymbols = Object.entries(symbols).filter(
+    ([standard, symbol]) =>
+      STANDARD_NAMES.has(standard) && !STANDARD_NAMES.has(symbol) && library.definedSymbols?.has(symbol) === false,
+  );
+  if (undefinedSymbols.length > 0) {
     throw new SdfBindingError(
-      'SDF_LIBRARY_LOAD_FAILED',
-      `cannot load SDF library ${path}: ${(error as Error).message}`,
-      { libPath: path },
+      'SDF_SYMBOL_MISSING',
+      `${library.requested} does not define ${undefinedSymbols.map(([s, v]) => `${v} (mapped for ${s})`).join(', ')}` +
+        ': hsm_symbols may only name functions the library itself defines',
+      { libPath: library.requested, fn: undefinedSymbols[0][0] },
     );
+  }
+  const problems: string[] = [];
+  for (const [standard, symbol] of Object.entries(symbols)) {
+    if (!STANDARD_NAMES.has(standard)) {
+      problems.push(`${standard} is not a GM/T 0018 function the binding calls`);
+    } else if (symbol !== standard && STANDARD_NAMES.has(symbol)) {
+      problems.push(`${standard} is mapped onto ${symbol}, another standard function`);
+    } else if (library.definedSymbols === undefined) {
+      problems.push(`${standard}=${symbol} cannot be checked: give the library as a path to map its symbols`);
+    }
+  }
+  if (problems.length > 0) throw new RangeError(`hsm_symbols: ${problems.join('; ')}`);
+}
+
+function loadOrExplain(path: string, global: boolean): LoadedLibrary {
+  try {
+    return loadLibrary(path, global);
+  } catch (error) {
+    if (!(error instanceof LibraryLoadError)) throw error;
+    const code = error.failure === 'NOT_FOUND' ? 'SDF_LIBRARY_NOT_FOUND' : 'SDF_LIBRARY_LOAD_FAILED';
+    throw new SdfBindingError(code, `SDF library ${error.message}`, { libPath: path });
   }
 }

@@ -39,10 +39,12 @@ export function resolveSdfLibraryOptions(...layers: (SdfLibrarySettings | undefi
   const out: SdfLibraryOptions = { ...SDF_PROFILES[named], profile: named };
   for (const layer of layers) {
     if (layer === undefined) continue;
-    if (layer.eccFieldBytes !== undefined) out.eccFieldBytes = layer.eccFieldBytes;
-    if (layer.internalSignWithAlgId !== undefined) out.internalSignWithAlgId = layer.internalSignWithAlgId;
-    if (layer.symbols !== undefined) out.symbols = { ...out.symbols, ...layer.symbols };
-    if (layer.preload !== undefined) out.preload = [...layer.preload];
+    for (const [name, value] of Object.entries(layer) as [keyof SdfLibraryOptions, unknown][]) {
+      if (value === undefined || name === 'profile') continue;
+      if (name === 'symbols') out.symbols = { ...out.symbols, ...(value as Record<string, string>) };
+      else if (name === 'preload') out.preload = [...(value as readonly string[])];
+      else (out as Record<string, unknown>)[name] = value;
+    }
   }
   return out;
 }

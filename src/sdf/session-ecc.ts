@@ -1,8 +1,8 @@
 /**
  * The ECC key and encryption functions of an SdfSession: external key pairs, external signatures
- * and SM2 encryption with external or internal keys. Added to SdfSession's prototype (the class
- * stays in session.ts); importing the `sdf` module installs them.
+ * and SM2 encryption with external or internal keys. SdfSession's methods call these.
  */
+import { capacityOf, guardedBuffer } from '../native/guard-bytes';
 import { requireBytes, requireIndex } from './arguments';
 import { SGD } from './codes';
 import {
@@ -14,31 +14,21 @@ import {
   privateKeyStructSize,
   type Sm2Ciphertext,
 } from './ecc-structs';
-import { SdfSession } from './session';
+import type { SdfSession } from './session';
 import {
   SM2_VALUE_BYTES,
+  checkOutput,
   decodePublicKey,
   decodeSignature,
   encodePublicKey,
   publicKeyStructSize,
   signatureStructSize,
+  structBuffer,
 } from './structs';
 
-declare module './session' {
-  interface SdfSession {
-    /** SDF_GenerateKeyPair_ECC: a fresh SM2 key pair made by the device (publicKey x||y, privateKey d). */
-    generateKeyPairEcc(): Promise<{ publicKey: Uint8Array; privateKey: Uint8Array }>;
-    /** SDF_ExternalSign_ECC: signs the 32-byte digest e with a given private key; 64 bytes r||s. */
-    externalSign(privateKey: Uint8Array, digest: Uint8Array): Promise<Uint8Array>;
-    /** SDF_ExternalEncrypt_ECC: SM2-encrypts `data` to a given 64-byte public key. */
-    externalEncrypt(publicKey: Uint8Array, data: Uint8Array): Promise<Sm2Ciphertext>;
-    /** SDF_ExternalDecrypt_ECC: decrypts with a given 32-byte private key. */
-    externalDecrypt(privateKey: Uint8Array, cipher: Sm2Ciphertext): Promise<Uint8Array>;
-    /** SDF_InternalEncrypt_ECC: SM2-encrypts to the internal encryption key at `keyIndex`. */
-    internalEncrypt(keyIndex: number, data: Uint8Array): Promise<Sm2Ciphertext>;
-    /** SDF_InternalDecrypt_ECC: decrypts with the internal encryption key (needs the access right). */
-    internalDecrypt(keyIndex: number, cipher: Sm2Ciphertext): Promise<Uint8Array>;
-  }
+export interface KeyPairOptions {
+  /** What the key is for: `SGD_SM2_1` (signing, the default) or `SGD_SM2_3` (encryption). */
+  algorithm?: 'SGD_SM2_1' | 'SGD_SM2_3';
 }
 
 function requirePlaintext(data: Uint8Array): void {
@@ -65,85 +55,82 @@ async function withPrivateKey<T>(session: SdfSession, privateKey: Uint8Array, us
   }
 }
 
-/** Calls a decrypt function whose last two arguments are the output buffer and its length. */
+/** Calls a decrypt function whose last two arguments are the output buffer and its capacity. */
 async function decryptCall(
   session: SdfSession,
   fn: 'SDF_ExternalDecrypt_ECC' | 'SDF_InternalDecrypt_ECC',
   leading: unknown[],
   cipher: Sm2Ciphertext,
 ): Promise<Uint8Array> {
-  const out = Buffer.alloc(cipher.c2.length);
-  const length = [out.length];
+  const out = guardedBuffer(cipher.c2.length, true);
+  const length = [capacityOf(out)];
   const struct = encodeCipher(cipher, session.library.options.eccFieldBytes);
-  await session.library.call(fn, session.live(fn), ...leading, struct, out, length);
+  await session.call(fn, [...leading, struct, out, length]);
+  checkOutput(out, capacityOf(out), fn);
   if (length[0] !== cipher.c2.length) {
     out.fill(0);
     throw new RangeError(`${fn} returned ${length[0]} bytes for a ${cipher.c2.length}-byte ciphertext`);
   }
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  return new Uint8Array(out.buffer, out.byteOffset, cipher.c2.length);
 }
 
-const methods: Pick<
-  SdfSession,
-  'generateKeyPairEcc' | 'externalSign' | 'externalEncrypt' | 'externalDecrypt' | 'internalEncrypt' | 'internalDecrypt'
-> = {
-  async generateKeyPairEcc(this: SdfSession) {
-    const fn = 'SDF_GenerateKeyPair_ECC';
-    const field = this.library.options.eccFieldBytes;
-    const pub = Buffer.alloc(publicKeyStructSize(field));
-    const priv = Buffer.alloc(privateKeyStructSize(field));
-    try {
-      await this.library.call(fn, this.live(fn), SGD.SGD_SM2, 256, pub, priv);
-      return { publicKey: decodePublicKey(pub, field, fn), privateKey: decodePrivateKey(priv, field, fn) };
-    } finally {
-      priv.fill(0);
-    }
-  },
+export async function generateKeyPair(session: SdfSession, opts: KeyPairOptions) {
+  const fn = 'SDF_GenerateKeyPair_ECC';
+  const algorithm = opts.algorithm ?? 'SGD_SM2_1';
+  if (algorithm !== 'SGD_SM2_1' && algorithm !== 'SGD_SM2_3') {
+    throw new RangeError(`algorithm must be 'SGD_SM2_1' or 'SGD_SM2_3', got ${String(algorithm)}`);
+  }
+  const field = session.library.options.eccFieldBytes;
+  const pub = structBuffer(publicKeyStructSize(field));
+  const priv = guardedBuffer(privateKeyStructSize(field), true);
+  try {
+    await session.call(fn, [SGD[algorithm], 256, pub, priv]);
+    return { publicKey: decodePublicKey(pub, field, fn), privateKey: decodePrivateKey(priv, field, fn) };
+  } finally {
+    priv.fill(0);
+  }
+}
 
-  async externalSign(this: SdfSession, privateKey: Uint8Array, digest: Uint8Array) {
-    const fn = 'SDF_ExternalSign_ECC';
-    requireBytes(digest, 'digest', SM2_VALUE_BYTES);
-    const field = this.library.options.eccFieldBytes;
-    return withPrivateKey(this, privateKey, async (key) => {
-      const out = Buffer.alloc(signatureStructSize(field));
-      await this.library.call(fn, this.live(fn), SGD.SGD_SM2_1, key, digest, digest.length, out);
-      return decodeSignature(out, field, fn);
-    });
-  },
+export async function externalSign(session: SdfSession, privateKey: Uint8Array, digest: Uint8Array) {
+  const fn = 'SDF_ExternalSign_ECC';
+  requireBytes(digest, 'digest', SM2_VALUE_BYTES);
+  const field = session.library.options.eccFieldBytes;
+  return withPrivateKey(session, privateKey, async (key) => {
+    const out = structBuffer(signatureStructSize(field));
+    await session.call(fn, [SGD.SGD_SM2_1, key, digest, digest.length, out]);
+    return decodeSignature(out, field, fn);
+  });
+}
 
-  async externalEncrypt(this: SdfSession, publicKey: Uint8Array, data: Uint8Array) {
-    const fn = 'SDF_ExternalEncrypt_ECC';
-    requireBytes(publicKey, 'public key', 2 * SM2_VALUE_BYTES);
-    requirePlaintext(data);
-    const field = this.library.options.eccFieldBytes;
-    const out = Buffer.alloc(cipherStructSize(field, data.length));
-    const key = encodePublicKey(publicKey, field);
-    await this.library.call(fn, this.live(fn), SGD.SGD_SM2_3, key, data, data.length, out);
-    return decodeCipher(out, field, fn);
-  },
+export async function externalEncrypt(session: SdfSession, publicKey: Uint8Array, data: Uint8Array) {
+  const fn = 'SDF_ExternalEncrypt_ECC';
+  requireBytes(publicKey, 'public key', 2 * SM2_VALUE_BYTES);
+  requirePlaintext(data);
+  const field = session.library.options.eccFieldBytes;
+  const out = structBuffer(cipherStructSize(field, data.length));
+  await session.call(fn, [SGD.SGD_SM2_3, encodePublicKey(publicKey, field), data, data.length, out]);
+  return decodeCipher(out, field, fn);
+}
 
-  async externalDecrypt(this: SdfSession, privateKey: Uint8Array, cipher: Sm2Ciphertext) {
-    requireCipher(cipher);
-    return withPrivateKey(this, privateKey, (key) =>
-      decryptCall(this, 'SDF_ExternalDecrypt_ECC', [SGD.SGD_SM2_3, key], cipher),
-    );
-  },
+export async function externalDecrypt(session: SdfSession, privateKey: Uint8Array, cipher: Sm2Ciphertext) {
+  requireCipher(cipher);
+  return withPrivateKey(session, privateKey, (key) =>
+    decryptCall(session, 'SDF_ExternalDecrypt_ECC', [SGD.SGD_SM2_3, key], cipher),
+  );
+}
 
-  async internalEncrypt(this: SdfSession, keyIndex: number, data: Uint8Array) {
-    const fn = 'SDF_InternalEncrypt_ECC';
-    requireIndex(keyIndex);
-    requirePlaintext(data);
-    const field = this.library.options.eccFieldBytes;
-    const out = Buffer.alloc(cipherStructSize(field, data.length));
-    await this.library.call(fn, this.live(fn), keyIndex, SGD.SGD_SM2_3, data, data.length, out);
-    return decodeCipher(out, field, fn);
-  },
+export async function internalEncrypt(session: SdfSession, keyIndex: number, data: Uint8Array) {
+  const fn = 'SDF_InternalEncrypt_ECC';
+  requireIndex(keyIndex);
+  requirePlaintext(data);
+  const field = session.library.options.eccFieldBytes;
+  const out = structBuffer(cipherStructSize(field, data.length));
+  await session.call(fn, [keyIndex, SGD.SGD_SM2_3, data, data.length, out]);
+  return decodeCipher(out, field, fn);
+}
 
-  async internalDecrypt(this: SdfSession, keyIndex: number, cipher: Sm2Ciphertext) {
-    requireIndex(keyIndex);
-    requireCipher(cipher);
-    return decryptCall(this, 'SDF_InternalDecrypt_ECC', [keyIndex, SGD.SGD_SM2_3], cipher);
-  },
-};
-
-Object.assign(SdfSession.prototype, methods);
+export async function internalDecrypt(session: SdfSession, keyIndex: number, cipher: Sm2Ciphertext) {
+  requireIndex(keyIndex);
+  requireCipher(cipher);
+  return decryptCall(session, 'SDF_InternalDecrypt_ECC', [keyIndex, SGD.SGD_SM2_3], cipher);
+}

@@ -1,14 +1,16 @@
 /**
  * Session keys and SM4 on an SdfSession: keys made or imported under a KEK or an SM2 key, SM4
  * ECB/CBC encryption without padding, and the GM/T 0018 MAC (CBC-MAC: the last block of SM4-CBC,
- * zero IV unless one is given). Added to SdfSession's prototype like session-ecc.ts.
+ * zero IV unless one is given). SdfSession's methods call these.
  */
+import { capacityOf } from '../native/guard-bytes';
 import { requireBytes, requireIndex } from './arguments';
 import { SGD } from './codes';
 import { SdfBindingError } from './errors';
 import { cipherStructSize, decodeCipher, encodeCipher, type Sm2Ciphertext } from './ecc-structs';
-import { SdfSession } from './session';
-import { SM2_VALUE_BYTES, encodePublicKey } from './structs';
+import type { SdfFunctionName } from './library';
+import type { SdfSession } from './session';
+import { SM2_VALUE_BYTES, checkOutput, encodePublicKey, structBuffer } from './structs';
 
 const BLOCK = 16;
 /** The only session key size SM4 has. */
@@ -56,27 +58,9 @@ export interface Sm4Options {
   iv?: Uint8Array;
 }
 
-declare module './session' {
-  interface SdfSession {
-    /** SDF_GenerateKeyWithIPK_ECC: a new SM4 key, also returned SM2-encrypted to the internal key. */
-    generateKeyWithIpk(keyIndex: number): Promise<{ key: SdfSessionKey; cipher: Sm2Ciphertext }>;
-    /** SDF_GenerateKeyWithEPK_ECC: a new SM4 key, also returned SM2-encrypted to `publicKey`. */
-    generateKeyWithEpk(publicKey: Uint8Array): Promise<{ key: SdfSessionKey; cipher: Sm2Ciphertext }>;
-    /** SDF_ImportKeyWithISK_ECC: imports a key SM2-encrypted to the internal key (needs the access right). */
-    importKeyWithIsk(keyIndex: number, cipher: Sm2Ciphertext): Promise<SdfSessionKey>;
-    /** SDF_GenerateKeyWithKEK: a new SM4 key, also returned wrapped (SM4-ECB) under the KEK. */
-    generateKeyWithKek(kekIndex: number): Promise<{ key: SdfSessionKey; wrapped: Uint8Array }>;
-    /** SDF_ImportKeyWithKEK: imports a key wrapped (SM4-ECB) under the KEK. */
-    importKeyWithKek(kekIndex: number, wrapped: Uint8Array): Promise<SdfSessionKey>;
-    /** SDF_DestroyKey; destroying twice is a no-op. */
-    destroyKey(key: SdfSessionKey): Promise<void>;
-    /** SDF_Encrypt with SM4, no padding: `data` is a non-empty multiple of 16 bytes. */
-    encrypt(key: SdfSessionKey, data: Uint8Array, opts?: Sm4Options): Promise<Uint8Array>;
-    /** SDF_Decrypt with SM4, no padding. */
-    decrypt(key: SdfSessionKey, data: Uint8Array, opts?: Sm4Options): Promise<Uint8Array>;
-    /** SDF_CalculateMAC with SGD_SM4_MAC: 16 bytes. */
-    calculateMac(key: SdfSessionKey, data: Uint8Array, opts?: { iv?: Uint8Array }): Promise<Uint8Array>;
-  }
+/** Key wrapping under a KEK; the default is the library's `kekAlgorithm`. */
+export interface KekOptions {
+  algorithm?: 'SGD_SM4_ECB' | 'SGD_SM4_CBC';
 }
 
 function requireBlocks(data: Uint8Array): void {
@@ -103,9 +87,9 @@ function ownKey(session: SdfSession, key: SdfSessionKey, fn: string): unknown {
   return key.live(fn);
 }
 
-async function newKey(session: SdfSession, fn: Parameters<SdfSession['library']['call']>[0], args: unknown[]) {
+async function newKey(session: SdfSession, fn: SdfFunctionName, args: unknown[]) {
   const out: unknown[] = [null];
-  await session.library.call(fn, session.live(fn), ...args, out);
+  await session.call(fn, [...args, out]);
   return new SdfSessionKey(session, out[0]);
 }
 
@@ -118,15 +102,16 @@ async function blockCall(
   data: Uint8Array,
   outSize: number,
 ): Promise<Uint8Array> {
-  const out = Buffer.alloc(outSize);
-  const length = [out.length];
-  await session.library.call(fn, session.live(fn), ownKey(session, key, fn), algId, iv, data, data.length, out, length);
+  const out = structBuffer(outSize);
+  const length = [outSize];
+  await session.call(fn, [ownKey(session, key, fn), algId, iv, data, data.length, out, length]);
+  checkOutput(out, outSize, fn);
   if (length[0] !== outSize) {
     throw new SdfBindingError('SDF_BAD_RESPONSE', `${fn} returned ${length[0]} bytes where ${outSize} were expected`, {
       fn,
     });
   }
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  return new Uint8Array(out.subarray(0, outSize));
 }
 
 function sm4Mode(opts: Sm4Options): { algId: number; cbc: boolean } {
@@ -137,87 +122,87 @@ function sm4Mode(opts: Sm4Options): { algId: number; cbc: boolean } {
   return { algId: cbc ? SGD.SGD_SM4_CBC : SGD.SGD_SM4_ECB, cbc };
 }
 
-type Methods = Pick<
-  SdfSession,
-  | 'generateKeyWithIpk'
-  | 'generateKeyWithEpk'
-  | 'importKeyWithIsk'
-  | 'generateKeyWithKek'
-  | 'importKeyWithKek'
-  | 'destroyKey'
-  | 'encrypt'
-  | 'decrypt'
-  | 'calculateMac'
->;
+function kekAlgorithm(session: SdfSession, opts: KekOptions): number {
+  const name = opts.algorithm ?? session.library.options.kekAlgorithm;
+  if (name !== 'SGD_SM4_ECB' && name !== 'SGD_SM4_CBC') {
+    throw new RangeError(`KEK algorithm must be 'SGD_SM4_ECB' or 'SGD_SM4_CBC', got ${String(name)}`);
+  }
+  return SGD[name];
+}
 
-const methods: Methods = {
-  async generateKeyWithIpk(this: SdfSession, keyIndex: number) {
-    requireIndex(keyIndex, 'key index');
-    const field = this.library.options.eccFieldBytes;
-    const struct = Buffer.alloc(cipherStructSize(field, BLOCK));
-    const key = await newKey(this, 'SDF_GenerateKeyWithIPK_ECC', [keyIndex, SM4_KEY_BITS, struct]);
-    return { key, cipher: decodeCipher(struct, field, 'SDF_GenerateKeyWithIPK_ECC') };
-  },
+/** Room for a wrapped SM4 key: IV and ciphertext, padding or a MAC some vendors add. */
+const WRAPPED_KEY_CAPACITY = 64;
 
-  async generateKeyWithEpk(this: SdfSession, publicKey: Uint8Array) {
-    requireBytes(publicKey, 'public key', 2 * SM2_VALUE_BYTES);
-    const field = this.library.options.eccFieldBytes;
-    const struct = Buffer.alloc(cipherStructSize(field, BLOCK));
-    const key = await newKey(this, 'SDF_GenerateKeyWithEPK_ECC', [
-      SM4_KEY_BITS,
-      SGD.SGD_SM2_3,
-      encodePublicKey(publicKey, field),
-      struct,
-    ]);
-    return { key, cipher: decodeCipher(struct, field, 'SDF_GenerateKeyWithEPK_ECC') };
-  },
+export async function generateKeyWithIpk(session: SdfSession, keyIndex: number) {
+  const fn = 'SDF_GenerateKeyWithIPK_ECC';
+  requireIndex(keyIndex, 'key index');
+  const field = session.library.options.eccFieldBytes;
+  const struct = structBuffer(cipherStructSize(field, BLOCK));
+  const key = await newKey(session, fn, [keyIndex, SM4_KEY_BITS, struct]);
+  return { key, cipher: decodeCipher(struct, field, fn) };
+}
 
-  async importKeyWithIsk(this: SdfSession, keyIndex: number, cipher: Sm2Ciphertext) {
-    requireIndex(keyIndex, 'key index');
-    const struct = encodeCipher(cipher, this.library.options.eccFieldBytes);
-    return newKey(this, 'SDF_ImportKeyWithISK_ECC', [keyIndex, struct]);
-  },
+export async function generateKeyWithEpk(session: SdfSession, publicKey: Uint8Array) {
+  const fn = 'SDF_GenerateKeyWithEPK_ECC';
+  requireBytes(publicKey, 'public key', 2 * SM2_VALUE_BYTES);
+  const field = session.library.options.eccFieldBytes;
+  const struct = structBuffer(cipherStructSize(field, BLOCK));
+  const key = await newKey(session, fn, [SM4_KEY_BITS, SGD.SGD_SM2_3, encodePublicKey(publicKey, field), struct]);
+  return { key, cipher: decodeCipher(struct, field, fn) };
+}
 
-  async generateKeyWithKek(this: SdfSession, kekIndex: number) {
-    requireIndex(kekIndex, 'KEK index');
-    const fn = 'SDF_GenerateKeyWithKEK';
-    // room for vendors that wrap with padding or a MAC
-    const wrapped = Buffer.alloc(64);
-    const length = [wrapped.length];
-    const key = await newKey(this, fn, [SM4_KEY_BITS, SGD.SGD_SM4_ECB, kekIndex, wrapped, length]);
-    return { key, wrapped: new Uint8Array(wrapped.subarray(0, length[0])) };
-  },
+export async function importKeyWithIsk(session: SdfSession, keyIndex: number, cipher: Sm2Ciphertext) {
+  requireIndex(keyIndex, 'key index');
+  const struct = encodeCipher(cipher, session.library.options.eccFieldBytes);
+  return newKey(session, 'SDF_ImportKeyWithISK_ECC', [keyIndex, struct]);
+}
 
-  async importKeyWithKek(this: SdfSession, kekIndex: number, wrapped: Uint8Array) {
-    requireIndex(kekIndex, 'KEK index');
-    if (!(wrapped instanceof Uint8Array) || wrapped.length === 0) throw new TypeError('wrapped key must be bytes');
-    return newKey(this, 'SDF_ImportKeyWithKEK', [SGD.SGD_SM4_ECB, kekIndex, wrapped, wrapped.length]);
-  },
+export async function generateKeyWithKek(session: SdfSession, kekIndex: number, opts: KekOptions) {
+  const fn = 'SDF_GenerateKeyWithKEK';
+  requireIndex(kekIndex, 'KEK index');
+  const algorithm = kekAlgorithm(session, opts);
+  const wrapped = structBuffer(WRAPPED_KEY_CAPACITY);
+  const length = [capacityOf(wrapped)];
+  const key = await newKey(session, fn, [SM4_KEY_BITS, algorithm, kekIndex, wrapped, length]);
+  checkOutput(wrapped, capacityOf(wrapped), fn);
+  if (length[0] < BLOCK || length[0] > capacityOf(wrapped)) {
+    throw new SdfBindingError('SDF_BAD_RESPONSE', `${fn} returned a ${length[0]}-byte wrapped key`, { fn });
+  }
+  return { key, wrapped: new Uint8Array(wrapped.subarray(0, length[0])) };
+}
 
-  async destroyKey(this: SdfSession, key: SdfSessionKey) {
-    const fn = 'SDF_DestroyKey';
-    if (key.destroyed) return;
-    ownKey(this, key, fn);
-    await this.library.call(fn, this.live(fn), key.forget());
-  },
+export async function importKeyWithKek(session: SdfSession, kekIndex: number, wrapped: Uint8Array, opts: KekOptions) {
+  requireIndex(kekIndex, 'KEK index');
+  if (!(wrapped instanceof Uint8Array) || wrapped.length === 0) throw new TypeError('wrapped key must be bytes');
+  return newKey(session, 'SDF_ImportKeyWithKEK', [kekAlgorithm(session, opts), kekIndex, wrapped, wrapped.length]);
+}
 
-  async encrypt(this: SdfSession, key: SdfSessionKey, data: Uint8Array, opts: Sm4Options = {}) {
-    requireBlocks(data);
-    const { algId, cbc } = sm4Mode(opts);
-    return blockCall(this, 'SDF_Encrypt', key, algId, ivCopy(opts.iv, cbc), data, data.length);
-  },
+export async function destroyKey(session: SdfSession, key: SdfSessionKey) {
+  const fn = 'SDF_DestroyKey';
+  if (key.destroyed) return;
+  ownKey(session, key, fn);
+  await session.call(fn, [key.forget()]);
+}
 
-  async decrypt(this: SdfSession, key: SdfSessionKey, data: Uint8Array, opts: Sm4Options = {}) {
-    requireBlocks(data);
-    const { algId, cbc } = sm4Mode(opts);
-    return blockCall(this, 'SDF_Decrypt', key, algId, ivCopy(opts.iv, cbc), data, data.length);
-  },
+export async function encrypt(session: SdfSession, key: SdfSessionKey, data: Uint8Array, opts: Sm4Options) {
+  requireBlocks(data);
+  const { algId, cbc } = sm4Mode(opts);
+  return blockCall(session, 'SDF_Encrypt', key, algId, ivCopy(opts.iv, cbc), data, data.length);
+}
 
-  async calculateMac(this: SdfSession, key: SdfSessionKey, data: Uint8Array, opts: { iv?: Uint8Array } = {}) {
-    requireBlocks(data);
-    const iv = ivCopy(opts.iv, false) ?? Buffer.alloc(BLOCK);
-    return blockCall(this, 'SDF_CalculateMAC', key, SGD.SGD_SM4_MAC, iv, data, BLOCK);
-  },
-};
+export async function decrypt(session: SdfSession, key: SdfSessionKey, data: Uint8Array, opts: Sm4Options) {
+  requireBlocks(data);
+  const { algId, cbc } = sm4Mode(opts);
+  return blockCall(session, 'SDF_Decrypt', key, algId, ivCopy(opts.iv, cbc), data, data.length);
+}
 
-Object.assign(SdfSession.prototype, methods);
+export async function calculateMac(
+  session: SdfSession,
+  key: SdfSessionKey,
+  data: Uint8Array,
+  opts: { iv?: Uint8Array },
+) {
+  requireBlocks(data);
+  const iv = ivCopy(opts.iv, false) ?? Buffer.alloc(BLOCK);
+  return blockCall(session, 'SDF_CalculateMAC', key, SGD.SGD_SM4_MAC, iv, data, BLOCK);
+}

@@ -1,3 +1,4 @@
+import { capacityOf, guardedBuffer, guardIntact } from '../native/guard-bytes';
 import { SdfBindingError } from './errors';
 import { algorithmNames, SgdName } from './codes';
 
@@ -13,7 +14,7 @@ export type EccFieldBytes = 64 | 32;
 /**
  * Structs are allocated for 64-byte fields whatever the profile says: a library built with
  * ECCref_MAX_BITS 512 but configured as 256 then writes inside the buffer rather than past it,
- * and the non-zero bytes after the 32-byte layout reveal the mismatch (checkTail).
+ * and the non-zero bytes after the 32-byte layout reveal the mismatch (checkOutput).
  */
 const WIDEST: EccFieldBytes = 64;
 
@@ -27,13 +28,9 @@ export function signatureStructSize(_field: EccFieldBytes): number {
   return 2 * WIDEST;
 }
 
-/**
- * A zeroed buffer for a struct passed to the library, taken from Node's buffer pool: a fresh
- * Buffer.alloc costs 8 times as much (590 against 75 ns for 128 bytes), on every signature.
- * Not for key material, which gets a buffer of its own to zero after use.
- */
+/** A zeroed struct for the library to read or fill, with guard bytes after it (guard-bytes.ts). */
 export function structBuffer(size: number): Buffer {
-  return Buffer.allocUnsafe(size).fill(0);
+  return guardedBuffer(size);
 }
 
 function isZero(bytes: Uint8Array, start: number, end: number): boolean {
@@ -41,9 +38,20 @@ function isZero(bytes: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
-/** Fails when the library wrote past the `used` bytes its configured layout has. */
-export function checkTail(struct: Buffer, used: number, fn: string): void {
-  if (!isZero(struct, used, struct.length)) {
+/**
+ * Fails when the library wrote past the buffer it was given (its guard bytes changed) or past the
+ * `used` bytes its configured layout has.
+ */
+export function checkOutput(struct: Buffer, used: number, fn: string): void {
+  if (!guardIntact(struct)) {
+    throw new SdfBindingError(
+      'SDF_BAD_RESPONSE',
+      `${fn} wrote past the ${capacityOf(struct)}-byte buffer it was given (its struct is larger than the ` +
+        'standard layout: check the vendor header and the profile)',
+      { fn },
+    );
+  }
+  if (!isZero(struct, used, capacityOf(struct))) {
     throw new SdfBindingError(
       'SDF_BAD_RESPONSE',
       `${fn} wrote more than the ${used} bytes of the configured 32-byte-field layout ` +
@@ -82,7 +90,7 @@ export function encodePublicKey(publicKey: Uint8Array, field: EccFieldBytes): Bu
 }
 
 export function decodePublicKey(struct: Buffer, field: EccFieldBytes, fn: string): Uint8Array {
-  checkTail(struct, 4 + 2 * field, fn);
+  checkOutput(struct, 4 + 2 * field, fn);
   const bits = struct.readUInt32LE(0);
   if (bits !== 256) {
     throw new SdfBindingError('SDF_BAD_RESPONSE', `${fn} returned a ${bits}-bit key where SM2 has 256 bits`, { fn });
@@ -101,16 +109,33 @@ export function encodeSignature(signature: Uint8Array, field: EccFieldBytes): Bu
   return out;
 }
 
+/** The order n of the SM2 group: r and s of a signature lie in [1, n-1]. */
+const SM2_ORDER = Buffer.from('fffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123', 'hex');
+
 export function decodeSignature(struct: Buffer, field: EccFieldBytes, fn: string): Uint8Array {
-  checkTail(struct, 2 * field, fn);
+  checkOutput(struct, 2 * field, fn);
+  const r = takeValue(struct, 0, field, 'r', fn);
+  const s = takeValue(struct, field, field, 's', fn);
+  for (const [name, value] of [
+    ['r', r],
+    ['s', s],
+  ] as const) {
+    if (isZero(value, 0, value.length) || Buffer.compare(value, SM2_ORDER) >= 0) {
+      throw new SdfBindingError('SDF_BAD_RESPONSE', `${fn} returned a signature whose ${name} is not in [1, n-1]`, {
+        fn,
+      });
+    }
+  }
   const out = new Uint8Array(2 * SM2_VALUE_BYTES);
-  out.set(takeValue(struct, 0, field, 'r', fn), 0);
-  out.set(takeValue(struct, field, field, 's', fn), SM2_VALUE_BYTES);
+  out.set(r, 0);
+  out.set(s, SM2_VALUE_BYTES);
   return out;
 }
 
 /** DEVICEINFO: 40 + 16 + 16 bytes of text, then eight unsigned ints. */
 export const DEVICE_INFO_SIZE = 40 + 16 + 16 + 8 * 4;
+/** Room given for DEVICEINFO: some vendors append fields of their own after the standard ones. */
+export const DEVICE_INFO_CAPACITY = 512;
 
 export interface DeviceInfo {
   issuerName: string;
@@ -130,7 +155,15 @@ export interface DeviceInfo {
 }
 
 const ASYMMETRIC: readonly SgdName[] = ['SGD_SM2_1', 'SGD_SM2_2', 'SGD_SM2_3'];
-const SYMMETRIC: readonly SgdName[] = ['SGD_SM1_ECB', 'SGD_SM1_CBC', 'SGD_SM4_ECB', 'SGD_SM4_CBC', 'SGD_SM4_MAC'];
+const SYMMETRIC: readonly SgdName[] = [
+  'SGD_SM1_ECB',
+  'SGD_SM1_CBC',
+  'SGD_SM4_ECB',
+  'SGD_SM4_CBC',
+  'SGD_SM4_CFB',
+  'SGD_SM4_OFB',
+  'SGD_SM4_MAC',
+];
 const HASH: readonly SgdName[] = ['SGD_SM3', 'SGD_SHA1', 'SGD_SHA256'];
 
 function text(bytes: Buffer): string {

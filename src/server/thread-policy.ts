@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { isMainThread } from 'node:worker_threads';
-import { loadProcessSymbols } from '../sdf/library';
+import { loadProcessSymbols } from '../native/load';
 
 /** SCHED_BATCH from Linux's <sched.h>. */
 const SCHED_BATCH = 3;

@@ -1,8 +1,9 @@
 import { ConfigError, type SecurityConfig } from '../config';
-import { resolveSdfLibraryOptions, SdfError, type SdfFunctionName, type SdfSession } from '../sdf';
+import { resolveSdfLibraryOptions, SdfBindingError, SdfError, type SdfFunctionName, type SdfSession } from '../sdf';
+import { sm2VerifyDigest } from '../sm2';
 import { SignerClosedError } from './errors';
 import { PublicKeyHolder, requireDigest, requireMessage } from './key-material';
-import { isSessionFailure, resolveRetryPolicy, withRetries, type RetryPolicy } from './recovery';
+import { isBrokenSession, isSessionFailure, resolveRetryPolicy, withRetries, type RetryPolicy } from './recovery';
 import { ResourcePool } from './resource-pool';
 import { SigningSessions } from './signing-sessions';
 import type { SignOptions, Sm2Signer, SignerOptions } from './types';
@@ -59,6 +60,7 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
   readonly backend = 'hsm' as const;
   /** When each session last answered, for the health check of idle sessions. */
   private readonly lastUsed = new WeakMap<SdfSession, number>();
+  private closing: Promise<void> | null = null;
 
   private constructor(
     private readonly source: SigningSessions,
@@ -68,6 +70,8 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
     readonly digestOn: 'host' | 'device',
     private readonly retry: RetryPolicy,
     private readonly healthCheckIdleMs: number,
+    /** Every device signature is verified on the host before it is returned. */
+    readonly verifySignatures: boolean,
   ) {
     super(publicKey);
   }
@@ -91,23 +95,25 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
     const retry = resolveRetryPolicy(opts.retry);
     const healthCheckIdleMs = opts.healthCheckIdleMs ?? DEFAULT_HEALTH_CHECK_IDLE_MS;
     if (!(healthCheckIdleMs >= 0)) throw new RangeError(`healthCheckIdleMs must be >= 0, got ${healthCheckIdleMs}`);
+    const verifySignatures = opts.verifySignatures ?? config.hsmVerifySignatures ?? false;
+    if (typeof verifySignatures !== 'boolean') throw new TypeError('verifySignatures must be a boolean');
 
     const libraryOptions = resolveSdfLibraryOptions(config.hsmLibrary, opts.library);
     const source = await SigningSessions.open(config.hsmLibPath, libraryOptions, keyIndex, config.password);
     const sessions: SdfSession[] = [];
     try {
-      source.current.library.require(
+      source.device.library.require(
         digestOn === 'device' ? [...SIGNING_FUNCTIONS, ...HASH_FUNCTIONS] : SIGNING_FUNCTIONS,
         `signing with key index ${keyIndex}`,
       );
       for (let i = 0; i < sessionCount; i++) sessions.push(await source.create());
-      const publicKey = await sessions[0].exportSignPublicKey(keyIndex);
       const pool = new ResourcePool(sessions, {
         create: () => source.create(),
         dispose: (session) => source.dispose(session),
         closedError: () => new SignerClosedError('hsm'),
       });
-      return new HsmSigner(source, pool, keyIndex, publicKey, digestOn, retry, healthCheckIdleMs);
+      const publicKey = source.publicKey as Uint8Array;
+      return new HsmSigner(source, pool, keyIndex, publicKey, digestOn, retry, healthCheckIdleMs, verifySignatures);
     } catch (error) {
       await source.close().catch(() => undefined);
       throw explain(error, keyIndex);
@@ -128,14 +134,28 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
     requireMessage(message);
     const hashOpts = { publicKey: this.publicKey, userId: opts.userId };
     // Hash and signature on one session: a device hash lives in the session that started it.
-    return this.withSession(async (session) =>
-      session.internalSign(this.keyIndex, await session.hash(message, hashOpts)),
-    );
+    return this.withSession(async (session) => this.signOn(session, await session.hash(message, hashOpts)));
   }
 
   async signDigest(digest: Uint8Array): Promise<Uint8Array> {
     requireDigest(digest);
-    return this.withSession((session) => session.internalSign(this.keyIndex, digest));
+    return this.withSession((session) => this.signOn(session, digest));
+  }
+
+  /**
+   * The device's signature, verified on the host first when `verifySignatures` is on. One that
+   * does not verify sends the signer to read the key again: a different key is SDF_KEY_CHANGED,
+   * the same one SDF_BAD_SIGNATURE.
+   */
+  private async signOn(session: SdfSession, digest: Uint8Array): Promise<Uint8Array> {
+    const signature = await session.internalSign(this.keyIndex, digest);
+    if (!this.verifySignatures || sm2VerifyDigest(this.publicKey, digest, signature)) return signature;
+    this.source.checkKey(await session.exportSignPublicKey(this.keyIndex));
+    throw new SdfBindingError(
+      'SDF_BAD_SIGNATURE',
+      `SDF_InternalSign_ECC returned a signature that does not verify under the public key of index ${this.keyIndex}`,
+      { fn: 'SDF_InternalSign_ECC', libPath: this.source.device.libPath },
+    );
   }
 
   /**
@@ -144,6 +164,7 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
    * error, or the last one, reaches the caller with the key index added.
    */
   private async withSession<R>(task: (session: SdfSession) => Promise<R>): Promise<R> {
+    if (this.source.keyChanged) throw this.source.keyChanged;
     try {
       return await withRetries(
         () =>
@@ -152,7 +173,7 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
             const result = await task(session);
             this.lastUsed.set(session, Date.now());
             return result;
-          }, isSessionFailure),
+          }, isBrokenSession),
         this.retry,
         isSessionFailure,
       );
@@ -169,15 +190,17 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
       return;
     }
     if (Date.now() - last < this.healthCheckIdleMs) return;
-    await session.exportSignPublicKey(this.keyIndex);
+    this.source.checkKey(await session.exportSignPublicKey(this.keyIndex));
   }
 
-  /** Waits for signatures in flight, then closes every session and the device. */
-  async close(): Promise<void> {
-    try {
-      await this.pool.close();
-    } finally {
-      await this.source.close();
-    }
+  /** The number of sessions of this library left behind in the process (stuck in calls, failing to close). */
+  get sessionsLeftBehind(): number {
+    return this.source.device.sessionsLeftBehind;
+  }
+
+  /** Waits for signatures in flight, then closes every session and the device; every caller waits for the same close. */
+  close(): Promise<void> {
+    this.closing ??= this.pool.close().finally(() => this.source.close());
+    return this.closing;
   }
 }

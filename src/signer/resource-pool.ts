@@ -26,7 +26,7 @@ export class ResourcePool<T> {
   private missing = 0;
   private readonly disposals = new Set<Promise<void>>();
   private drained: (() => void) | null = null;
-  private closing = false;
+  private closing: Promise<void> | null = null;
 
   constructor(
     resources: readonly T[],
@@ -106,10 +106,13 @@ export class ResourcePool<T> {
     if (this.busy === 0) this.drained?.();
   }
 
-  /** Lets queued and running tasks finish, then disposes of all resources. */
-  async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
+  /** Lets queued and running tasks finish, then disposes of all resources; every caller waits for it. */
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
     if (this.busy > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     await Promise.all(this.disposals);
     const results = await Promise.allSettled(this.idle.splice(0).map((resource) => this.hooks.dispose(resource)));

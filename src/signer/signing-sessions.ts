@@ -1,25 +1,25 @@
-import { SdfDevice, type SdfLibraryOptions, type SdfSession } from '../sdf';
+import { SdfBindingError, SdfDevice, type SdfLibraryOptions, type SdfSession } from '../sdf';
 import { isSessionFailure } from './recovery';
 
 /**
- * Opens sessions that can sign with one internal key: session plus access right. When opening a
- * session fails because the device or the link went away, the device is opened again. The old
- * device is retired: closed once no session of it is open or being opened, never under a call in
- * flight; if that close fails (the device is still down), `close()` tries again.
+ * Opens sessions that can sign with one internal key: session plus access right, and a check
+ * that the key at the index is still the one the signer started with (every new session reads
+ * it, so every reopening of the device is covered). When opening a session fails because the
+ * device or the link went away, the device is opened again (once for every caller).
  */
 export class SigningSessions {
-  private reopening: Promise<SdfDevice> | null = null;
-  private readonly retired = new Set<SdfDevice>();
-  private readonly owner = new WeakMap<SdfSession, SdfDevice>();
-  /** Sessions being opened on each device right now. */
-  private readonly opening = new Map<SdfDevice, number>();
+  readonly #password: string;
+  #publicKey: Uint8Array | undefined;
+  #keyChanged: SdfBindingError | undefined;
+  #closed = false;
 
   private constructor(
-    private device: SdfDevice,
-    private readonly libraryOptions: SdfLibraryOptions,
-    private readonly keyIndex: number,
-    private readonly password: string,
-  ) {}
+    readonly device: SdfDevice,
+    readonly keyIndex: number,
+    password: string,
+  ) {
+    this.#password = password;
+  }
 
   static async open(
     libPath: string,
@@ -27,25 +27,33 @@ export class SigningSessions {
     keyIndex: number,
     password: string,
   ): Promise<SigningSessions> {
-    return new SigningSessions(await SdfDevice.open(libPath, libraryOptions), libraryOptions, keyIndex, password);
+    return new SigningSessions(await SdfDevice.open(libPath, libraryOptions), keyIndex, password);
   }
 
-  /** The device sessions are opened on now (its library, for symbol checks and profiles). */
-  get current(): SdfDevice {
-    return this.device;
+  /** The key the first session read; every later session must read the same. */
+  get publicKey(): Uint8Array | undefined {
+    return this.#publicKey;
+  }
+
+  /** Set once the device answered with another key: every operation fails with it from then on. */
+  get keyChanged(): SdfBindingError | undefined {
+    return this.#keyChanged;
   }
 
   async create(): Promise<SdfSession> {
+    const generation = this.device.generation;
     let session: SdfSession;
     try {
-      session = await this.openSessionOn(this.device);
+      session = await this.device.openSession();
     } catch (error) {
-      if (!isSessionFailure(error)) throw error;
-      session = await this.openSessionOn(await this.reopen(this.device));
+      if (this.#closed || !isSessionFailure(error)) throw error;
+      await this.device.reopen(generation);
+      session = await this.device.openSession();
     }
     try {
       // As FISCO does: an empty password means the key needs no access-right call.
-      if (this.password !== '') await session.getPrivateKeyAccessRight(this.keyIndex, this.password);
+      if (this.#password !== '') await session.getPrivateKeyAccessRight(this.keyIndex, this.#password);
+      this.checkKey(await session.exportSignPublicKey(this.keyIndex));
     } catch (error) {
       await this.dispose(session);
       throw error;
@@ -53,59 +61,40 @@ export class SigningSessions {
     return session;
   }
 
-  private async openSessionOn(device: SdfDevice): Promise<SdfSession> {
-    this.opening.set(device, (this.opening.get(device) ?? 0) + 1);
-    try {
-      const session = await device.openSession();
-      this.owner.set(session, device);
-      return session;
-    } finally {
-      const left = (this.opening.get(device) ?? 1) - 1;
-      if (left === 0) this.opening.delete(device);
-      else this.opening.set(device, left);
-      this.closeIfRetiredAndIdle(device);
+  /**
+   * Compares a key the device reported with the signer's; a different one fails this and every
+   * later operation with SDF_KEY_CHANGED (the card was re-provisioned, or failed over to a card
+   * with other keys: its signatures would not verify under the signer's public key).
+   */
+  checkKey(reported: Uint8Array): void {
+    if (this.#keyChanged) throw this.#keyChanged;
+    if (this.#publicKey === undefined) {
+      this.#publicKey = reported;
+      return;
     }
-  }
-
-  async dispose(session: SdfSession): Promise<void> {
-    try {
-      await session.close();
-    } finally {
-      const device = this.owner.get(session);
-      if (device) this.closeIfRetiredAndIdle(device);
-    }
-  }
-
-  private closeIfRetiredAndIdle(device: SdfDevice): void {
-    if (!this.retired.has(device) || device.openSessions > 0 || this.opening.has(device)) return;
-    device.close().then(
-      () => this.retired.delete(device),
-      () => undefined, // still down: close() tries again
+    if (Buffer.compare(reported, this.#publicKey) === 0) return;
+    this.#keyChanged = new SdfBindingError(
+      'SDF_KEY_CHANGED',
+      `the key at index ${this.keyIndex} is no longer the one this signer started with ` +
+        `(public key ${hexStart(this.#publicKey)}…, the device now reports ${hexStart(reported)}…): ` +
+        'create the signer again to sign with the new key',
+      { fn: 'SDF_ExportSignPublicKey_ECC', libPath: this.device.libPath },
     );
+    throw this.#keyChanged;
   }
 
-  /** Opens the device again, once for all callers that found `broken` gone. */
-  private reopen(broken: SdfDevice): Promise<SdfDevice> {
-    if (this.device !== broken) return Promise.resolve(this.device);
-    this.reopening ??= SdfDevice.open(broken.libPath, this.libraryOptions)
-      .then((fresh) => {
-        this.device = fresh;
-        this.retired.add(broken);
-        this.closeIfRetiredAndIdle(broken);
-        return fresh;
-      })
-      .finally(() => (this.reopening = null));
-    return this.reopening;
+  /** Closes a session; one stuck in a call past its deadline is closed when that call returns. */
+  dispose(session: SdfSession): Promise<void> {
+    return this.device.retire(session);
   }
 
-  /** Closes every device, current and retired (their remaining sessions with them). */
+  /** Closes every session and the device; no reopening after this. */
   async close(): Promise<void> {
-    const devices = [this.device, ...this.retired];
-    const results = await Promise.allSettled(devices.map((device) => device.close()));
-    results.forEach((result, i) => {
-      if (result.status === 'fulfilled') this.retired.delete(devices[i]);
-    });
-    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (failed) throw failed.reason;
+    this.#closed = true;
+    await this.device.close();
   }
+}
+
+function hexStart(key: Uint8Array): string {
+  return Buffer.from(key.subarray(0, 8)).toString('hex');
 }

@@ -56,4 +56,10 @@ export interface SignerOptions {
    * and replaced if the device dropped it. 0 checks before every use.
    */
   healthCheckIdleMs?: number;
+  /**
+   * HSM backend: verify every signature the card returns on the host before handing it out
+   * (default: the config's hsm_verify_signatures, else false). A signature that does not verify
+   * fails with SDF_KEY_CHANGED when the card now holds another key, else SDF_BAD_SIGNATURE.
+   */
+  verifySignatures?: boolean;
 }
