@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { alternate, cLoop, cliBench, timed } from './measure.mjs';
 import { createBenchCard, gm, KEY_INDEX, MOCK_LIB, PASSWORD, slowDeviceCeiling, slowDeviceEnv } from './setup.mjs';
+import { addDefenceRows, measureDefences } from './defences.mjs';
 import { addRemoteRows, benchRemote } from './remote/remote.mjs';
 import { measureSoftware } from './software.mjs';
 import { Table } from './table.mjs';
@@ -58,6 +59,9 @@ async function main() {
     ]);
     table.info('HSM async, 1 session (CPU-bound mock)', single);
     table.atLeast(`HSM async pool, ${poolSessions} sessions (default)`, pool, single, 1.8, '1 session');
+
+    step('what the defences against untrusted libraries cost the pool, in turns');
+    addDefenceRows(table, await measureDefences(card, 3));
 
     step('digest on the host vs in the device, in turns');
     const [device, host] = await alternate(2, [
