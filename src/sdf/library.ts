@@ -1,4 +1,5 @@
 import koffi, { type LibraryHandle } from 'koffi';
+import { callForeign, type CallWatcher } from '../native/async-call';
 import { CallDeadlines } from '../native/call-deadlines';
 import { LibraryLoadError, loadLibrary, type LoadedLibrary } from '../native/load';
 import { SerialQueue } from '../native/serial-queue';
@@ -141,14 +142,6 @@ function paramsFor(name: SdfFunctionName, options: SdfLibraryOptions): Param[] {
 
 type KoffiFunction = ReturnType<LibraryHandle['func']>;
 
-/** Told about one call's course (a session, which must know when its calls are done). */
-export interface CallWatcher {
-  /** The call's deadline passed; it is still running. */
-  expired(): void;
-  /** The native call came back, in time or not (or never started, having expired in the queue). */
-  returned(): void;
-}
-
 /** What the calls of one library file share, whichever options they were declared with. */
 interface LibraryState {
   /** Lifecycle calls, and every call under the `serial` model. */
@@ -244,34 +237,12 @@ export class SdfLibrary {
    * the promise rejects with SDF_CALL_TIMEOUT while the call goes on.
    */
   call(name: SdfFunctionName, args: unknown[], watcher?: CallWatcher): Promise<void> {
-    const fn = this.resolve(name);
-    return new Promise((resolve, reject) => {
-      let late = false;
-      const tracked = this.deadlines.start(() => {
-        late = true;
-        watcher?.expired();
-        reject(this.timeoutError(name));
-      });
-      const invoke = () =>
-        new Promise<void>((done) => {
-          if (late) {
-            // waited its turn past the deadline: the caller has given up, so it never runs
-            watcher?.returned();
-            done();
-            return;
-          }
-          fn.async(...args, (err: unknown, code: number) => {
-            const inTime = this.deadlines.finish(tracked);
-            watcher?.returned();
-            done();
-            if (!inTime) return;
-            if (err) reject(err);
-            else if (code !== SDR_OK) reject(new SdfError(this.symbolOf(name), code));
-            else resolve();
-          });
-        });
-      if (this.state.serialAll || LIFECYCLE.has(name)) void this.state.queue.run(invoke);
-      else void invoke();
+    return callForeign(this.resolve(name), args, {
+      deadlines: this.deadlines,
+      timeoutError: () => this.timeoutError(name),
+      check: (code) => (code === SDR_OK ? undefined : new SdfError(this.symbolOf(name), code as number)),
+      watcher,
+      queue: this.state.serialAll || LIFECYCLE.has(name) ? this.state.queue : undefined,
     });
   }
 

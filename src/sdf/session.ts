@@ -6,7 +6,8 @@ import * as symmetric from './session-symmetric';
 import type { Sm4Options, SdfSessionKey } from './session-symmetric';
 import type { Sm2Ciphertext } from './ecc-structs';
 import { SdfBindingError, SdfError } from './errors';
-import type { CallWatcher, SdfFunctionName, SdfLibrary } from './library';
+import type { CallWatcher } from '../native/async-call';
+import type { SdfFunctionName, SdfLibrary } from './library';
 import {
   checkOutput,
   DEVICE_INFO_CAPACITY,
