@@ -3,10 +3,11 @@ export { parseSecurityConfig, loadSecurityConfig, ConfigError } from './config';
 export type { SecurityConfig } from './config';
 
 // Signing through the cipher card or in software, behind one interface.
-export { createSigner, HsmSigner, SoftwareSigner, SignerClosedError } from './signer';
+export { createSigner, HsmSigner, Pkcs11Signer, SoftwareSigner, SignerClosedError } from './signer';
 export { createRemoteSigner, RemoteSigner, RemoteSignerError } from './signer';
 export type { RemoteSignerOptions, SoftwareSignerOptions } from './signer';
-export type { Sm2Signer, SignerOptions, SignOptions, SignerBackend } from './signer';
+export type { Signer, Sm2Signer, SignerOptions, SignOptions, SignerBackend, SignerAlgorithm } from './signer';
+export type { Pkcs11SignerSettings } from './signer';
 
 // Stateless SM2/SM3.
 export {
@@ -61,6 +62,18 @@ export {
   sm2CipherFromDer,
 } from './sdf';
 export type { SdfProfileName, Sm2Ciphertext, Sm2CipherOrder, Sm2CipherBytesOptions } from './sdf';
+
+// The PKCS#11 binding.
+export {
+  Pkcs11Module,
+  Pkcs11Session,
+  Pkcs11Error,
+  Pkcs11BindingError,
+  CKR,
+  ckrName,
+  PKCS11_SM2_PROFILES,
+} from './pkcs11';
+export type { Pkcs11BindingErrorCode, TokenInfo, ModuleInfo, Pkcs11Sm2ProfileName } from './pkcs11';
 
 // Provisioning of the mock card used in tests.
 export { importMockKey } from './mock/keystore';

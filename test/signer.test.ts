@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { ConfigError } from '../src/config';
 import { SdfBindingError, SdfError } from '../src/sdf';
-import { createSigner, HsmSigner, SignerClosedError, Sm2Signer } from '../src/signer';
+import { createSigner, HsmSigner, SignerClosedError, type Signer } from '../src/signer';
 import {
   generatePrivateKey,
   nodeIdOf,
@@ -40,7 +40,7 @@ function hsmSecurity(extra: { password?: string; keyIndex?: number; lib?: string
     password=${extra.password ?? PASSWORD}`;
 }
 
-async function withSigner<T>(configPath: string, use: (signer: Sm2Signer) => Promise<T>): Promise<T> {
+async function withSigner<T>(configPath: string, use: (signer: Signer) => Promise<T>): Promise<T> {
   const signer = await createSigner(configPath);
   try {
     return await use(signer);

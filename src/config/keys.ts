@@ -18,6 +18,7 @@ import {
   parseKekAlgorithm,
   parseThreadModel,
 } from './hsm-library-keys';
+import { parseHexId, parseMechanism, parsePkcs11Profile, parseSessionCount, parseSignatureFormat } from './pkcs11-keys';
 import { parseRemoteSignerUrls } from './remote-signer-keys';
 import { INT_MAX, parseBoolean, parseUnsignedInt, showValue, type ValueSite } from './values';
 
@@ -85,6 +86,20 @@ export const SECURITY_KEYS = {
   hsmCallTimeoutMs: { names: ['hsm_call_timeout_ms'], parse: parseCallTimeoutMs },
   hsmKekAlgorithm: { names: ['hsm_kek_algorithm'], parse: parseKekAlgorithm },
   hsmVerifySignatures: { names: ['hsm_verify_signatures'], parse: parseBoolean },
+  // gmt0018 extensions: a key in a PKCS#11 HSM (FISCO ignores them)
+  pkcs11Library: { names: ['pkcs11_library'], parse: text },
+  pkcs11TokenLabel: { names: ['pkcs11_token_label'], parse: text },
+  pkcs11Slot: { names: ['pkcs11_slot'], parse: (raw: string, site: ValueSite) => parseUnsignedInt(raw, site) },
+  pkcs11Pin: { names: ['pkcs11_pin'], secret: true, parse: text },
+  pkcs11PinFile: { names: ['pkcs11_pin_file'], parse: text },
+  pkcs11KeyLabel: { names: ['pkcs11_key_label'], parse: text },
+  pkcs11KeyId: { names: ['pkcs11_key_id'], parse: parseHexId },
+  pkcs11Sessions: { names: ['pkcs11_sessions'], parse: parseSessionCount },
+  pkcs11Preload: { names: ['pkcs11_preload'], parse: parseHsmPreload },
+  pkcs11Profile: { names: ['pkcs11_profile'], parse: parsePkcs11Profile },
+  pkcs11Sm2Mechanism: { names: ['pkcs11_sm2_mechanism'], parse: parseMechanism },
+  pkcs11SignatureFormat: { names: ['pkcs11_signature_format'], parse: parseSignatureFormat },
+  pkcs11CallTimeoutMs: { names: ['pkcs11_call_timeout_ms'], parse: parseCallTimeoutMs },
   // gmt0018 extensions: sign through `gmt0018 serve` (FISCO ignores them)
   remoteSignerUrl: { names: ['remote_signer_url'], parse: parseRemoteSignerUrls },
   remoteSignerTokenFile: { names: ['remote_signer_token_file'], parse: text },

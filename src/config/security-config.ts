@@ -12,7 +12,7 @@
  */
 import { inspect, type InspectOptions } from 'node:util';
 import { INT_MAX } from './values';
-import type { HsmLibrarySettings, RemoteSignerSettings, SecurityConfig } from './types';
+import type { HsmLibrarySettings, Pkcs11Settings, RemoteSignerSettings, SecurityConfig } from './types';
 
 const REDACTED = '<redacted>';
 
@@ -31,6 +31,7 @@ class SecurityConfigRecord {
   declare readonly configPath?: string;
   declare readonly hsmLibrary?: HsmLibrarySettings;
   declare readonly hsmVerifySignatures?: boolean;
+  declare readonly pkcs11?: Pkcs11Settings;
   declare readonly remoteSigner?: RemoteSignerSettings;
 
   constructor(fields: PublicFields) {
@@ -46,6 +47,7 @@ class SecurityConfigRecord {
     define('configPath', fields.configPath);
     define('hsmLibrary', fields.hsmLibrary);
     define('hsmVerifySignatures', fields.hsmVerifySignatures);
+    define('pkcs11', fields.pkcs11);
     define('remoteSigner', fields.remoteSigner);
     Object.freeze(this);
   }
@@ -113,6 +115,20 @@ function frozenLibrarySettings(settings: HsmLibrarySettings): HsmLibrarySettings
   return Object.freeze(copy);
 }
 
+function frozenPkcs11Settings(settings: Pkcs11Settings): Pkcs11Settings {
+  if (settings === null || typeof settings !== 'object') {
+    throw new TypeError('createSecurityConfig: pkcs11 must be an object');
+  }
+  checkString('pkcs11.library', settings.library);
+  if ('pin' in settings) {
+    // the PIN belongs in `password`, which is kept out of every view of the config
+    throw new TypeError('createSecurityConfig: pass the PKCS#11 PIN as password, not pkcs11.pin');
+  }
+  const copy: Pkcs11Settings = { ...settings };
+  if (settings.preload !== undefined) copy.preload = Object.freeze([...settings.preload]);
+  return Object.freeze(copy);
+}
+
 function frozenRemoteSigner(settings: RemoteSignerSettings): RemoteSignerSettings {
   const urls = (settings as { urls?: unknown } | null)?.urls;
   if (!Array.isArray(urls) || urls.length === 0) {
@@ -154,6 +170,7 @@ export function createSecurityConfig(fields: SecurityConfig): SecurityConfig {
   if (encKeyIndex !== undefined) plain.encKeyIndex = encKeyIndex;
   if (fields.configPath !== undefined) plain.configPath = fields.configPath;
   if (fields.hsmLibrary !== undefined) plain.hsmLibrary = frozenLibrarySettings(fields.hsmLibrary);
+  if (fields.pkcs11 !== undefined) plain.pkcs11 = frozenPkcs11Settings(fields.pkcs11);
   if (fields.hsmVerifySignatures !== undefined) {
     if (typeof fields.hsmVerifySignatures !== 'boolean') {
       throw new TypeError('createSecurityConfig: hsmVerifySignatures must be a boolean or undefined');

@@ -26,9 +26,9 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, ConfigErrorCodes } from './errors';
 import { parseIni, type IniDocument } from './ini';
-import { readSecurityKeys, SECURITY_SECTION, type SecurityValues } from './keys';
+import { readSecurityKeys, SECURITY_KEYS, SECURITY_SECTION, type SecurityValues } from './keys';
 import { createSecurityConfig } from './security-config';
-import type { HsmLibrarySettings, RemoteSignerSettings, SecurityConfig } from './types';
+import type { HsmLibrarySettings, Pkcs11Settings, RemoteSignerSettings, SecurityConfig } from './types';
 import { parseBoolean, type ValueSite } from './values';
 
 /** FISCO's default for private_key_path (SecurityConfig.cpp); the generated config.ini says conf/node.pem. */
@@ -169,10 +169,12 @@ function securityConfigFromIni(doc: IniDocument, ctx: BuildContext): SecurityCon
   }
 
   const keyIndex = v.keyIndex?.value;
+  const pkcs11 = pkcs11FromKeys(v, ctx.baseDir, enableHsm, where);
   const fields: SecurityConfig = {
     enableHsm,
     hsmLibPath: resolveLibraryPath(v.hsmLibPath?.value ?? DEFAULT_HSM_LIB_PATH, ctx.baseDir),
-    password: v.password?.value ?? '',
+    // the secret that unlocks the key: the card's access password, or the token's user PIN
+    password: (pkcs11 ? v.pkcs11Pin?.value : undefined) ?? v.password?.value ?? '',
     privateKeyPath: resolveFilePath(v.privateKeyPath?.value ?? DEFAULT_PRIVATE_KEY_PATH, ctx.baseDir),
   };
   if (keyIndex !== undefined) fields.keyIndex = keyIndex;
@@ -184,7 +186,98 @@ function securityConfigFromIni(doc: IniDocument, ctx: BuildContext): SecurityCon
   if (v.hsmVerifySignatures !== undefined) fields.hsmVerifySignatures = v.hsmVerifySignatures.value;
   const remoteSigner = remoteSignerFromKeys(v, ctx.baseDir, where);
   if (remoteSigner !== undefined) fields.remoteSigner = remoteSigner;
+  if (pkcs11 !== undefined) {
+    if (remoteSigner !== undefined) throw conflict(v.pkcs11Library, 'remote_signer_url', where);
+    fields.pkcs11 = pkcs11;
+  }
   return createSecurityConfig(fields);
+}
+
+function conflict(
+  found: { key: string; line: number } | undefined,
+  other: string,
+  where: (extra?: ValueSite) => ValueSite,
+): ConfigError {
+  return new ConfigError(
+    ConfigErrorCodes.CONFIG_CONFLICT,
+    `${found?.key ?? 'pkcs11_library'} and ${other} select two different signers (expected one of them)`,
+    where({ line: found?.line, section: SECURITY_SECTION, key: found?.key }),
+  );
+}
+
+const PKCS11_KEYS = [
+  'pkcs11TokenLabel',
+  'pkcs11Slot',
+  'pkcs11Pin',
+  'pkcs11PinFile',
+  'pkcs11KeyLabel',
+  'pkcs11KeyId',
+  'pkcs11Sessions',
+  'pkcs11Preload',
+  'pkcs11Profile',
+  'pkcs11Sm2Mechanism',
+  'pkcs11SignatureFormat',
+  'pkcs11CallTimeoutMs',
+] as const;
+
+/** The PKCS#11 key (gmt0018 extension), or undefined when pkcs11_library is absent. */
+function pkcs11FromKeys(
+  v: SecurityValues,
+  baseDir: string,
+  enableHsm: boolean,
+  where: (extra?: ValueSite) => ValueSite,
+): Pkcs11Settings | undefined {
+  const library = v.pkcs11Library;
+  if (library === undefined) {
+    const stray = PKCS11_KEYS.map((name) => v[name]).find((found) => found !== undefined);
+    if (stray === undefined) return undefined;
+    throw new ConfigError(
+      ConfigErrorCodes.CONFIG_MISSING_KEY,
+      `missing: ${stray.key} is set but pkcs11_library is not (expected the path of the PKCS#11 module)`,
+      where({ line: stray.line, section: SECURITY_SECTION, key: 'pkcs11_library' }),
+    );
+  }
+  if (library.value === '') throw emptyPath(library, 'the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so', where);
+  if (enableHsm) throw conflict(library, 'enable_hsm=true / kms_type=HSM', where);
+  const onlyOne = (a: keyof SecurityValues, b: keyof SecurityValues, what: string) => {
+    const [first, second] = [v[a], v[b]];
+    if (first !== undefined && second !== undefined) {
+      throw new ConfigError(
+        ConfigErrorCodes.CONFIG_CONFLICT,
+        `${first.key} and ${second.key} are both set (expected one of them)`,
+        where({ line: second.line, section: SECURITY_SECTION, key: second.key }),
+      );
+    }
+    if (what !== '' && first === undefined && second === undefined) {
+      throw new ConfigError(
+        ConfigErrorCodes.CONFIG_MISSING_KEY,
+        `missing: pkcs11_library is set but no ${what}`,
+        where({ section: SECURITY_SECTION, key: String(SECURITY_KEYS[a].names[0]) }),
+      );
+    }
+  };
+  onlyOne('pkcs11TokenLabel', 'pkcs11Slot', 'token is named (expected pkcs11_token_label=LABEL or pkcs11_slot=N)');
+  onlyOne('pkcs11Pin', 'pkcs11PinFile', '');
+  if (v.pkcs11KeyLabel === undefined && v.pkcs11KeyId === undefined) {
+    throw new ConfigError(
+      ConfigErrorCodes.CONFIG_MISSING_KEY,
+      'missing: pkcs11_library is set but no key is named (expected pkcs11_key_label=LABEL and/or pkcs11_key_id=HEX)',
+      where({ section: SECURITY_SECTION, key: 'pkcs11_key_label' }),
+    );
+  }
+  const out: Pkcs11Settings = { library: resolveLibraryPath(library.value, baseDir) };
+  if (v.pkcs11TokenLabel !== undefined) out.tokenLabel = v.pkcs11TokenLabel.value;
+  if (v.pkcs11Slot !== undefined) out.slot = v.pkcs11Slot.value;
+  if (v.pkcs11PinFile !== undefined) out.pinFile = resolveFilePath(v.pkcs11PinFile.value, baseDir);
+  if (v.pkcs11KeyLabel !== undefined) out.keyLabel = v.pkcs11KeyLabel.value;
+  if (v.pkcs11KeyId !== undefined) out.keyId = v.pkcs11KeyId.value;
+  if (v.pkcs11Sessions !== undefined) out.sessions = v.pkcs11Sessions.value;
+  if (v.pkcs11Preload !== undefined) out.preload = v.pkcs11Preload.value.map((p) => resolveLibraryPath(p, baseDir));
+  if (v.pkcs11Profile !== undefined) out.profile = v.pkcs11Profile.value;
+  if (v.pkcs11Sm2Mechanism !== undefined) out.sm2Mechanism = v.pkcs11Sm2Mechanism.value;
+  if (v.pkcs11SignatureFormat !== undefined) out.signatureFormat = v.pkcs11SignatureFormat.value;
+  if (v.pkcs11CallTimeoutMs !== undefined) out.callTimeoutMs = v.pkcs11CallTimeoutMs.value;
+  return out;
 }
 
 function emptyPath(

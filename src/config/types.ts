@@ -37,10 +37,40 @@ export interface SecurityConfig {
    */
   hsmVerifySignatures?: boolean;
   /**
+   * gmt0018 extension keys pkcs11_*: sign with a key in a PKCS#11 HSM. The PIN (pkcs11_pin) is
+   * kept as the config's redacted `password`; pkcs11_pin_file names a file holding it instead.
+   */
+  pkcs11?: Pkcs11Settings;
+  /**
    * gmt0018 extension keys remote_signer_url (comma-separated for several instances) and
    * remote_signer_token_file: sign through `gmt0018 serve` instead of a local card or key file.
    */
   remoteSigner?: RemoteSignerSettings;
+}
+
+/** A key in a PKCS#11 token; paths are absolute (resolved against the config folder). */
+export interface Pkcs11Settings {
+  /** pkcs11_library: the module, e.g. /usr/lib/softhsm/libsofthsm2.so. */
+  library: string;
+  /** pkcs11_token_label, or pkcs11_slot: where the key is (one of them). */
+  tokenLabel?: string;
+  slot?: number;
+  /** pkcs11_pin_file: a file holding the user PIN (trimmed), instead of pkcs11_pin. */
+  pinFile?: string;
+  /** pkcs11_key_label and/or pkcs11_key_id (hex; Fabric's SKI works): exactly one private key. */
+  keyLabel?: string;
+  keyId?: string;
+  /** pkcs11_sessions: sessions in the pool (default as the HSM signer's, capped by the token). */
+  sessions?: number;
+  /** pkcs11_preload: libraries loaded first, as hsm_preload. */
+  preload?: readonly string[];
+  /** pkcs11_profile: the vendor's SM2 key type and mechanism (sansec, tass, luna, ibm-ep11). */
+  profile?: string;
+  /** pkcs11_sm2_mechanism, pkcs11_signature_format: override the profile's. */
+  sm2Mechanism?: number;
+  signatureFormat?: 'raw' | 'der';
+  /** pkcs11_call_timeout_ms: how long one call may take (default 10 000; 0: no deadline). */
+  callTimeoutMs?: number;
 }
 
 /** Where the signing service is; the token file is absolute (resolved against the config folder). */

@@ -1,12 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { createSecurityConfig, type SecurityConfig } from '../config';
-import { createSigner, type SignerOptions, type Sm2Signer } from '../signer';
+import { createSigner, type SignerOptions, type Signer } from '../signer';
 import { ApiError } from './errors';
 
 /** One key the service signs with; `keyIndex` is null for the software backend's single key. */
 export interface ServedKey {
   readonly keyIndex: number | null;
-  readonly signer: Sm2Signer;
+  readonly signer: Signer;
 }
 
 /**

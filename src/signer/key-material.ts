@@ -1,16 +1,20 @@
 import { inspect } from 'node:util';
-import { nodeIdOf, sm2Verify, sm2Z } from '../sm2';
+import { sm2Z } from '../sm2';
 import { sm3Parts } from '../sm2/sm3';
+import { verifyWith, type SignerAlgorithm } from './algorithms';
 import type { SignerBackend, SignOptions } from './types';
 
 /** What every backend derives the same way from its public key. */
-export abstract class PublicKeyHolder {
+export abstract class PublicKeyHolder<A extends SignerAlgorithm = 'sm2'> {
   abstract readonly backend: SignerBackend;
   readonly nodeId: string;
   #defaultZ: Uint8Array | undefined;
 
-  protected constructor(readonly publicKey: Uint8Array) {
-    this.nodeId = nodeIdOf(publicKey);
+  protected constructor(
+    readonly publicKey: Uint8Array,
+    readonly algorithm: A = 'sm2' as A,
+  ) {
+    this.nodeId = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex');
   }
 
   /** e = SM3(Z||message) for this key; Z of the default user ID is computed once. */
@@ -21,17 +25,17 @@ export abstract class PublicKeyHolder {
   }
 
   /** What a log line may show of a signer: which backend and which key, nothing of its internals. */
-  toJSON(): { backend: SignerBackend; nodeId: string } {
-    return { backend: this.backend, nodeId: this.nodeId };
+  toJSON(): { backend: SignerBackend; algorithm: SignerAlgorithm; nodeId: string } {
+    return { backend: this.backend, algorithm: this.algorithm, nodeId: this.nodeId };
   }
 
   [inspect.custom](): string {
-    return `${this.constructor.name} { backend: '${this.backend}', nodeId: '${this.nodeId}' }`;
+    return `${this.constructor.name} { backend: '${this.backend}', algorithm: '${this.algorithm}', nodeId: '${this.nodeId}' }`;
   }
 
   /** Verification needs no secret, so every backend does it on the host. */
   async verify(message: Uint8Array, signature: Uint8Array, opts: SignOptions = {}): Promise<boolean> {
-    return sm2Verify(this.publicKey, message, signature, opts);
+    return verifyWith(this.algorithm, this.publicKey, message, signature, opts);
   }
 }
 

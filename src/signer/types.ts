@@ -1,30 +1,47 @@
+import type { Pkcs11Settings } from '../config/types';
 import type { SdfLibraryOptions } from '../sdf';
+import type { AlgorithmSignOptions, SignerAlgorithm } from './algorithms';
 import type { RetryPolicy } from './recovery';
 
-export type SignerBackend = 'hsm' | 'software' | 'remote';
+export type SignerBackend = 'hsm' | 'pkcs11' | 'software' | 'remote';
+export type { SignerAlgorithm };
 
-export interface SignOptions {
-  /** SM2 user ID for the Z value; default "1234567812345678". */
-  userId?: Uint8Array | string;
-}
+/** `userId` for SM2 keys, `hash` ('sha256' by default, or 'keccak256') for ECDSA keys. */
+export type SignOptions = AlgorithmSignOptions;
 
-/** One SM2 key that can sign: inside a cipher card, in software, or behind a signing service. */
-export interface Sm2Signer {
+/**
+ * One key that can sign: inside a cipher card, a PKCS#11 HSM, in software, or behind a signing
+ * service. `sign` hashes as the algorithm requires (SM2: SM3(Z‖M); ECDSA: SHA-256 unless
+ * `hash` says otherwise; Ed25519 signs the message itself).
+ */
+export interface Signer {
   readonly backend: SignerBackend;
-  /** 64 bytes x||y, big-endian. */
+  readonly algorithm: SignerAlgorithm;
+  /** x‖y (64 bytes, big-endian) for SM2 and ECDSA keys; the 32-byte point for Ed25519. */
   readonly publicKey: Uint8Array;
-  /** 128 lowercase hex characters of the public key, as FISCO prints a node ID. */
+  /** Lowercase hex of the public key (for SM2, FISCO's node ID). */
   readonly nodeId: string;
-  /** 64-byte r||s over e = SM3(Z||message). */
+  /** 64 bytes: r‖s (Ed25519: R‖S); ECDSA on secp256k1 always low-S. */
   sign(message: Uint8Array, opts?: SignOptions): Promise<Uint8Array>;
-  /** 64-byte r||s over a 32-byte digest e that the caller computed as SM3(Z||M). */
+  /** 64-byte r‖s over a digest the caller computed (SM2: e = SM3(Z‖M)); not for Ed25519. */
   signDigest(digest: Uint8Array): Promise<Uint8Array>;
   verify(message: Uint8Array, signature: Uint8Array, opts?: SignOptions): Promise<boolean>;
   /** Releases the key material or the device; the signer cannot be used afterwards. */
   close(): Promise<void>;
 }
 
+/** The SM2 case of Signer: what every SDF, software and remote signer is. */
+export interface Sm2Signer extends Signer {
+  readonly algorithm: 'sm2';
+}
+
 export interface SignerOptions {
+  /** PKCS#11 backend settings, over the config's pkcs11_* keys (`pin` here is never shown). */
+  pkcs11?: Partial<Pkcs11Settings> & { pin?: string };
+  /** Refuse any backend but this one (a typo in config.ini must not fall back to another). */
+  backend?: SignerBackend;
+  /** ECDSA on P-256: return low-S signatures (s ≤ n/2), as Hyperledger Fabric requires. Always on for secp256k1. */
+  lowS?: boolean;
   /**
    * Software backend: worker threads that sign (default 0, on the calling thread). For processes
    * that sign at a high rate; `gmt0018 serve` uses one per core but one.

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createSigner, HsmSigner, type SignerOptions, type Sm2Signer } from '../../signer';
+import { createSigner, HsmSigner, type SignerOptions, type Signer } from '../../signer';
 import { defineCommand, required, UsageError } from '../command';
 
 export interface LoadResult {
@@ -131,7 +131,7 @@ export const bench = defineCommand({
     const ops = positiveInt(values.ops, '--ops', 10_000);
     const concurrency = positiveInt(values.concurrency, '--concurrency', 64);
     const warmup = positiveInt(values.warmup, '--warmup', Math.min(1000, ops));
-    const signer: Sm2Signer = await createSigner(configPath, signerOptions(values));
+    const signer: Signer = await createSigner(configPath, signerOptions(values));
     const sessions = signer instanceof HsmSigner ? signer.sessions : undefined;
     let result: LoadResult;
     try {

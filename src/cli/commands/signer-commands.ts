@@ -1,9 +1,9 @@
-import { createSigner, type Sm2Signer } from '../../signer';
+import { createSigner, type Signer } from '../../signer';
 import { bytesToHex, publicKeyToPem, signatureToDer, toFiscoSignature } from '../../sm2';
 import { defineCommand, required, UsageError } from '../command';
 import { readData } from '../input';
 
-async function withSigner<T>(configPath: string | undefined, use: (signer: Sm2Signer) => Promise<T>): Promise<T> {
+async function withSigner<T>(configPath: string | undefined, use: (signer: Signer) => Promise<T>): Promise<T> {
   const signer = await createSigner(required(configPath, '--config'));
   try {
     return await use(signer);

@@ -1,0 +1,233 @@
+/**
+ * The functions of a PKCS#11 module, taken from its C_GetFunctionList and declared through koffi,
+ * and calls into them with a deadline. CK_ULONG is C's `unsigned long`, the platform's width.
+ */
+import koffi from 'koffi';
+import { callForeign, type AsyncForeignFunction, type CallWatcher } from '../native/async-call';
+import { CallDeadlines } from '../native/call-deadlines';
+import { LibraryLoadError, loadLibrary, type LoadedLibrary } from '../native/load';
+import { CKR } from './constants';
+import { Pkcs11BindingError, Pkcs11Error } from './errors';
+
+export const CK_ATTRIBUTE = koffi.struct('gmt0018_CK_ATTRIBUTE', {
+  type: 'unsigned long',
+  pValue: 'void *',
+  ulValueLen: 'unsigned long',
+});
+export const CK_MECHANISM = koffi.struct('gmt0018_CK_MECHANISM', {
+  mechanism: 'unsigned long',
+  pParameter: 'void *',
+  ulParameterLen: 'unsigned long',
+});
+const CK_C_INITIALIZE_ARGS = koffi.struct('gmt0018_CK_C_INITIALIZE_ARGS', {
+  CreateMutex: 'void *',
+  DestroyMutex: 'void *',
+  LockMutex: 'void *',
+  UnlockMutex: 'void *',
+  flags: 'unsigned long',
+  pReserved: 'void *',
+});
+const CK_VERSION = koffi.struct('gmt0018_CK_VERSION', { major: 'uint8_t', minor: 'uint8_t' });
+export const CK_INFO = koffi.struct('gmt0018_CK_INFO', {
+  cryptokiVersion: CK_VERSION,
+  manufacturerID: koffi.array('uint8_t', 32, 'Array'),
+  flags: 'unsigned long',
+  libraryDescription: koffi.array('uint8_t', 32, 'Array'),
+  libraryVersion: CK_VERSION,
+});
+export const CK_SLOT_INFO = koffi.struct('gmt0018_CK_SLOT_INFO', {
+  slotDescription: koffi.array('uint8_t', 64, 'Array'),
+  manufacturerID: koffi.array('uint8_t', 32, 'Array'),
+  flags: 'unsigned long',
+  hardwareVersion: CK_VERSION,
+  firmwareVersion: CK_VERSION,
+});
+export const CK_TOKEN_INFO = koffi.struct('gmt0018_CK_TOKEN_INFO', {
+  label: koffi.array('uint8_t', 32, 'Array'),
+  manufacturerID: koffi.array('uint8_t', 32, 'Array'),
+  model: koffi.array('uint8_t', 16, 'Array'),
+  serialNumber: koffi.array('uint8_t', 16, 'Array'),
+  flags: 'unsigned long',
+  ulMaxSessionCount: 'unsigned long',
+  ulSessionCount: 'unsigned long',
+  ulMaxRwSessionCount: 'unsigned long',
+  ulRwSessionCount: 'unsigned long',
+  ulMaxPinLen: 'unsigned long',
+  ulMinPinLen: 'unsigned long',
+  ulTotalPublicMemory: 'unsigned long',
+  ulFreePublicMemory: 'unsigned long',
+  ulTotalPrivateMemory: 'unsigned long',
+  ulFreePrivateMemory: 'unsigned long',
+  hardwareVersion: CK_VERSION,
+  firmwareVersion: CK_VERSION,
+  utcTime: koffi.array('uint8_t', 16, 'Array'),
+});
+export const CK_MECHANISM_INFO = koffi.struct('gmt0018_CK_MECHANISM_INFO', {
+  ulMinKeySize: 'unsigned long',
+  ulMaxKeySize: 'unsigned long',
+  flags: 'unsigned long',
+});
+
+const ULONG = 'unsigned long';
+const INOUT_ULONG = koffi.inout(koffi.pointer(ULONG));
+const OUT_ULONG = koffi.out(koffi.pointer(ULONG));
+const PTR = 'void *';
+
+/** Bytes of a CK_ULONG here. */
+export const ULONG_BYTES = koffi.sizeof(ULONG);
+
+/**
+ * The functions the binding calls: their place in CK_FUNCTION_LIST (after the version) and
+ * parameters. Pointer parameters take Buffers the binding sizes, with guard bytes.
+ */
+export type Pkcs11FunctionName =
+  | 'C_Initialize'
+  | 'C_Finalize'
+  | 'C_GetInfo'
+  | 'C_GetSlotList'
+  | 'C_GetSlotInfo'
+  | 'C_GetTokenInfo'
+  | 'C_GetMechanismList'
+  | 'C_GetMechanismInfo'
+  | 'C_OpenSession'
+  | 'C_CloseSession'
+  | 'C_Login'
+  | 'C_Logout'
+  | 'C_GetAttributeValue'
+  | 'C_FindObjectsInit'
+  | 'C_FindObjects'
+  | 'C_FindObjectsFinal'
+  | 'C_SignInit'
+  | 'C_Sign';
+
+const FUNCTIONS: Record<Pkcs11FunctionName, readonly [number, readonly unknown[]]> = {
+  C_Initialize: [0, [koffi.pointer(CK_C_INITIALIZE_ARGS)]],
+  C_Finalize: [1, [PTR]],
+  C_GetInfo: [2, [PTR]],
+  C_GetSlotList: [4, ['uint8_t', PTR, INOUT_ULONG]],
+  C_GetSlotInfo: [5, [ULONG, PTR]],
+  C_GetTokenInfo: [6, [ULONG, PTR]],
+  C_GetMechanismList: [7, [ULONG, PTR, INOUT_ULONG]],
+  C_GetMechanismInfo: [8, [ULONG, ULONG, PTR]],
+  C_OpenSession: [12, [ULONG, ULONG, PTR, PTR, OUT_ULONG]],
+  C_CloseSession: [13, [ULONG]],
+  C_Login: [18, [ULONG, ULONG, PTR, ULONG]],
+  C_Logout: [19, [ULONG]],
+  C_GetAttributeValue: [24, [ULONG, ULONG, koffi.inout(koffi.pointer(CK_ATTRIBUTE)), ULONG]],
+  C_FindObjectsInit: [26, [ULONG, koffi.pointer(CK_ATTRIBUTE), ULONG]],
+  C_FindObjects: [27, [ULONG, PTR, ULONG, OUT_ULONG]],
+  C_FindObjectsFinal: [28, [ULONG]],
+  C_SignInit: [42, [ULONG, koffi.pointer(CK_MECHANISM), ULONG]],
+  C_Sign: [43, [ULONG, PTR, ULONG, PTR, INOUT_ULONG]],
+};
+
+/** Functions 2.x has in CK_FUNCTION_LIST after the version; the list must be at least this long. */
+const FUNCTION_LIST_ENTRIES = 68;
+
+type KoffiFunction = ((...args: unknown[]) => unknown) & AsyncForeignFunction;
+
+const prototypes = new Map<Pkcs11FunctionName, ReturnType<typeof koffi.proto>>();
+
+function prototypeOf(name: Pkcs11FunctionName) {
+  let proto = prototypes.get(name);
+  if (!proto) {
+    const [, params] = FUNCTIONS[name];
+    proto = koffi.proto(`gmt0018_${name}_t`, ULONG, params as unknown as string[]);
+    prototypes.set(name, proto);
+  }
+  return proto;
+}
+
+export interface Pkcs11CallOptions {
+  /** Milliseconds a call may take (0: no deadline). */
+  callTimeoutMs: number;
+}
+
+/** The loaded module's functions. */
+export class Pkcs11Functions {
+  readonly path: string;
+  /** The file as loaded; kept so the module is never unloaded under a call. */
+  private readonly loaded: LoadedLibrary;
+  private readonly deadlines: CallDeadlines;
+  private readonly functions = new Map<Pkcs11FunctionName, KoffiFunction>();
+  /** CK_FUNCTION_LIST's version, e.g. 2.40 or 3.0. */
+  readonly version: { major: number; minor: number };
+
+  constructor(path: string, options: Pkcs11CallOptions) {
+    this.path = path;
+    this.deadlines = new CallDeadlines(options.callTimeoutMs);
+    try {
+      this.loaded = loadLibrary(path);
+    } catch (error) {
+      if (!(error instanceof LibraryLoadError)) throw error;
+      const code = error.failure === 'NOT_FOUND' ? 'PKCS11_LIBRARY_NOT_FOUND' : 'PKCS11_LIBRARY_LOAD_FAILED';
+      throw new Pkcs11BindingError(code, `PKCS#11 module ${error.message}`, { libPath: path });
+    }
+    if (this.loaded.definedSymbols?.has('C_GetFunctionList') === false) {
+      throw new Pkcs11BindingError(
+        'PKCS11_NOT_A_MODULE',
+        `${path} does not define C_GetFunctionList: is it a PKCS#11 module?`,
+        { libPath: path, fn: 'C_GetFunctionList' },
+      );
+    }
+    const getFunctionList = this.loaded.handle.func('C_GetFunctionList', ULONG, [koffi.out(koffi.pointer(PTR))]);
+    const out: unknown[] = [null];
+    const rv = Number(getFunctionList(out));
+    if (rv !== CKR.CKR_OK) throw new Pkcs11Error('C_GetFunctionList', rv);
+    if (out[0] === null) {
+      throw new Pkcs11BindingError('PKCS11_BAD_RESPONSE', 'C_GetFunctionList returned CKR_OK and a NULL list', {
+        libPath: path,
+        fn: 'C_GetFunctionList',
+      });
+    }
+    this.version = koffi.decode(out[0], CK_VERSION) as { major: number; minor: number };
+    // The pointers start after CK_VERSION, at the alignment of a pointer.
+    const pointers = koffi.decode(out[0], koffi.sizeof(PTR), PTR, FUNCTION_LIST_ENTRIES) as unknown[];
+    for (const name of Object.keys(FUNCTIONS) as Pkcs11FunctionName[]) {
+      const pointer = pointers[FUNCTIONS[name][0]];
+      if (pointer === null) continue;
+      this.functions.set(name, koffi.decode(pointer, prototypeOf(name)) as KoffiFunction);
+    }
+  }
+
+  /** The same object for every Pkcs11Functions of one module file in this process. */
+  get fileIdentity(): object {
+    return this.loaded;
+  }
+
+  /** Calls on the libuv thread pool, with the deadline; a CK_RV other than CKR_OK rejects. */
+  call(name: Pkcs11FunctionName, args: unknown[], watcher?: CallWatcher): Promise<void> {
+    return callForeign(this.resolve(name), args, {
+      deadlines: this.deadlines,
+      timeoutError: () =>
+        new Pkcs11BindingError('PKCS11_CALL_TIMEOUT', `${name} did not return within ${this.deadlines.timeoutMs} ms`, {
+          libPath: this.path,
+          fn: name,
+        }),
+      check: (rv) => (Number(rv) === CKR.CKR_OK ? undefined : new Pkcs11Error(name, Number(rv))),
+      watcher,
+    });
+  }
+
+  /** Calls on the calling thread (for benchmarks and quick reads); a CK_RV other than CKR_OK throws. */
+  callSync(name: Pkcs11FunctionName, args: unknown[]): void {
+    const rv = Number(this.resolve(name)(...args));
+    if (rv !== CKR.CKR_OK) throw new Pkcs11Error(name, rv);
+  }
+
+  private resolve(name: Pkcs11FunctionName): KoffiFunction {
+    const fn = this.functions.get(name);
+    if (!fn) {
+      throw new Pkcs11BindingError('PKCS11_BAD_RESPONSE', `${this.path} has no ${name} in its function list`, {
+        libPath: this.path,
+        fn: name,
+      });
+    }
+    return fn;
+  }
+
+  /** CK_C_INITIALIZE_ARGS asking the module to use the OS's locking (calls come from several threads). */
+  static initializeArgs(flags: number) {
+    return { CreateMutex: null, DestroyMutex: null, LockMutex: null, UnlockMutex: null, flags, pReserved: null };
+  }
+}

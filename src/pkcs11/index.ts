@@ -1,0 +1,10 @@
+export { CKR, ckrName, CKM_ECDSA, CKM_EDDSA } from './constants';
+export type { CkrName } from './constants';
+export { Pkcs11Error, Pkcs11BindingError } from './errors';
+export type { Pkcs11BindingErrorCode } from './errors';
+export { Pkcs11Module } from './module';
+export type { ModuleInfo, TokenInfo, Pkcs11ModuleOptions } from './module';
+export { Pkcs11Session } from './session';
+export { PKCS11_SM2_PROFILES, PKCS11_SM2_PROFILE_NAMES, isPkcs11Sm2ProfileName } from './profiles';
+export type { Pkcs11Sm2ProfileName, Sm2Profile } from './profiles';
+export type { Pkcs11Algorithm, KeySelector, FoundKey } from './keys';

@@ -1,0 +1,276 @@
+import koffi from 'koffi';
+import { guardIntact, guardedBuffer } from '../native/guard-bytes';
+import { paddedText, readUlongArray, ulongArray } from './attributes';
+import { CKF_OS_LOCKING_OK, CKF_SERIAL_SESSION, CKR } from './constants';
+import { Pkcs11BindingError, Pkcs11Error } from './errors';
+import { CK_INFO, CK_MECHANISM_INFO, CK_TOKEN_INFO, Pkcs11Functions, type Pkcs11FunctionName } from './functions';
+import { Pkcs11Session, type Pkcs11SessionOwner } from './session';
+
+export interface Pkcs11ModuleOptions {
+  /** Milliseconds one call may take (default 10 000; 0: no deadline). */
+  callTimeoutMs?: number;
+}
+
+export interface TokenInfo {
+  slot: number;
+  label: string;
+  manufacturer: string;
+  model: string;
+  serialNumber: string;
+  flags: number;
+  /** Most read/write sessions the token allows; undefined when it sets no limit. */
+  maxRwSessions: number | undefined;
+}
+
+export interface ModuleInfo {
+  cryptokiVersion: string;
+  manufacturer: string;
+  description: string;
+  /** The version CK_FUNCTION_LIST reports. */
+  functionListVersion: string;
+}
+
+const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+/** ulMaxRwSessionCount of a token that sets no limit (CK_EFFECTIVELY_INFINITE) or does not say. */
+const NO_LIMIT = new Set([0, 0xffffffff]);
+
+/**
+ * The one initialised copy of a module file in this process, shared by every Pkcs11Module of it:
+ * C_Initialize and C_Finalize act on the whole process.
+ */
+class SharedModule {
+  refs = 0;
+  initialized = false;
+  /** Whether C_Finalize is ours to call (someone else in the process may have initialised it). */
+  ownsInitialization = false;
+  /** Bumped at every (re)initialisation. */
+  generation = 0;
+  readonly sessions = new Set<Pkcs11Session>();
+  private reinitializing: Promise<void> | null = null;
+
+  constructor(readonly functions: Pkcs11Functions) {}
+
+  async initialize(): Promise<void> {
+    if (this.initialized) return;
+    try {
+      await this.functions.call('C_Initialize', [Pkcs11Functions.initializeArgs(CKF_OS_LOCKING_OK)]);
+      this.ownsInitialization = true;
+    } catch (error) {
+      if (!(error instanceof Pkcs11Error && error.code === CKR.CKR_CRYPTOKI_ALREADY_INITIALIZED)) throw error;
+      this.ownsInitialization = false;
+    }
+    this.initialized = true;
+    this.generation++;
+  }
+
+  /**
+   * C_Finalize and C_Initialize again, once for every caller that found the module of `generation`
+   * broken (a proxy's client after its server restarted answers CKR_DEVICE_ERROR until then).
+   * Calls in flight drain first; every session of the old initialisation is gone with it.
+   */
+  reinitialize(generation: number): Promise<void> {
+    if (this.generation !== generation) return this.reinitializing ?? Promise.resolve();
+    this.reinitializing ??= this.reinitializeNow().finally(() => (this.reinitializing = null));
+    return this.reinitializing;
+  }
+
+  private async reinitializeNow(): Promise<void> {
+    const sessions = [...this.sessions];
+    await Promise.all(sessions.map((session) => session.whenIdle()));
+    await this.functions.call('C_Finalize', [null]).catch(() => undefined);
+    for (const session of sessions) session.forgetFinalizedModule();
+    this.initialized = false;
+    await this.initialize();
+  }
+
+  async finalize(): Promise<void> {
+    if (this.refs > 0 || !this.initialized) return;
+    this.initialized = false;
+    if (this.ownsInitialization) await this.functions.call('C_Finalize', [null]);
+  }
+}
+
+const shared = new Map<object, SharedModule>();
+
+/** A loaded and initialised PKCS#11 module. */
+export class Pkcs11Module implements Pkcs11SessionOwner {
+  private readonly sessions = new Set<Pkcs11Session>();
+  private closing: Promise<void> | null = null;
+  private closed_ = false;
+
+  private constructor(
+    readonly functions: Pkcs11Functions,
+    private readonly module: SharedModule,
+  ) {}
+
+  /** Loads the module (checked before dlopen) and initialises it, or shares it when this process has. */
+  static async open(path: string, options: Pkcs11ModuleOptions = {}): Promise<Pkcs11Module> {
+    const callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+    const functions = new Pkcs11Functions(path, { callTimeoutMs });
+    let module = shared.get(functions.fileIdentity);
+    if (!module) shared.set(functions.fileIdentity, (module = new SharedModule(functions)));
+    module.refs++;
+    try {
+      await module.initialize();
+    } catch (error) {
+      module.refs--;
+      throw error;
+    }
+    return new Pkcs11Module(functions, module);
+  }
+
+  get path(): string {
+    return this.functions.path;
+  }
+
+  /** Which initialisation of the module sessions are opened under now. */
+  get generation(): number {
+    return this.module.generation;
+  }
+
+  async info(): Promise<ModuleInfo> {
+    const out = guardedBuffer(koffi.sizeof(CK_INFO));
+    await this.functions.call('C_GetInfo', [out]);
+    const info = decodeStruct(out, CK_INFO, 'C_GetInfo');
+    const version = (v: { major: number; minor: number }) => `${v.major}.${v.minor}`;
+    return {
+      cryptokiVersion: version(info.cryptokiVersion),
+      manufacturer: paddedText(info.manufacturerID),
+      description: paddedText(info.libraryDescription),
+      functionListVersion: version(this.functions.version),
+    };
+  }
+
+  /** Slots, with a token in them unless `all`. */
+  async slots(all = false): Promise<number[]> {
+    return this.listOf('C_GetSlotList', [all ? 0 : 1]);
+  }
+
+  async tokenInfo(slot: number): Promise<TokenInfo> {
+    const out = guardedBuffer(koffi.sizeof(CK_TOKEN_INFO));
+    await this.functions.call('C_GetTokenInfo', [slot, out]);
+    const info = decodeStruct(out, CK_TOKEN_INFO, 'C_GetTokenInfo');
+    const maxRw = Number(info.ulMaxRwSessionCount);
+    return {
+      slot,
+      label: paddedText(info.label),
+      manufacturer: paddedText(info.manufacturerID),
+      model: paddedText(info.model),
+      serialNumber: paddedText(info.serialNumber),
+      flags: Number(info.flags),
+      maxRwSessions: NO_LIMIT.has(maxRw) || maxRw > 0xffffffff ? undefined : maxRw,
+    };
+  }
+
+  async mechanisms(slot: number): Promise<{ type: number; minKeySize: number; maxKeySize: number; flags: number }[]> {
+    const types = await this.listOf('C_GetMechanismList', [slot]);
+    const out = [];
+    for (const type of types) {
+      const info = guardedBuffer(koffi.sizeof(CK_MECHANISM_INFO));
+      await this.functions.call('C_GetMechanismInfo', [slot, type, info]);
+      const decoded = decodeStruct(info, CK_MECHANISM_INFO, 'C_GetMechanismInfo');
+      out.push({
+        type,
+        minKeySize: Number(decoded.ulMinKeySize),
+        maxKeySize: Number(decoded.ulMaxKeySize),
+        flags: Number(decoded.flags),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * The slot of the token labelled `tokenLabel`, or `slot` itself when given (it must hold a
+   * token). Labels are looked up afresh: slot IDs may change when the module is reinitialised.
+   */
+  async findSlot(where: { tokenLabel?: string; slot?: number }): Promise<number> {
+    const slots = await this.slots();
+    if (where.slot !== undefined) {
+      if (slots.includes(where.slot)) return where.slot;
+      throw new Pkcs11BindingError('PKCS11_TOKEN_NOT_FOUND', `no token in slot ${where.slot} of ${this.path}`, {
+        libPath: this.path,
+      });
+    }
+    const labels: string[] = [];
+    for (const slot of slots) {
+      const { label } = await this.tokenInfo(slot);
+      if (label === where.tokenLabel) return slot;
+      labels.push(JSON.stringify(label));
+    }
+    throw new Pkcs11BindingError(
+      'PKCS11_TOKEN_NOT_FOUND',
+      `no token labelled ${JSON.stringify(where.tokenLabel)} in ${this.path} (tokens: ${labels.join(', ') || 'none'})`,
+      { libPath: this.path },
+    );
+  }
+
+  /** A read-only serial session (signing needs no more) on `slot`. */
+  async openSession(slot: number): Promise<Pkcs11Session> {
+    if (this.closing || this.closed_) {
+      throw new Pkcs11BindingError('PKCS11_HANDLE_CLOSED', 'C_OpenSession called on a closed module', {
+        fn: 'C_OpenSession',
+        libPath: this.path,
+      });
+    }
+    await this.module.initialize();
+    const handle = [0];
+    await this.functions.call('C_OpenSession', [slot, CKF_SERIAL_SESSION, null, null, handle]);
+    const session = new Pkcs11Session(this.functions, Number(handle[0]), slot, this);
+    this.sessions.add(session);
+    this.module.sessions.add(session);
+    return session;
+  }
+
+  /** Pkcs11SessionOwner */
+  sessionEnded(session: Pkcs11Session): void {
+    this.sessions.delete(session);
+    this.module.sessions.delete(session);
+  }
+
+  /** See SharedModule.reinitialize. */
+  reinitialize(generation: number): Promise<void> {
+    return this.module.reinitialize(generation);
+  }
+
+  /** Closes this module's sessions (after their calls in flight), and finalises the module with the last one. */
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
+    const stuck = [...this.sessions].filter((s) => s.timedOut && s.callsInFlight > 0);
+    await Promise.allSettled([...this.sessions].filter((s) => !stuck.includes(s)).map((s) => s.close()));
+    this.closed_ = true;
+    this.module.refs--;
+    // A call stuck past its deadline is still inside the module: finalising now would pull it out from under it.
+    if (stuck.length === 0) await this.module.finalize();
+    else void Promise.all(stuck.map((s) => s.whenIdle())).then(() => this.module.finalize().catch(() => undefined));
+  }
+
+  private async listOf(fn: Pkcs11FunctionName, leading: unknown[]): Promise<number[]> {
+    // Ask for the count, then the list; a list that grew in between is asked for again.
+    for (;;) {
+      const count = [0];
+      await this.functions.call(fn, [...leading, null, count]);
+      const list = ulongArray(count[0]);
+      const room = count[0];
+      try {
+        await this.functions.call(fn, [...leading, list, count]);
+      } catch (error) {
+        if (error instanceof Pkcs11Error && error.code === CKR.CKR_BUFFER_TOO_SMALL) continue;
+        throw error;
+      }
+      if (count[0] > room) continue;
+      return readUlongArray(list, count[0], fn);
+    }
+  }
+}
+
+function decodeStruct(buffer: Buffer, type: Parameters<typeof koffi.sizeof>[0], fn: string) {
+  if (!guardIntact(buffer)) {
+    throw new Pkcs11BindingError('PKCS11_BAD_RESPONSE', `${fn} wrote past the struct it was given`, { fn });
+  }
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return koffi.decode(buffer, type) as any;
+}

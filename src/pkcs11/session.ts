@@ -1,0 +1,197 @@
+import type { CallWatcher } from '../native/async-call';
+import { capacityOf, guardedBuffer, guardIntact } from '../native/guard-bytes';
+import { readUlongArray, reportedLength, ulongArray, type TemplateEntry } from './attributes';
+import { CKR, CKU_USER } from './constants';
+import { Pkcs11BindingError, Pkcs11Error } from './errors';
+import type { Pkcs11FunctionName, Pkcs11Functions } from './functions';
+
+/** What a session tells the module that opened it. */
+export interface Pkcs11SessionOwner {
+  sessionEnded(session: Pkcs11Session): void;
+}
+
+/** Most objects read per C_FindObjects call. */
+const FIND_BATCH = 16;
+/** Room for a signature in the first C_Sign call; larger ones take the size query. */
+const SIGNATURE_ROOM = 512;
+
+/**
+ * One PKCS#11 session. Used by one operation at a time (the caller, e.g. a pool, serialises its
+ * use), as PKCS#11 allows one active operation per session. A call past its deadline retires it.
+ */
+export class Pkcs11Session implements CallWatcher {
+  #handle: number | null;
+  #retired: 'closed' | 'timed out' | null = null;
+  #pending = 0;
+  #idle: (() => void)[] = [];
+  #closing: Promise<void> | null = null;
+
+  /** @internal sessions are opened by Pkcs11Module.openSession */
+  constructor(
+    private readonly functions: Pkcs11Functions,
+    handle: number,
+    readonly slot: number,
+    private readonly owner: Pkcs11SessionOwner,
+  ) {
+    this.#handle = handle;
+  }
+
+  get closed(): boolean {
+    return this.#retired !== null;
+  }
+
+  get timedOut(): boolean {
+    return this.#retired === 'timed out';
+  }
+
+  get callsInFlight(): number {
+    return this.#pending;
+  }
+
+  private call(fn: Pkcs11FunctionName, args: unknown[]): Promise<void> {
+    if (this.#retired !== null || this.#handle === null) {
+      const why = this.#retired === 'timed out' ? 'a session retired after a call timed out' : 'a closed session';
+      return Promise.reject(new Pkcs11BindingError('PKCS11_HANDLE_CLOSED', `${fn} called on ${why}`, { fn }));
+    }
+    this.#pending++;
+    return this.functions.call(fn, [this.#handle, ...args], this);
+  }
+
+  /** @internal CallWatcher */
+  expired(): void {
+    this.#retired ??= 'timed out';
+  }
+
+  /** @internal CallWatcher */
+  returned(): void {
+    if (--this.#pending === 0) for (const wake of this.#idle.splice(0)) wake();
+  }
+
+  /** Logs the user in; CKR_USER_ALREADY_LOGGED_IN (another session did) counts as success. */
+  async login(pin: string): Promise<void> {
+    const secret = Buffer.from(pin, 'utf8');
+    try {
+      await this.call('C_Login', [CKU_USER, secret, secret.length]);
+    } catch (error) {
+      if (!(error instanceof Pkcs11Error && error.code === CKR.CKR_USER_ALREADY_LOGGED_IN)) throw error;
+    } finally {
+      secret.fill(0);
+    }
+  }
+
+  /** Handles of the objects matching `template`; the search is always finalised. */
+  async findObjects(template: TemplateEntry[]): Promise<number[]> {
+    await this.call('C_FindObjectsInit', [template, template.length]);
+    const found: number[] = [];
+    try {
+      for (;;) {
+        const batch = ulongArray(FIND_BATCH);
+        const count = [0];
+        await this.call('C_FindObjects', [batch, FIND_BATCH, count]);
+        if (count[0] > FIND_BATCH) {
+          throw new Pkcs11BindingError('PKCS11_BAD_RESPONSE', `C_FindObjects returned ${count[0]} of ${FIND_BATCH}`, {
+            fn: 'C_FindObjects',
+          });
+        }
+        found.push(...readUlongArray(batch, count[0], 'C_FindObjects'));
+        if (count[0] < FIND_BATCH) return found;
+      }
+    } finally {
+      await this.call('C_FindObjectsFinal', []).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Attribute values of an object; undefined for one it does not have or will not show. Sizes
+   * are asked for first (PKCS#11's two-call protocol), then the values.
+   */
+  async getAttributes(object: number, types: readonly number[]): Promise<(Buffer | undefined)[]> {
+    const query: TemplateEntry[] = types.map((type) => ({ type, pValue: null, ulValueLen: 0 }));
+    await this.call('C_GetAttributeValue', [object, query, query.length]).catch(tolerateMissingAttributes);
+    const lengths = query.map((entry) => reportedLength(entry.ulValueLen));
+    const buffers = lengths.map((length) => (length === undefined ? undefined : guardedBuffer(length)));
+    const values: TemplateEntry[] = [];
+    types.forEach((type, i) => {
+      const buffer = buffers[i];
+      if (buffer) values.push({ type, pValue: buffer, ulValueLen: capacityOf(buffer) });
+    });
+    if (values.length > 0) {
+      await this.call('C_GetAttributeValue', [object, values, values.length]).catch(tolerateMissingAttributes);
+    }
+    let next = 0;
+    return buffers.map((buffer) => {
+      if (!buffer) return undefined;
+      const entry = values[next++];
+      const length = reportedLength(entry.ulValueLen);
+      if (!guardIntact(buffer) || (length !== undefined && length > capacityOf(buffer))) {
+        throw new Pkcs11BindingError('PKCS11_BAD_RESPONSE', 'C_GetAttributeValue wrote past the room it was given', {
+          fn: 'C_GetAttributeValue',
+        });
+      }
+      return length === undefined ? undefined : Buffer.from(buffer.subarray(0, length));
+    });
+  }
+
+  /** One signature: C_SignInit and C_Sign (asking for the size first only when it is large). */
+  async sign(mechanism: number, key: number, data: Uint8Array): Promise<Buffer> {
+    await this.call('C_SignInit', [{ mechanism, pParameter: null, ulParameterLen: 0 }, key]);
+    let out = guardedBuffer(SIGNATURE_ROOM);
+    const length = [SIGNATURE_ROOM];
+    try {
+      await this.call('C_Sign', [data, data.length, out, length]);
+    } catch (error) {
+      if (!(error instanceof Pkcs11Error && error.code === CKR.CKR_BUFFER_TOO_SMALL)) throw error;
+      // the operation stays active after CKR_BUFFER_TOO_SMALL; length holds the size needed
+      out = guardedBuffer(length[0]);
+      length[0] = capacityOf(out);
+      await this.call('C_Sign', [data, data.length, out, length]);
+    }
+    if (!guardIntact(out) || length[0] > capacityOf(out)) {
+      throw new Pkcs11BindingError('PKCS11_BAD_RESPONSE', 'C_Sign wrote past the room it was given', { fn: 'C_Sign' });
+    }
+    return Buffer.from(out.subarray(0, length[0]));
+  }
+
+  whenIdle(): Promise<void> {
+    if (this.#pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Closes the session once its calls in flight have returned; closing twice shares one close. */
+  close(): Promise<void> {
+    this.#closing ??= this.closeOnce();
+    return this.#closing;
+  }
+
+  private async closeOnce(): Promise<void> {
+    const handle = this.#handle;
+    if (handle === null) return;
+    this.#retired ??= 'closed';
+    await this.whenIdle();
+    this.#handle = null;
+    try {
+      this.#pending++;
+      await this.functions.call('C_CloseSession', [handle], this);
+    } finally {
+      this.owner.sessionEnded(this);
+    }
+  }
+
+  /** @internal the module was finalised, which closed every session with it. */
+  forgetFinalizedModule(): void {
+    this.#retired ??= 'closed';
+    this.#handle = null;
+    this.owner.sessionEnded(this);
+  }
+}
+
+/**
+ * CKR_ATTRIBUTE_TYPE_INVALID and CKR_ATTRIBUTE_SENSITIVE still fill in every other attribute
+ * (and mark the missing ones unavailable): not an error for a read of several attributes.
+ */
+function tolerateMissingAttributes(error: unknown): void {
+  if (error instanceof Pkcs11Error) {
+    if (error.code === CKR.CKR_ATTRIBUTE_TYPE_INVALID || error.code === CKR.CKR_ATTRIBUTE_SENSITIVE) return;
+  }
+  throw error;
+}
