@@ -1,17 +1,21 @@
 #!/usr/bin/env node
-// Builds the mock GM/T 0018 cipher card (native-bindings/mock-sdf) with the system C compiler
-// against OpenSSL 3 libcrypto. No dependencies beyond Node.
+// Builds the mock GM/T 0018 cipher card (native-bindings/mock-sdf) and the mock PKCS#11 module
+// (native-bindings/mock-pkcs11) with the system C compiler against OpenSSL 3 libcrypto. No
+// dependencies beyond Node.
 //
-//   node scripts/build-mock.mjs [--variant NAME]... [--all] [--force] [--selftest]
+//   node scripts/build-mock.mjs [--variant NAME]... [--all] [--pkcs11] [--force] [--selftest]
 //
 //   (no option)       standard variant to native-bindings/mock-sdf/build/libgmt0018.so
 //   --variant NAME    standard | bits256 | algid | strict (repeatable); standard goes to
 //                     build/libgmt0018.so, the others to build/NAME/libgmt0018.so (strict: -DMOCK_STRICT,
 //                     as strict as the strictest real library; see include/sdf.h)
-//   --all             every variant, and standard also to build/standard/libgmt0018.so
+//   --all             every variant, and standard also to build/standard/libgmt0018.so; and the
+//                     PKCS#11 module
+//   --pkcs11          the mock PKCS#11 module: native-bindings/mock-pkcs11/build/libmockp11.so and
+//                     its build/selftest (alone, unless variants are named too)
 //   --force           rebuild even when the outputs are newer than the sources
 //   --selftest        then run the self-test of each selected variant (build/selftest,
-//                     build/NAME/selftest)
+//                     build/NAME/selftest) and of the PKCS#11 module
 //
 // With the standard variant it also builds build/sdf-loop (native signing baseline) and
 // build/selftest. Exit 0 on success, 1 on a missing toolchain piece, a compile error or a failed
@@ -38,11 +42,17 @@ const VARIANTS = {
   algid: ['-DMOCK_SIGN_WITH_ALGID'],
   strict: ['-DMOCK_STRICT'],
 };
+const P11 = join(ROOT, 'native-bindings', 'mock-pkcs11');
+const P11_SRC = join(P11, 'src');
+const P11_INCLUDE = join(P11, 'include');
+const P11_TOOLS = join(P11, 'tools');
+const P11_BUILD = join(P11, 'build');
+const P11_LIB = 'libmockp11.so';
 const CFLAGS = ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror'];
 const LIB_FLAGS = [...CFLAGS, '-fPIC', '-shared', '-fvisibility=hidden', `-Wl,-soname,${LIB}`];
 const LIBS = ['-lcrypto', '-lpthread'];
 
-const USAGE = `usage: node scripts/build-mock.mjs [--variant ${Object.keys(VARIANTS).join('|')}]... [--all] [--force] [--selftest]`;
+const USAGE = `usage: node scripts/build-mock.mjs [--variant ${Object.keys(VARIANTS).join('|')}]... [--all] [--pkcs11] [--force] [--selftest]`;
 
 function fail(message, code = 1) {
   process.stderr.write(`build-mock: ${message}\n`);
@@ -50,10 +60,11 @@ function fail(message, code = 1) {
 }
 
 function parseArgs(argv) {
-  const options = { variants: new Set(), all: false, force: false, selftest: false };
+  const options = { variants: new Set(), all: false, pkcs11: false, force: false, selftest: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--all') options.all = true;
+    else if (arg === '--pkcs11') options.pkcs11 = true;
     else if (arg === '--force') options.force = true;
     else if (arg === '--selftest') options.selftest = true;
     else if (arg === '--help' || arg === '-h') {
@@ -66,7 +77,8 @@ function parseArgs(argv) {
     } else fail(`unknown argument "${arg}"\n${USAGE}`, 2);
   }
   if (options.all) for (const name of Object.keys(VARIANTS)) options.variants.add(name);
-  if (options.variants.size === 0) options.variants.add('standard');
+  if (options.all) options.pkcs11 = true;
+  if (options.variants.size === 0 && !options.pkcs11) options.variants.add('standard');
   return options;
 }
 
@@ -206,6 +218,41 @@ for (const variant of Object.keys(VARIANTS)) {
       process.stdout.write(`built ${variant} ${name}: ${rel(output)}\n`);
     }
     if (name === 'selftest') selftests.push([variant, output]);
+  }
+}
+
+// The mock PKCS#11 module: one library, and a self-test that loads it with dlopen from its own
+// folder (so it links only libcrypto).
+if (options.pkcs11) {
+  const p11Sources = files(P11_SRC, ['.c']);
+  if (p11Sources.length === 0) fail(`no C sources in ${rel(P11_SRC)}`);
+  const p11Headers = [...files(P11_SRC, ['.h']), ...files(P11_INCLUDE, ['.h'])];
+  const lib = join(P11_BUILD, P11_LIB);
+  if (!options.force && isFresh(lib, [...p11Sources, ...p11Headers, SCRIPT])) {
+    process.stdout.write(`mock up to date: pkcs11 ${rel(lib)}\n`);
+  } else {
+    compile(lib, [
+      ...CFLAGS,
+      '-fPIC',
+      '-shared',
+      '-fvisibility=hidden',
+      `-Wl,-soname,${P11_LIB}`,
+      `-I${P11_INCLUDE}`,
+      ...p11Sources,
+      ...LIBS,
+    ]);
+    process.stdout.write(`built pkcs11: ${rel(lib)}\n`);
+  }
+  const source = join(P11_TOOLS, 'selftest.c');
+  if (existsSync(source)) {
+    const output = join(P11_BUILD, 'selftest');
+    if (!options.force && isFresh(output, [source, ...files(P11_INCLUDE, ['.h']), lib, SCRIPT])) {
+      process.stdout.write(`mock up to date: pkcs11 ${rel(output)}\n`);
+    } else {
+      compile(output, [...CFLAGS, `-I${P11_INCLUDE}`, source, '-lcrypto', '-lpthread', '-ldl']);
+      process.stdout.write(`built pkcs11 selftest: ${rel(output)}\n`);
+    }
+    selftests.push(['pkcs11', output]);
   }
 }
 
