@@ -141,15 +141,16 @@ export class Pkcs11Signer extends PublicKeyHolder<SignerAlgorithm> implements Si
     return normalizeSignature(this.algorithm, this.decode(raw), this.lowS);
   }
 
-  /** r‖s from what the module returned (64 bytes, or DER where the profile says so). */
+  /**
+   * r‖s from what the module returned: 64 bytes, or DER (vendors disagree on some SM2
+   * mechanisms, so a `raw` profile takes DER too; `der` takes DER only).
+   */
   private decode(raw: Buffer): Uint8Array {
     if (this.signatureFormat === 'raw' && raw.length === 64) return new Uint8Array(raw);
-    if (this.signatureFormat === 'der') {
-      try {
-        return signatureFromDer(raw);
-      } catch {
-        // reported below
-      }
+    try {
+      return signatureFromDer(raw);
+    } catch {
+      // reported below
     }
     throw new Pkcs11BindingError(
       'PKCS11_BAD_RESPONSE',

@@ -9,9 +9,12 @@ import {
   type SdfLibraryOptions,
 } from '../../sdf';
 import { defineCommand, UsageError } from '../command';
+import { pkcs11Report, reportLines } from './pkcs11-report';
 
 interface InfoValues {
   lib?: string;
+  pkcs11?: string;
+  'pin-file'?: string;
   config?: string;
   profile?: string;
   'ecc-field-bytes'?: string;
@@ -69,12 +72,15 @@ function deviceLines(info: DeviceInfo): string[] {
 
 export const info = defineCommand({
   name: 'info',
-  summary: 'show device information and which SDF functions a library exports',
+  summary: 'show device information and which SDF functions a library exports, or a PKCS#11 module\'s tokens and keys',
   usage:
     'gmt0018 info (--lib PATH | --config config.ini) [--profile NAME] [--ecc-field-bytes 64|32] ' +
-    '[--sign-with-alg-id] [--symbols SDF_A=B,...] [--preload LIB1:LIB2] [--json]',
+    '[--sign-with-alg-id] [--symbols SDF_A=B,...] [--preload LIB1:LIB2] [--json]\n' +
+    '       gmt0018 info --pkcs11 MODULE [--pin-file FILE] [--json]',
   options: {
     lib: { type: 'string' },
+    pkcs11: { type: 'string' },
+    'pin-file': { type: 'string' },
     config: { type: 'string' },
     profile: { type: 'string' },
     'ecc-field-bytes': { type: 'string' },
@@ -83,6 +89,11 @@ export const info = defineCommand({
     preload: { type: 'string' },
   },
   async run(values, out) {
+    if (values.pkcs11 !== undefined) {
+      const report = await pkcs11Report(values.pkcs11, values['pin-file']);
+      out.result(reportLines(report).join('\n'), report);
+      return;
+    }
     const { libPath, options } = target(values);
     const { library, info: deviceInfo, error } = await readDevice(libPath, options);
     const { present, missing } = library.exports();

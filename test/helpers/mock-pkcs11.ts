@@ -1,0 +1,54 @@
+/** The mock PKCS#11 module's token folder and test hooks (native-bindings/mock-pkcs11). */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import koffi from 'koffi';
+
+export const MOCK_PKCS11 = resolve(__dirname, '../../native-bindings/mock-pkcs11/build/libmockp11.so');
+
+let hooks: ReturnType<typeof loadHooks> | undefined;
+
+function loadHooks() {
+  // The same path dlopen()s to the same library the binding loads, so the hooks act on it.
+  const lib = koffi.load(MOCK_PKCS11);
+  return {
+    setDir: lib.func('unsigned long MOCKP11_SetDir(const char *dir)'),
+    setFault: lib.func(
+      'unsigned long MOCKP11_SetFault(const char *fn, unsigned long rv, unsigned long after, long count)',
+    ),
+    proxyRestart: lib.func('unsigned long MOCKP11_ProxyRestart(void)'),
+    getCallCount: lib.func('unsigned long MOCKP11_GetCallCount(const char *fn, _Out_ unsigned long long *out)'),
+    reset: lib.func('unsigned long MOCKP11_Reset(void)'),
+  };
+}
+
+export function mockPkcs11() {
+  hooks ??= loadHooks();
+  const api = hooks;
+  return {
+    setFault: (fn: string | null, rv: number, after = 0, count = -1) => api.setFault(fn, rv, after, count),
+    /** As p11-kit's client after its server restarted: CKR_DEVICE_ERROR until C_Finalize + C_Initialize. */
+    proxyRestart: () => api.proxyRestart(),
+    callCount(fn: string): number {
+      const out = [0];
+      api.getCallCount(fn, out);
+      return Number(out[0]);
+    },
+    reset: () => api.reset(),
+    useDir: (dir: string) => api.setDir(dir),
+  };
+}
+
+/** A token folder for the mock module: `token.conf` written from sections of name=value lines. */
+export class MockToken {
+  readonly dir = mkdtempSync(join(tmpdir(), 'gmt0018-mockp11-'));
+
+  constructor(text: string) {
+    writeFileSync(join(this.dir, 'token.conf'), text);
+    mockPkcs11().useDir(this.dir);
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
