@@ -7,7 +7,9 @@ import { secp256k1 } from '@noble/curves/secp256k1';
 import { ed25519 } from '@noble/curves/ed25519';
 import { sha256 } from '@noble/hashes/sha2';
 import { keccak_256 } from '@noble/hashes/sha3';
-import { sm2Digest, sm2Verify, sm2VerifyDigest } from '../sm2';
+import { publicKeyToPem, sm2Digest, sm2Verify, sm2VerifyDigest } from '../sm2';
+import { encodeOid, encodeTlv, TAG_BIT_STRING, TAG_SEQUENCE } from '../sm2/asn1';
+import { encodePem } from '../sm2/pem';
 
 export type SignerAlgorithm = 'sm2' | 'ecdsa-p256' | 'ecdsa-secp256k1' | 'ed25519';
 
@@ -94,4 +96,34 @@ export function verifyDigestWith(
   } catch {
     return false;
   }
+}
+
+const SPKI_OIDS: Record<Exclude<SignerAlgorithm, 'sm2'>, string[]> = {
+  'ecdsa-p256': ['1.2.840.10045.2.1', '1.2.840.10045.3.1.7'],
+  'ecdsa-secp256k1': ['1.2.840.10045.2.1', '1.3.132.0.10'],
+  ed25519: ['1.3.101.112'],
+};
+
+/** SubjectPublicKeyInfo PEM of a public key, as OpenSSL writes it for each algorithm. */
+export function publicKeyPemFor(algorithm: SignerAlgorithm, publicKey: Uint8Array): string {
+  if (algorithm === 'sm2') return publicKeyToPem(publicKey);
+  const identifiers = encodeTlv(TAG_SEQUENCE, ...SPKI_OIDS[algorithm].map((oid) => encodeOid(oid)));
+  const point = algorithm === 'ed25519' ? publicKey : uncompressed(publicKey);
+  return encodePem(
+    'PUBLIC KEY',
+    encodeTlv(TAG_SEQUENCE, identifiers, encodeTlv(TAG_BIT_STRING, Uint8Array.of(0), point)),
+  );
+}
+
+export const SIGNER_ALGORITHMS: readonly SignerAlgorithm[] = ['sm2', 'ecdsa-p256', 'ecdsa-secp256k1', 'ed25519'];
+
+/** A public key of `algorithm` from hex: x‖y (or 04‖x‖y) for SM2 and ECDSA, 32 bytes for Ed25519. */
+export function publicKeyFromHex(algorithm: SignerAlgorithm, hex: string): Uint8Array {
+  const bytes = Buffer.from(hex.trim().replace(/^0x/i, ''), 'hex');
+  if (algorithm === 'ed25519' && bytes.length === 32) return new Uint8Array(bytes);
+  if (algorithm !== 'ed25519' && bytes.length === 64) return new Uint8Array(bytes);
+  if (algorithm !== 'ed25519' && bytes.length === 65 && bytes[0] === 4) return new Uint8Array(bytes.subarray(1));
+  throw new RangeError(
+    `not a ${algorithm} public key in hex (${algorithm === 'ed25519' ? '32 bytes' : '64 bytes x‖y, or 65 with 04 first'})`,
+  );
 }

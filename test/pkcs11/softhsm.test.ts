@@ -2,7 +2,9 @@
  * The PKCS#11 signer against a real module, SoftHSMv2, with a token and keys the test makes:
  * signatures checked by node:crypto and noble, key lookup, typed errors, the pool under load.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { p256 } from '@noble/curves/p256';
 import { secp256k1 } from '@noble/curves/secp256k1';
@@ -175,6 +177,29 @@ describe('the session pool', () => {
     const again = await Pkcs11Module.open(SOFTHSM_MODULE);
     expect((await again.tokenInfo(await again.findSlot({ tokenLabel: token.label }))).label).toBe(token.label);
     await again.close();
+  });
+});
+
+describe('the loaded module', () => {
+  it('stays loaded while function pointers from it can be called, whatever the garbage collector does', () => {
+    const script = `
+      const { Pkcs11Signer } = require(${JSON.stringify(join(__dirname, '../../dist/index.js'))});
+      (async () => {
+        const signer = await Pkcs11Signer.open(${JSON.stringify({ ...base, keyLabel: 'p256' })});
+        for (let i = 0; i < 5; i++) {
+          globalThis.gc();
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        const signature = await signer.sign(Buffer.from('after gc'));
+        console.log(signature.length, await signer.verify(Buffer.from('after gc'), signature));
+        await signer.close();
+      })();`;
+    const run = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', env: process.env });
+    expect({ status: run.status, signal: run.signal, out: run.stdout.trim() }).toEqual({
+      status: 0,
+      signal: null,
+      out: '64 true',
+    });
   });
 });
 

@@ -72,7 +72,7 @@ function deviceLines(info: DeviceInfo): string[] {
 
 export const info = defineCommand({
   name: 'info',
-  summary: 'show device information and which SDF functions a library exports, or a PKCS#11 module\'s tokens and keys',
+  summary: "show device information and which SDF functions a library exports, or a PKCS#11 module's tokens and keys",
   usage:
     'gmt0018 info (--lib PATH | --config config.ini) [--profile NAME] [--ecc-field-bytes 64|32] ' +
     '[--sign-with-alg-id] [--symbols SDF_A=B,...] [--preload LIB1:LIB2] [--json]\n' +

@@ -33,7 +33,12 @@ function mechanismName(type: number): string {
 async function listKeys(session: Pkcs11Session, klass: number): Promise<KeyListing[]> {
   const out: KeyListing[] = [];
   for (const handle of await session.findObjects(template([[CKA.CLASS, ulongValue(klass)]]))) {
-    const [label, id, keyType, params] = await session.getAttributes(handle, [CKA.LABEL, CKA.ID, CKA.KEY_TYPE, CKA.EC_PARAMS]);
+    const [label, id, keyType, params] = await session.getAttributes(handle, [
+      CKA.LABEL,
+      CKA.ID,
+      CKA.KEY_TYPE,
+      CKA.EC_PARAMS,
+    ]);
     let algorithm: string;
     try {
       algorithm = algorithmOf(keyType, params, undefined);
@@ -93,7 +98,9 @@ export function reportLines(report: Awaited<ReturnType<typeof pkcs11Report>>): s
       `  slot ${token.slot}: "${token.label}" ${token.manufacturer} ${token.model} serial ${token.serialNumber}` +
         (token.maxRwSessions === undefined ? '' : `, at most ${token.maxRwSessions} sessions`),
       `    mechanisms: ${token.mechanisms.filter((m) => !m.startsWith('0x')).join(' ') || '-'} (${token.mechanisms.length} in all)`,
-      ...token.keys.map((k) => `    ${k.class.padEnd(7)} ${k.algorithm.padEnd(16)} label "${k.label}" id ${k.id || '-'}`),
+      ...token.keys.map(
+        (k) => `    ${k.class.padEnd(7)} ${k.algorithm.padEnd(16)} label "${k.label}" id ${k.id || '-'}`,
+      ),
       ...(token.error === undefined ? [] : [`    keys not listed: ${token.error}`]),
     );
   }

@@ -1,5 +1,6 @@
 import { createSigner, type Signer } from '../../signer';
-import { bytesToHex, publicKeyToPem, signatureToDer, toFiscoSignature } from '../../sm2';
+import { publicKeyPemFor, type EcdsaHash } from '../../signer/algorithms';
+import { bytesToHex, signatureToDer, toFiscoSignature } from '../../sm2';
 import { defineCommand, required, UsageError } from '../command';
 import { readData } from '../input';
 
@@ -21,8 +22,9 @@ export const pubkey = defineCommand({
     const format = values.format ?? 'hex';
     if (format !== 'hex' && format !== 'pem') throw new UsageError(`--format must be hex or pem, got ${format}`);
     await withSigner(values.config, async (signer) => {
-      const text = format === 'pem' ? publicKeyToPem(signer.publicKey).trimEnd() : bytesToHex(signer.publicKey);
-      out.result(text, { backend: signer.backend, format, publicKey: text });
+      const text =
+        format === 'pem' ? publicKeyPemFor(signer.algorithm, signer.publicKey).trimEnd() : bytesToHex(signer.publicKey);
+      out.result(text, { backend: signer.backend, algorithm: signer.algorithm, format, publicKey: text });
     });
   },
 });
@@ -47,10 +49,10 @@ const SIGNATURE_FORMATS = {
 
 export const sign = defineCommand({
   name: 'sign',
-  summary: 'sign data (SM2 over SM3(Z||data)) or a 32-byte digest with the configured key',
+  summary: 'sign data (SM2 over SM3(Z||data), ECDSA over SHA-256 or Keccak-256, Ed25519) or a 32-byte digest',
   usage:
     'gmt0018 sign --config config.ini (--hex DATA | --file F | < data) [--digest] [--format hex|der|fisco] ' +
-    '[--user-id ID] [--json]',
+    '[--user-id ID] [--hash sha256|keccak256] [--json]',
   options: {
     config: { type: 'string' },
     hex: { type: 'string' },
@@ -58,9 +60,14 @@ export const sign = defineCommand({
     digest: { type: 'boolean' },
     format: { type: 'string' },
     'user-id': { type: 'string' },
+    hash: { type: 'string' },
   },
   async run(values, out) {
     const format = values.format ?? 'hex';
+    const hash = values.hash as EcdsaHash | undefined;
+    if (hash !== undefined && hash !== 'sha256' && hash !== 'keccak256') {
+      throw new UsageError(`--hash must be sha256 or keccak256, got ${hash}`);
+    }
     if (!(format in SIGNATURE_FORMATS)) throw new UsageError(`--format must be hex, der or fisco, got ${format}`);
     if (values.digest && values['user-id'] !== undefined) {
       throw new UsageError('--user-id goes into the digest: it cannot be combined with --digest');
@@ -68,14 +75,18 @@ export const sign = defineCommand({
     const data = readData(values);
     if (values.digest && data.length !== 32) throw new UsageError(`--digest takes 32 bytes (SM3), got ${data.length}`);
     await withSigner(values.config, async (signer) => {
-      const signature = values.digest
-        ? await signer.signDigest(data)
-        : await signer.sign(data, { userId: values['user-id'] });
+      if (signer.algorithm !== 'sm2' && (format === 'fisco' || values['user-id'] !== undefined)) {
+        throw new UsageError(`--format fisco and --user-id are for SM2 keys; this key is ${signer.algorithm}`);
+      }
+      if (signer.algorithm === 'sm2' && hash !== undefined) throw new UsageError('--hash is for ECDSA keys');
+      const opts = signer.algorithm === 'sm2' ? { userId: values['user-id'] } : hash === undefined ? {} : { hash };
+      const signature = values.digest ? await signer.signDigest(data) : await signer.sign(data, opts);
       const encoded = bytesToHex(
         SIGNATURE_FORMATS[format as keyof typeof SIGNATURE_FORMATS](signature, signer.publicKey),
       );
       out.result(encoded, {
         backend: signer.backend,
+        algorithm: signer.algorithm,
         format,
         signature: encoded,
         publicKey: bytesToHex(signer.publicKey),
