@@ -70,7 +70,9 @@ export {
   Pkcs11Error,
   Pkcs11BindingError,
   CKR,
+  CKM_ECDSA,
   ckrName,
+  findSigningKey,
   PKCS11_SM2_PROFILES,
 } from './pkcs11';
 export type { Pkcs11BindingErrorCode, TokenInfo, ModuleInfo, Pkcs11Sm2ProfileName } from './pkcs11';

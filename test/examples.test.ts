@@ -70,6 +70,14 @@ describe('examples', () => {
     expect(verifies).toBe(true);
   });
 
+  it('pkcs11-softhsm.mjs signs with P-256, secp256k1 and Ed25519 keys in a SoftHSM token, node:crypto verifying', () => {
+    const run = example('pkcs11-softhsm.mjs');
+    expect(run.status).toBe(0);
+    const lines = run.stdout.split('\n');
+    expect(lines.map((line) => line.split(/\s+/)[0])).toEqual(['ecdsa-p256', 'ecdsa-secp256k1', 'ed25519']);
+    for (const line of lines) expect(line).toMatch(/node:crypto verifies: true$/);
+  });
+
   it('verify-batch.mjs rejects exactly the tampered signature', () => {
     const result = example('verify-batch.mjs');
     expect(result).toMatchObject({ status: 0, stderr: '' });

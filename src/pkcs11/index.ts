@@ -7,4 +7,5 @@ export type { ModuleInfo, TokenInfo, Pkcs11ModuleOptions } from './module';
 export { Pkcs11Session } from './session';
 export { PKCS11_SM2_PROFILES, PKCS11_SM2_PROFILE_NAMES, isPkcs11Sm2ProfileName } from './profiles';
 export type { Pkcs11Sm2ProfileName, Sm2Profile } from './profiles';
+export { findSigningKey } from './keys';
 export type { Pkcs11Algorithm, KeySelector, FoundKey } from './keys';
