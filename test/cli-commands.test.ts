@@ -135,6 +135,32 @@ describe('gmt0018 keygen', () => {
   });
 });
 
+describe('option values name own entries only', () => {
+  // Names every object has through Object.prototype: a lookup with `in` or a plain index finds them.
+  const INHERITED = ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf'];
+
+  it.each(INHERITED)('sign --format %s is a usage error, found before any device work', (value) => {
+    const result = gmt0018(['sign', '--config', hsmConfig, '--hex', '00', '--format', value]);
+    expectFailure(result, 2, 'sign', 'USAGE');
+    expect(result.stderr).toContain(`--format must be hex, der or fisco, got ${value}`);
+    // A card library that does not exist: the option is refused before the device is opened.
+    const noCard = node(`enable_hsm=true\nhsm_lib_path=${join(work, 'no-such-lib.so')}\nkey_index=3\npassword=pw`);
+    expectFailure(gmt0018(['sign', '--config', noCard, '--hex', '00', '--format', value]), 2, 'sign', 'USAGE');
+  });
+
+  it.each(INHERITED)('every other option that takes a name refuses %s', (value) => {
+    const out = join(work, `inherited-${value}.pem`);
+    const cases: [string, string[]][] = [
+      ['pubkey', ['pubkey', '--config', hsmConfig, '--format', value]],
+      ['keygen', ['keygen', '--out', out, '--format', value]],
+      ['bench', ['bench', '--config', hsmConfig, '--hash', value, '--ops', '1']],
+      ['serve', ['serve', '--config', softwareConfig, '--insecure-no-auth', '--log-level', value]],
+    ];
+    for (const [command, args] of cases) expectFailure(gmt0018(args), 2, command, 'USAGE');
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
 describe('gmt0018 info', () => {
   it('--json gives the device, its algorithms and the functions present and missing', () => {
     const result = gmt0018(['info', '--lib', MOCK_LIB, '--json']);

@@ -1,6 +1,6 @@
 import { createSigner, type Sm2Signer } from '../../signer';
 import { bytesToHex, publicKeyToPem, signatureToDer, toFiscoSignature } from '../../sm2';
-import { defineCommand, required, UsageError } from '../command';
+import { defineCommand, ownEntry, required, UsageError } from '../command';
 import { readData } from '../input';
 
 async function withSigner<T>(configPath: string | undefined, use: (signer: Sm2Signer) => Promise<T>): Promise<T> {
@@ -61,7 +61,8 @@ export const sign = defineCommand({
   },
   async run(values, out) {
     const format = values.format ?? 'hex';
-    if (!(format in SIGNATURE_FORMATS)) throw new UsageError(`--format must be hex, der or fisco, got ${format}`);
+    const encode = ownEntry<(signature: Uint8Array, publicKey: Uint8Array) => Uint8Array>(SIGNATURE_FORMATS, format);
+    if (encode === undefined) throw new UsageError(`--format must be hex, der or fisco, got ${format}`);
     if (values.digest && values['user-id'] !== undefined) {
       throw new UsageError('--user-id goes into the digest: it cannot be combined with --digest');
     }
@@ -71,9 +72,7 @@ export const sign = defineCommand({
       const signature = values.digest
         ? await signer.signDigest(data)
         : await signer.sign(data, { userId: values['user-id'] });
-      const encoded = bytesToHex(
-        SIGNATURE_FORMATS[format as keyof typeof SIGNATURE_FORMATS](signature, signer.publicKey),
-      );
+      const encoded = bytesToHex(encode(signature, signer.publicKey));
       out.result(encoded, {
         backend: signer.backend,
         format,
