@@ -1,7 +1,18 @@
 // Success paths, failure paths and exit codes of every command that test/cli.test.ts leaves out,
 // and the keygen command. Spawns dist/cli.js: run `npm run build` first.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -122,6 +133,32 @@ describe('gmt0018 keygen', () => {
     expect(hexText).toMatch(/^[0-9a-f]{64}\n$/);
     expect(hexResult.stdout).not.toContain(hexText.trim());
     expect(JSON.parse(hexResult.stdout).nodeId).toBe(nodeIdOf(publicKeyFromPrivateKey(hexToBytes(hexText.trim()))));
+  });
+
+  it('--force refuses a symbolic link or a hard link at --out: the file it leads to is unchanged', () => {
+    const dir = mkdtempSync(join(work, 'links-'));
+    const other = join(dir, 'other-file');
+    writeFileSync(other, 'not yours to overwrite');
+    const symlink = join(dir, 'node.pem');
+    symlinkSync(other, symlink);
+    const viaSymlink = gmt0018(['keygen', '--out', symlink, '--force']);
+    expectFailure(viaSymlink, 2, 'keygen', 'USAGE');
+    expect(viaSymlink.stderr.split('\n')[0]).toContain(
+      `--out ${symlink} is a symbolic link; refusing to write through it`,
+    );
+    expect(readFileSync(other, 'utf8')).toBe('not yours to overwrite');
+    expect(lstatSync(symlink).isSymbolicLink()).toBe(true);
+
+    const hardLink = join(dir, 'hard.pem');
+    linkSync(other, hardLink);
+    const viaHardLink = gmt0018(['keygen', '--out', hardLink, '--force']);
+    expectFailure(viaHardLink, 2, 'keygen', 'USAGE');
+    expect(viaHardLink.stderr.split('\n')[0]).toContain('has other hard links; refusing to replace it');
+    expect(readFileSync(other, 'utf8')).toBe('not yours to overwrite');
+
+    // Without --force, a link at the target is an existing file like any other.
+    expectFailure(gmt0018(['keygen', '--out', symlink]), 2, 'keygen', 'USAGE');
+    expect(readFileSync(other, 'utf8')).toBe('not yours to overwrite');
   });
 
   it('exits 2 for a bad format, --sec1 with hex, or an --out it cannot write', () => {
