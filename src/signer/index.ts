@@ -20,5 +20,7 @@ export { HsmSigner, SoftwareSigner };
 export { SignerClosedError } from './errors';
 export { createRemoteSigner, RemoteSigner, RemoteSignerError } from './remote';
 export type { RemoteSignerOptions } from './remote';
+export type { EndpointBackoff } from './remote-endpoints';
+export type { RetryPolicy } from './recovery';
 export type { SoftwareSignerOptions } from './software';
 export type { Sm2Signer, SignerOptions, SignOptions, SignerBackend } from './types';
