@@ -129,6 +129,39 @@ describe('a wrong 200 answer is refused', () => {
   });
 });
 
+describe('verifySignatures: false (an explicit opt-out)', () => {
+  test('hands out what the service signed without checking it, but still refuses malformed answers and other keys', async () => {
+    const zero = await standIn(answersWith(() => '00'.repeat(64)));
+    const trusting = await createRemoteSigner({ url: zero.url, verifySignatures: false, retry: { attempts: 1 } });
+    try {
+      expect(await trusting.sign(message)).toEqual(new Uint8Array(64));
+    } finally {
+      await trusting.close();
+    }
+    for (const [behaviour, code] of [
+      [answersWith(() => 'zz'.repeat(64)), 'BAD_RESPONSE'],
+      [
+        (d: Uint8Array, response: Parameters<SignBehaviour>[1]) => sendJson(response, 200, signAnswer(otherKey, d)),
+        'KEY_MISMATCH',
+      ],
+    ] as [SignBehaviour, string][]) {
+      const service = await standIn(behaviour);
+      const signer = await createRemoteSigner({ url: service.url, verifySignatures: false, retry: { attempts: 1 } });
+      try {
+        await expect(signer.sign(message)).rejects.toMatchObject({ status: 200, code });
+      } finally {
+        await signer.close();
+      }
+    }
+  });
+
+  test('anything but a boolean is a TypeError', async () => {
+    const service = await standIn();
+    const opts = { url: service.url, verifySignatures: 'no' as unknown as boolean };
+    await expect(createRemoteSigner(opts)).rejects.toThrow('verifySignatures must be a boolean');
+  });
+});
+
 describe('a pinned public key', () => {
   test('in hex, PEM or bytes: the listed key must be it, and signatures verify against it', async () => {
     const service = await standIn();

@@ -12,7 +12,8 @@ export type { RemoteSignerOptions } from './remote-options';
 
 /**
  * An Sm2Signer whose key stays behind `gmt0018 serve`. Every signature the service returns is
- * verified here against the signer's public key before it is handed out.
+ * verified here against the signer's public key before it is handed out (unless the caller
+ * opted out with `verifySignatures: false`).
  */
 export class RemoteSigner extends PublicKeyHolder implements Sm2Signer {
   readonly backend = 'remote' as const;
@@ -20,15 +21,18 @@ export class RemoteSigner extends PublicKeyHolder implements Sm2Signer {
   readonly #transport: Transport;
   /** `,"keyIndex":N` for the sign request body, or nothing when the service picks its key. */
   readonly #keyIndexField: string;
+  readonly #verify: boolean;
 
   private constructor(
     transport: Transport,
     readonly keyIndex: number | null,
     publicKey: Uint8Array,
+    verify: boolean,
   ) {
     super(publicKey);
     this.#transport = transport;
     this.#keyIndexField = keyIndex === null ? '' : `,"keyIndex":${keyIndex}`;
+    this.#verify = verify;
   }
 
   /** @internal use createRemoteSigner */
@@ -41,7 +45,7 @@ export class RemoteSigner extends PublicKeyHolder implements Sm2Signer {
     const transport = new Transport(endpointsOf(opts, settings.connections, PoolClass), headers, settings);
     try {
       const key = await transport.call('GET', '/v1/keys', null, (listing, url) => chooseKey(url, listing, settings));
-      return new RemoteSigner(transport, key.keyIndex, key.publicKey);
+      return new RemoteSigner(transport, key.keyIndex, key.publicKey, settings.verifySignatures);
     } catch (error) {
       await transport.close();
       throw error;
@@ -60,7 +64,7 @@ export class RemoteSigner extends PublicKeyHolder implements Sm2Signer {
     requireDigest(digest);
     const hex = bytesToHex(digest);
     // What is verified is what was sent, whatever the caller does with `digest` meanwhile.
-    const expected = { publicKey: this.publicKey, nodeId: this.nodeId, digest: hexToBytes(hex) };
+    const expected = { publicKey: this.publicKey, nodeId: this.nodeId, digest: hexToBytes(hex), verify: this.#verify };
     // Written out rather than JSON.stringify'd: hex and an integer need no escaping.
     const body = `{"digest":"${hex}"${this.#keyIndexField}}`;
     return this.#transport.call('POST', '/v1/sign', body, (answer, url) => verifiedSignature(url, answer, expected));
