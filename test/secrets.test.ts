@@ -1,9 +1,10 @@
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { inspect } from 'node:util';
 import { createSecurityConfig, loadSecurityConfig, parseSecurityConfig } from '../src/config';
-import { openDevice } from '../src/sdf';
+import { openDevice, SdfError } from '../src/sdf';
 import { createRemoteSigner, createSigner, RemoteSignerError, SoftwareSigner } from '../src/signer';
 import { bytesToHex, generatePrivateKey, publicKeyFromPrivateKey } from '../src/sm2';
 import { MOCK_LIB, TempKeystore } from './helpers/mock-card';
@@ -154,6 +155,44 @@ describe('no secret in what the library returns', () => {
       expectNoSecret(refused, [TOKEN]);
     } finally {
       await new Promise((resolve) => service.close(resolve));
+    }
+  });
+
+  test('a remote signer built from config.ini (remote_signer_token_file) never shows the token', async () => {
+    const service = createServer((request, response) => {
+      const allowed = request.headers.authorization === `Bearer ${TOKEN}`;
+      response.writeHead(allowed ? 200 : 401, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(allowed ? [{ keyIndex: null, publicKey: bytesToHex(publicKey) }] : {}));
+    });
+    await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(service.address() as AddressInfo).port}`;
+      const configPath = nodes.config(`remote_signer_url=${url}\nremote_signer_token_file=conf/signer.token`);
+      writeFileSync(join(dirname(configPath), 'conf', 'signer.token'), `${TOKEN}\n`);
+      const config = loadSecurityConfig(configPath);
+      expectNoSecret(config, [TOKEN]);
+      const signer = await createSigner(config);
+      try {
+        expect(signer.backend).toBe('remote');
+        expectNoSecret(signer, [TOKEN, privateKey]);
+      } finally {
+        await signer.close();
+      }
+    } finally {
+      await new Promise((resolve) => service.close(resolve));
+    }
+  });
+
+  test('an SDF error for a wrong password shows neither the wrong nor the right one', async () => {
+    const device = await openDevice(MOCK_LIB);
+    try {
+      const session = await device.openSession();
+      const wrong = `${PASSWORD}-not`;
+      const error = await session.getPrivateKeyAccessRight(1, wrong).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SdfError);
+      expectNoSecret(error, [wrong, PASSWORD]);
+    } finally {
+      await device.close();
     }
   });
 
