@@ -158,6 +158,25 @@ describe('no secret in what the library returns', () => {
     }
   });
 
+  test('a remote signer error with no answer (refused, timed out) shows no token', async () => {
+    const silent = createServer(() => undefined); // accepts, never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    try {
+      const timedOut = await createRemoteSigner({ url, token: TOKEN, timeoutMs: 200, retry: { attempts: 1 } }).catch(
+        (e: unknown) => e,
+      );
+      expect(timedOut).toMatchObject({ status: 0, code: 'CONNECTION_FAILED' });
+      expectNoSecret(timedOut, [TOKEN]);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+    const refused = await createRemoteSigner({ url, token: TOKEN, retry: { attempts: 1 } }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ status: 0, code: 'CONNECTION_FAILED' });
+    expectNoSecret(refused, [TOKEN]);
+  });
+
   test('a remote signer built from config.ini (remote_signer_token_file) never shows the token', async () => {
     const service = createServer((request, response) => {
       const allowed = request.headers.authorization === `Bearer ${TOKEN}`;
