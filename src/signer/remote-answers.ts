@@ -76,7 +76,8 @@ export function verifiedSignature(url: string, answer: unknown, expected: Expect
     throw badResponse(url, 'a sign answer without a signature of 128 hex characters');
   }
   // Behind a load balancer a misconfigured instance could hold another key: never pass its signature on.
-  if (typeof publicKey !== 'string' || publicKey.toLowerCase() !== expected.nodeId) {
+  // (The service writes lower case; the strict comparison first spares a copy per signature.)
+  if (publicKey !== expected.nodeId && (typeof publicKey !== 'string' || publicKey.toLowerCase() !== expected.nodeId)) {
     throw keyMismatch(url, 'answered with another public key');
   }
   const bytes = hexToBytes(signature);
