@@ -26,9 +26,13 @@ function pkcs11js() {
     return require('pkcs11js');
   } catch {
     mkdirSync(CACHE, { recursive: true });
-    execFileSync('npm', ['install', '--prefix', CACHE, '--no-save', '--no-audit', '--no-fund', `pkcs11js@${PKCS11JS_VERSION}`], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    execFileSync(
+      'npm',
+      ['install', '--prefix', CACHE, '--no-save', '--no-audit', '--no-fund', `pkcs11js@${PKCS11JS_VERSION}`],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
     return require('pkcs11js');
   }
 }
@@ -41,12 +45,21 @@ function createToken() {
   process.env.SOFTHSM2_CONF = join(dir, 'softhsm2.conf');
   writeFileSync(process.env.SOFTHSM2_CONF, `directories.tokendir = ${join(dir, 'tokens')}\nlog.level = ERROR\n`);
   const quiet = { stdio: ['ignore', 'ignore', 'inherit'] };
-  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', 'bench', '--pin', PIN, '--so-pin', '87654321'], quiet);
+  execFileSync(
+    'softhsm2-util',
+    ['--init-token', '--free', '--label', 'bench', '--pin', PIN, '--so-pin', '87654321'],
+    quiet,
+  );
   execFileSync(
     'pkcs11-tool',
-    ['--module', MODULE, '--token-label', 'bench', '--login', '--pin', PIN, '--keypairgen'].concat(
-      ['--key-type', 'EC:prime256v1', '--label', 'bench-key', '--id', '01'],
-    ),
+    ['--module', MODULE, '--token-label', 'bench', '--login', '--pin', PIN, '--keypairgen'].concat([
+      '--key-type',
+      'EC:prime256v1',
+      '--label',
+      'bench-key',
+      '--id',
+      '01',
+    ]),
     quiet,
   );
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };

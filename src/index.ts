@@ -5,7 +5,7 @@ export type { SecurityConfig } from './config';
 // Signing through the cipher card or in software, behind one interface.
 export { createSigner, HsmSigner, Pkcs11Signer, SoftwareSigner, SignerClosedError } from './signer';
 export { createRemoteSigner, RemoteSigner, RemoteSignerError } from './signer';
-export type { RemoteSignerOptions, SoftwareSignerOptions } from './signer';
+export type { EndpointBackoff, RemoteSignerOptions, RetryPolicy, SoftwareSignerOptions } from './signer';
 export type { Signer, Sm2Signer, SignerOptions, SignOptions, SignerBackend, SignerAlgorithm } from './signer';
 export type { Pkcs11SignerSettings } from './signer';
 

@@ -1,7 +1,18 @@
 // Success paths, failure paths and exit codes of every command that test/cli.test.ts leaves out,
 // and the keygen command. Spawns dist/cli.js: run `npm run build` first.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -124,6 +135,32 @@ describe('gmt0018 keygen', () => {
     expect(JSON.parse(hexResult.stdout).nodeId).toBe(nodeIdOf(publicKeyFromPrivateKey(hexToBytes(hexText.trim()))));
   });
 
+  it('--force refuses a symbolic link or a hard link at --out: the file it leads to is unchanged', () => {
+    const dir = mkdtempSync(join(work, 'links-'));
+    const other = join(dir, 'other-file');
+    writeFileSync(other, 'not yours to overwrite');
+    const symlink = join(dir, 'node.pem');
+    symlinkSync(other, symlink);
+    const viaSymlink = gmt0018(['keygen', '--out', symlink, '--force']);
+    expectFailure(viaSymlink, 2, 'keygen', 'USAGE');
+    expect(viaSymlink.stderr.split('\n')[0]).toContain(
+      `--out ${symlink} is a symbolic link; refusing to write through it`,
+    );
+    expect(readFileSync(other, 'utf8')).toBe('not yours to overwrite');
+    expect(lstatSync(symlink).isSymbolicLink()).toBe(true);
+
+    const hardLink = join(dir, 'hard.pem');
+    linkSync(other, hardLink);
+    const viaHardLink = gmt0018(['keygen', '--out', hardLink, '--force']);
+    expectFailure(viaHardLink, 2, 'keygen', 'USAGE');
+    expect(viaHardLink.stderr.split('\n')[0]).toContain('has other hard links; refusing to replace it');
+    expect(readFileSync(other, 'utf8')).toBe('not yours to overwrite');
+
+    // Without --force, a link at the target is an existing file like any other.
+    expectFailure(gmt0018(['keygen', '--out', symlink]), 2, 'keygen', 'USAGE');
+    expect(readFileSync(other, 'utf8')).toBe('not yours to overwrite');
+  });
+
   it('exits 2 for a bad format, --sec1 with hex, or an --out it cannot write', () => {
     expectFailure(gmt0018(['keygen', '--out', join(work, 'a.pem'), '--format', 'der']), 2, 'keygen', 'USAGE');
     expectFailure(gmt0018(['keygen', '--out', join(work, 'b.pem'), '--format', 'hex', '--sec1']), 2, 'keygen', 'USAGE');
@@ -132,6 +169,32 @@ describe('gmt0018 keygen', () => {
     const result = gmt0018(['keygen', '--out', join(notADirectory, 'node.pem')]);
     expectFailure(result, 2, 'keygen', 'USAGE');
     expect(result.stderr.split('\n')[0]).toContain(`cannot create the folder ${notADirectory}`);
+  });
+});
+
+describe('option values name own entries only', () => {
+  // Names every object has through Object.prototype: a lookup with `in` or a plain index finds them.
+  const INHERITED = ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf'];
+
+  it.each(INHERITED)('sign --format %s is a usage error, found before any device work', (value) => {
+    const result = gmt0018(['sign', '--config', hsmConfig, '--hex', '00', '--format', value]);
+    expectFailure(result, 2, 'sign', 'USAGE');
+    expect(result.stderr).toContain(`--format must be hex, der or fisco, got ${value}`);
+    // A card library that does not exist: the option is refused before the device is opened.
+    const noCard = node(`enable_hsm=true\nhsm_lib_path=${join(work, 'no-such-lib.so')}\nkey_index=3\npassword=pw`);
+    expectFailure(gmt0018(['sign', '--config', noCard, '--hex', '00', '--format', value]), 2, 'sign', 'USAGE');
+  });
+
+  it.each(INHERITED)('every other option that takes a name refuses %s', (value) => {
+    const out = join(work, `inherited-${value}.pem`);
+    const cases: [string, string[]][] = [
+      ['pubkey', ['pubkey', '--config', hsmConfig, '--format', value]],
+      ['keygen', ['keygen', '--out', out, '--format', value]],
+      ['bench', ['bench', '--config', hsmConfig, '--hash', value, '--ops', '1']],
+      ['serve', ['serve', '--config', softwareConfig, '--insecure-no-auth', '--log-level', value]],
+    ];
+    for (const [command, args] of cases) expectFailure(gmt0018(args), 2, command, 'USAGE');
+    expect(existsSync(out)).toBe(false);
   });
 });
 

@@ -60,9 +60,20 @@ describe('parseIni: Boost.PropertyTree INI rules', () => {
     expect(value(doc, 'a', 'k')).toBe('\u00a0v\u00a0');
   });
 
-  it('splits lines at \\n only: a lone \\r is part of the line', () => {
-    const doc = parseIni('[a]\nk=1\rj=2\n');
-    expect(value(doc, 'a', 'k')).toBe('1\rj=2');
+  it('splits lines at \\n only, so a lone \\r inside a line is an error that quotes nothing', () => {
+    // Boost would read `k` as "1\rj=2" and no `j`, while an editor shows two lines.
+    const error = syntaxError('[a]\nk=1\rj=S3cr3t\n');
+    expect(error).toMatchObject({ code: 'CONFIG_SYNTAX', line: 2 });
+    expect(error.message).toBe(
+      'config.ini:2: a carriage return (CR) without a line feed at column 4: FISCO BCOS (Boost.PropertyTree) ' +
+        'splits lines at LF only, so it reads the text on both sides of it as one line, where an editor ' +
+        'may show several (expected LF or CRLF line endings)',
+    );
+    // Old Mac line endings: the whole file is one line to Boost; to gmt0018 an error on line 1.
+    expect(syntaxError('[security]\renable_hsm=true\rpassword=S3cr3t\r')).toMatchObject({ line: 1 });
+    expect(syntaxError('; note\rpassword=S3cr3t\n')).toMatchObject({ code: 'CONFIG_SYNTAX' });
+    // A CR at either end of a line is trimmed white space, as for CRLF files.
+    expect(value(parseIni('[a]\r\n\rk=1\r\r\n'), 'a', 'k')).toBe('1');
   });
 
   it('trims the section name and ignores text after the first ] (as Boost does)', () => {

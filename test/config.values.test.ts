@@ -30,6 +30,24 @@ describe('parseBoolean', () => {
     );
   });
 
+  it('describes a value with a control character instead of quoting it', () => {
+    const site = { file: 'c.ini', line: 3, section: 'security', key: 'enable_hsm' };
+    for (const [text, position] of [
+      ['tr\x1bue', 3],
+      ['true\tkey_index=1', 5],
+      ['yes\u2028password=S3cr3t', 4],
+      ['\u0085x', 1],
+      ['x\x7f', 2],
+    ] as const) {
+      expect(() => parseBoolean(text, site)).toThrow(
+        `c.ini:3: [security] enable_hsm: the value (not shown: it contains a control character at position ${position}) is not a boolean`,
+      );
+    }
+    expect(() => parseUnsignedInt('1\v2', { key: 'key_index' })).toThrow(
+      'key_index: the value (not shown: it contains a control character at position 2) is not an integer',
+    );
+  });
+
   it('does not show a secret value', () => {
     expect(() => parseBoolean('S3cr3t#;pw', { key: 'x', secret: true })).toThrow(
       /^x: the value \(not shown\) is not a boolean/,

@@ -64,8 +64,7 @@ test('a server closed mid-stream and restarted on the same port: every request c
   const signer = await createRemoteSigner({
     url: server.url,
     token: TOKEN,
-    retries: 8,
-    retryDelayMs: 20,
+    retry: { attempts: 9, baseDelayMs: 20 },
     timeoutMs: 10_000,
   });
   try {
@@ -122,8 +121,7 @@ test('a server killed (SIGKILL) mid-stream and restarted: retries complete every
   const signer = await createRemoteSigner({
     url: first.url,
     token: TOKEN,
-    retries: 10,
-    retryDelayMs: 50,
+    retry: { attempts: 11, baseDelayMs: 50 },
     timeoutMs: 10_000,
   });
   let second: ChildProcess | undefined;
@@ -149,8 +147,12 @@ test('a server killed (SIGKILL) mid-stream and restarted: retries complete every
 
 test('a 503 from the card is retried by the client; without retries it is a typed 503 with the SDR code', async () => {
   const server = await start(card.configPath);
-  const patient = await createRemoteSigner({ url: server.url, token: TOKEN, retries: 2, retryDelayMs: 1 });
-  const impatient = await createRemoteSigner({ url: server.url, token: TOKEN, retries: 0 });
+  const patient = await createRemoteSigner({
+    url: server.url,
+    token: TOKEN,
+    retry: { attempts: 3, baseDelayMs: 1 },
+  });
+  const impatient = await createRemoteSigner({ url: server.url, token: TOKEN, retry: { attempts: 1 } });
   try {
     mockControl().setFault('SDF_InternalSign_ECC', SDR.SDR_KEYNOTEXIST, 0, 1);
     expect(smCryptoOracle.verify(publicKey, message, await patient.sign(message))).toBe(true);

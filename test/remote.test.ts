@@ -5,16 +5,10 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { ConfigError, createRemoteSigner, createSigner, loadSecurityConfig, RemoteSignerError } from '../src';
 import { startSigningServer, type SigningServer } from '../src/server';
-import {
-  bytesToHex,
-  generatePrivateKey,
-  hexToBytes,
-  publicKeyFromPrivateKey,
-  sm2Digest,
-  sm2SignDigest,
-} from '../src/sm2';
+import { bytesToHex, generatePrivateKey, publicKeyFromPrivateKey, sm2Digest } from '../src/sm2';
 import { writeNodeFolder } from './helpers/node-config';
 import { opensslOracle, smCryptoOracle } from './helpers/oracles';
+import { standInService } from './helpers/stand-in-service';
 
 const TOKEN = 'remote-client-token-3e1f';
 const privateKey = generatePrivateKey();
@@ -39,33 +33,6 @@ async function signCount(server: SigningServer): Promise<number> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
   const match = /gmt0018_http_requests_total\{route="\/v1\/sign",method="POST",status="200"\} (\d+)/.exec(text);
   return match ? Number(match[1]) : 0;
-}
-
-/**
- * A stand-in for the service that lists `keys` and signs digests with `privateKey` itself,
- * recording each sign request's body.
- */
-async function fakeService(keys: unknown): Promise<{ url: string; bodies: string[]; close: () => Promise<unknown> }> {
-  const bodies: string[] = [];
-  const service = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk) => (body += chunk));
-    request.on('end', () => {
-      response.writeHead(200, { 'content-type': 'application/json' });
-      if (request.url === '/v1/keys') {
-        response.end(JSON.stringify(keys));
-        return;
-      }
-      bodies.push(body);
-      const digest = hexToBytes((JSON.parse(body) as { digest: string }).digest);
-      response.end(
-        JSON.stringify({ signature: bytesToHex(sm2SignDigest(privateKey, digest)), publicKey: bytesToHex(publicKey) }),
-      );
-    });
-  });
-  await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
-  const { port } = service.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, bodies, close: () => new Promise((resolve) => service.close(resolve)) };
 }
 
 afterAll(async () => {
@@ -115,7 +82,11 @@ describe('createRemoteSigner', () => {
     const server = await serve();
     const url = server.url;
     await server.close();
-    const error = await createRemoteSigner({ url, token: TOKEN, retries: 2, retryDelayMs: 1 }).catch((e) => e);
+    const error = await createRemoteSigner({
+      url,
+      token: TOKEN,
+      retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+    }).catch((e) => e);
     expect(error).toBeInstanceOf(RemoteSignerError);
     expect(error).toMatchObject({ status: 0, code: 'CONNECTION_FAILED' });
   });
@@ -137,19 +108,26 @@ describe('createRemoteSigner', () => {
     }
   });
 
-  test('an instance holding another key is caught, not trusted', async () => {
+  test('an instance holding another key is caught, not trusted: skipped, and its requests signed by the other', async () => {
     const [a, b] = [await serve(), await serve(generatePrivateKey())];
     const signer = await createRemoteSigner({ urls: [a.url, b.url], token: TOKEN });
+    const single = await createRemoteSigner({ urls: [a.url, b.url], token: TOKEN, retry: { attempts: 1 } });
     try {
-      // Round robin: of two requests, one goes to each instance.
-      const outcomes = [await signer.sign(message).catch((e) => e), await signer.sign(message).catch((e) => e)];
+      const before = await signCount(b);
+      for (let i = 0; i < 6; i++)
+        expect(smCryptoOracle.verify(publicKey, message, await signer.sign(message))).toBe(true);
+      // The first request that reached b was refused and tried again on a; b was skipped since.
+      expect((await signCount(b)) - before).toBe(1);
+
+      // With one try only, the request that lands on b fails, typed.
+      const outcomes = [await single.sign(message).catch((e) => e), await single.sign(message).catch((e) => e)];
       const failures = outcomes.filter((outcome) => outcome instanceof RemoteSignerError);
       expect(failures).toHaveLength(1);
-      expect(failures[0]).toMatchObject({ code: 'KEY_MISMATCH' });
-      const signature = outcomes.find((outcome): outcome is Uint8Array => outcome instanceof Uint8Array)!;
-      expect(smCryptoOracle.verify(publicKey, message, signature)).toBe(true);
+      expect(failures[0]).toMatchObject({ status: 200, code: 'KEY_MISMATCH' });
+      expect(failures[0].message).toContain(b.url);
     } finally {
       await signer.close();
+      await single.close();
     }
   });
 
@@ -174,7 +152,7 @@ describe('createRemoteSigner', () => {
   });
 
   test('sign() sends only SM3(Z||M), so a long message never crosses the network', async () => {
-    const service = await fakeService([
+    const service = await standInService(privateKey, [
       { keyIndex: null, publicKey: bytesToHex(publicKey), nodeId: bytesToHex(publicKey) },
     ]);
     const { bodies } = service;
@@ -195,17 +173,20 @@ describe('createRemoteSigner', () => {
 
   test('a key listing that is not a list, or a keyIndex that is not an index, is refused at connect', async () => {
     const answers = [
+      [{ keyIndex: 1, publicKey: 'zz'.repeat(64) }],
+      [{ keyIndex: 1, publicKey: '00'.repeat(64) }],
+      [{ keyIndex: 1 }],
       { keyIndex: 1, publicKey: 'not a list' },
       [{ keyIndex: '1,"digest":"00"', publicKey: bytesToHex(publicKey) }],
       [{ keyIndex: -1, publicKey: bytesToHex(publicKey) }],
       [{ keyIndex: 1.5, publicKey: bytesToHex(publicKey) }],
     ];
     for (const answer of answers) {
-      const service = await fakeService(answer);
+      const service = await standInService(privateKey, answer);
       try {
         const error = await createRemoteSigner({ url: service.url, token: TOKEN }).catch((e) => e);
         expect(error).toBeInstanceOf(RemoteSignerError);
-        expect(error).toMatchObject({ code: 'BAD_ANSWER' });
+        expect(error).toMatchObject({ status: 200, code: 'BAD_RESPONSE' });
       } finally {
         await service.close();
       }
@@ -213,7 +194,7 @@ describe('createRemoteSigner', () => {
   });
 
   test('signDigest names the listed key index in its request, and the service signs with it', async () => {
-    const service = await fakeService([{ keyIndex: 7, publicKey: bytesToHex(publicKey) }]);
+    const service = await standInService(privateKey, [{ keyIndex: 7, publicKey: bytesToHex(publicKey) }]);
     const { bodies } = service;
     const signer = await createRemoteSigner({ url: service.url, token: TOKEN });
     try {

@@ -64,6 +64,14 @@ export function parseCommandArgs<O extends Options>(
   }
 }
 
+/**
+ * The entry of `table` that an option value names, or undefined. Own keys only: `in` or a plain
+ * index would also find `constructor`, `toString` or `__proto__` on Object.prototype.
+ */
+export function ownEntry<T>(table: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
 export function required(value: string | undefined, flag: string): string {
   if (value === undefined || value === '') throw new UsageError(`${flag} is required`);
   return value;

@@ -19,10 +19,15 @@
  *   key is also an error (Boost keeps both in one tree).
  * - Keys before the first section are top-level keys (kept in `root`).
  *
- * Two deliberate differences, both cases the node would misread or reject:
+ * Three deliberate differences, all cases the node would misread or reject:
  * - A UTF-8 byte-order mark at the start of the file is an error (CONFIG_SYNTAX, line 1). Boost
  *   does not skip it, so the node either rejects the first line or reads a key with the BOM in it.
  * - An empty section name `[]` is an error. Boost accepts it; keys under it would be silently lost.
+ * - A carriage return inside a line (a CR not followed by LF: old Mac line endings, or a stray
+ *   one) is an error (CONFIG_SYNTAX). Boost splits at LF only (std::getline), so it reads
+ *   `enable_hsm=true<CR>key_index=1<CR>password=…` as one line: enable_hsm with a value it cannot
+ *   parse (the node silently keeps the HSM off) and no key_index or password at all, while an
+ *   editor shows three lines. Whatever the line holds is never shown.
  *
  * Errors never quote the text of a line: it may hold a secret.
  */
@@ -81,6 +86,12 @@ export function trimIni(text: string): string {
   return text.slice(start, end);
 }
 
+function leadingSpace(text: string): number {
+  let n = 0;
+  while (n < text.length && isIniSpace(text.charCodeAt(n))) n++;
+  return n;
+}
+
 /**
  * Parse INI text by Boost.PropertyTree's rules (see the module comment).
  * @param text the file's text (already decoded)
@@ -114,8 +125,20 @@ export function parseIni(text: string, file?: string): IniDocument {
   const lines = text.split('\n');
   for (let index = 0; index < lines.length; index++) {
     const lineNo = index + 1;
-    const line = trimIni(lines[index] as string);
+    const raw = lines[index] as string;
+    const line = trimIni(raw);
     if (line === '') continue;
+
+    const cr = line.indexOf('\r');
+    if (cr >= 0) {
+      fail(
+        ConfigErrorCodes.CONFIG_SYNTAX,
+        lineNo,
+        `a carriage return (CR) without a line feed at column ${leadingSpace(raw) + cr + 1}: ` +
+          'FISCO BCOS (Boost.PropertyTree) splits lines at LF only, so it reads the text on both sides ' +
+          'of it as one line, where an editor may show several (expected LF or CRLF line endings)',
+      );
+    }
 
     const first = line[0];
     if (first === ';' || first === '#') continue;

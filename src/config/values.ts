@@ -16,9 +16,26 @@ export interface ValueSite {
 
 const MAX_SHOWN = 80;
 
-/** A non-secret value as shown in a message: JSON-quoted, shortened if long. */
+/** C0 controls (CR, TAB, ESC, …), DEL, C1 controls (NEL, …), and U+2028/U+2029. */
+function isControl(code: number): boolean {
+  return code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029;
+}
+
+/** 1-based position of the first control character in `text`, or 0. */
+export function controlCharacterPosition(text: string): number {
+  for (let i = 0; i < text.length; i++) if (isControl(text.charCodeAt(i))) return i + 1;
+  return 0;
+}
+
+/**
+ * A non-secret value as shown in a message: JSON-quoted, shortened if long. A value holding a
+ * control character is described, never quoted: a line break an editor shows (a lone CR) but
+ * the parser does not can put the next lines, a password among them, into one value.
+ */
 export function showValue(value: string, site: ValueSite): string {
   if (site.secret) return 'the value (not shown)';
+  const control = controlCharacterPosition(value);
+  if (control > 0) return `the value (not shown: it contains a control character at position ${control})`;
   const shown = value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN)}…` : value;
   return JSON.stringify(shown);
 }

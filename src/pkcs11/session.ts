@@ -159,7 +159,9 @@ export class Pkcs11Session implements CallWatcher {
   signSync(mechanism: number, key: number, data: Uint8Array): Buffer {
     const handle = this.#handle;
     if (this.#retired !== null || handle === null) {
-      throw new Pkcs11BindingError('PKCS11_HANDLE_CLOSED', 'C_SignInit called on a closed session', { fn: 'C_SignInit' });
+      throw new Pkcs11BindingError('PKCS11_HANDLE_CLOSED', 'C_SignInit called on a closed session', {
+        fn: 'C_SignInit',
+      });
     }
     this.functions.callSync('C_SignInit', [handle, { mechanism, pParameter: null, ulParameterLen: 0 }, key]);
     const out = guardedBuffer(SIGNATURE_ROOM);

@@ -41,6 +41,8 @@ export { HsmSigner, Pkcs11Signer, SoftwareSigner };
 export { SignerClosedError } from './errors';
 export { createRemoteSigner, RemoteSigner, RemoteSignerError } from './remote';
 export type { RemoteSignerOptions } from './remote';
+export type { EndpointBackoff } from './remote-endpoints';
+export type { RetryPolicy } from './recovery';
 export type { SoftwareSignerOptions } from './software';
 export type { Signer, Sm2Signer, SignerOptions, SignOptions, SignerBackend, SignerAlgorithm } from './types';
 export type { Pkcs11SignerSettings } from './pkcs11';

@@ -39,6 +39,10 @@ export class SignWorkers {
   private readonly threads: Thread[];
   private nextId = 0;
   private closed = false;
+  /** Set by close(): settles once the tasks in flight have and the threads are gone. */
+  private closing: Promise<void> | undefined;
+  /** Every task not yet settled, so that close() can wait for them. */
+  private readonly inFlight = new Set<Promise<Uint8Array>>();
   /** Set when a thread died before it came up: respawning would only fail again. */
   private broken: Error | undefined;
   /**
@@ -73,20 +77,31 @@ export class SignWorkers {
     if (this.broken !== undefined) return Promise.reject(this.broken);
     const thread = this.threads.reduce((best, t) => (t.pending.size < best.pending.size ? t : best));
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    const task = new Promise<Uint8Array>((resolve, reject) => {
       if (thread.pending.size === 0) thread.worker.ref();
       thread.pending.set(id, { resolve, reject });
       thread.worker.postMessage({ id, digest } satisfies SignTask);
     });
+    this.inFlight.add(task);
+    const forget = () => this.inFlight.delete(task);
+    task.then(forget, forget);
+    return task;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Refuses new tasks at once, lets the tasks in flight finish (as the HSM signer does), then
+   * zeroes the key the threads read and stops them.
+   */
+  close(): Promise<void> {
     this.closed = true;
-    // Zeroed before the threads stop: a sign still running fails, and its answer is dropped.
+    this.closing ??= this.drainAndStop();
+    return this.closing;
+  }
+
+  private async drainAndStop(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     this.sharedKey.fill(0);
     const threads = this.threads.splice(0);
-    for (const thread of threads) failAll(thread, new SignerClosedError('software'));
     await Promise.all(threads.map((thread) => thread.worker.terminate()));
   }
 
@@ -118,7 +133,8 @@ export class SignWorkers {
     const error = new Error(`software signing failed: ${cause.message}`, { cause });
     failAll(thread, error);
     void thread.worker.terminate();
-    if (thread.online) this.threads[at] = this.spawn();
+    if (this.closed) this.threads.splice(at, 1);
+    else if (thread.online) this.threads[at] = this.spawn();
     else this.broken = error;
   }
 }

@@ -20,6 +20,8 @@ export class SoftwareSigner extends PublicKeyHolder implements Sm2Signer {
   // A #private field: util.inspect, JSON.stringify and Object.keys never reach it.
   #privateKey: Uint8Array | null;
   #workers: SignWorkers | undefined;
+  /** Set by close(): from then on no new sign starts. */
+  #closing: Promise<void> | undefined;
 
   private constructor(privateKey: Uint8Array, opts: SoftwareSignerOptions) {
     super(publicKeyFromPrivateKey(privateKey));
@@ -70,7 +72,7 @@ export class SoftwareSigner extends PublicKeyHolder implements Sm2Signer {
   }
 
   private key(): Uint8Array {
-    if (this.#privateKey === null) throw new SignerClosedError(this.backend);
+    if (this.#closing !== undefined || this.#privateKey === null) throw new SignerClosedError(this.backend);
     return this.#privateKey;
   }
 
@@ -84,11 +86,19 @@ export class SoftwareSigner extends PublicKeyHolder implements Sm2Signer {
     return this.#workers === undefined ? sm2SignDigest(key, digest) : this.#workers.signDigest(digest);
   }
 
-  async close(): Promise<void> {
-    const workers = this.#workers;
-    this.#workers = undefined;
-    this.#privateKey?.fill(0);
-    this.#privateKey = null;
-    await workers?.close();
+  /** Refuses new signs, waits for the ones in flight on the threads, then forgets the key. */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    try {
+      await this.#workers?.close();
+    } finally {
+      this.#workers = undefined;
+      this.#privateKey?.fill(0);
+      this.#privateKey = null;
+    }
   }
 }

@@ -20,6 +20,31 @@ export function assertBytes(value: unknown, name: string): asserts value is Uint
   }
 }
 
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+function baseGetter<T>(name: string | symbol): (view: unknown) => T {
+  const get = Object.getOwnPropertyDescriptor(typedArrayPrototype, name)?.get as () => T;
+  return (view) => Reflect.apply(get, view, []);
+}
+const bufferOf = baseGetter<ArrayBufferLike>('buffer');
+const byteOffsetOf = baseGetter<number>('byteOffset');
+const byteLengthOf = baseGetter<number>('byteLength');
+const typedArrayTagOf = baseGetter<string | undefined>(Symbol.toStringTag);
+
+/**
+ * A plain Uint8Array over the same bytes, found through the base class's own getters: whatever a
+ * subclass (or the object itself) overrides — `length`, `subarray`, indexing helpers — is never
+ * consulted again. No copy is made. A detached buffer reads as no bytes.
+ */
+export function plainBytes(value: unknown, name: string): Uint8Array {
+  assertBytes(value, name);
+  // instanceof only looks at the prototype chain; the tag getter asks the engine what it is.
+  if (typedArrayTagOf(value) !== 'Uint8Array') {
+    throw new TypeError(`${name} must be a Uint8Array, got ${describeType(value)}`);
+  }
+  const length = byteLengthOf(value);
+  return length === 0 ? new Uint8Array(0) : new Uint8Array(bufferOf(value), byteOffsetOf(value), length);
+}
+
 export function describeType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';

@@ -1,4 +1,4 @@
-import { assertBytes, bytesToBigInt } from './bytes';
+import { bytesToBigInt, plainBytes } from './bytes';
 import { SM2_N, modN } from './curve';
 import { addFixedMultiple, affineX, baseTable, multiplyAffine, type Jacobian } from './jacobian';
 import { tableForKey } from './key-table-cache';
@@ -24,9 +24,10 @@ function verifyCore(point: { x: bigint; y: bigint }, e: bigint, signature: Uint8
 
 /** Verifies r||s over the 32-byte digest e. False for any malformed key, digest or signature. */
 export function sm2VerifyDigest(publicKey: Uint8Array, e: Uint8Array, signature: Uint8Array): boolean {
-  assertBytes(publicKey, 'publicKey');
-  assertBytes(e, 'digest');
-  assertBytes(signature, 'signature');
+  // Plain views first: a Uint8Array subclass's overrides must not reach the arithmetic.
+  publicKey = plainBytes(publicKey, 'publicKey');
+  e = plainBytes(e, 'digest');
+  signature = plainBytes(signature, 'signature');
   if (e.length !== 32 || signature.length !== 64) return false;
   const point = decodePublicKey(publicKey);
   if (point === null) return false;
@@ -40,9 +41,9 @@ export function sm2Verify(
   signature: Uint8Array,
   opts: { userId?: Uint8Array | string } = {},
 ): boolean {
-  assertBytes(publicKey, 'publicKey');
-  assertBytes(message, 'message');
-  assertBytes(signature, 'signature');
+  publicKey = plainBytes(publicKey, 'publicKey');
+  message = plainBytes(message, 'message');
+  signature = plainBytes(signature, 'signature');
   const id = userIdBytes(opts.userId);
   // An ID too long for ENTL cannot have produced any signature.
   if (id.length * 8 > 0xffff || signature.length !== 64) return false;

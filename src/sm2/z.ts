@@ -1,4 +1,4 @@
-import { assertBytes, bigIntTo32Bytes, describeType, utf8Bytes } from './bytes';
+import { assertBytes, bigIntTo32Bytes, describeType, plainBytes, utf8Bytes } from './bytes';
 import { SM2_A, SM2_B, SM2_GX, SM2_GY } from './curve';
 import { decodePublicKey } from './keys';
 import { sm3Parts } from './sm3';
@@ -16,7 +16,7 @@ const CURVE_PART = new Uint8Array([
 export function userIdBytes(userId: Uint8Array | string | undefined): Uint8Array {
   if (userId === undefined) return DEFAULT_ID_BYTES;
   if (typeof userId === 'string') return utf8Bytes(userId);
-  if (userId instanceof Uint8Array) return userId;
+  if (userId instanceof Uint8Array) return plainBytes(userId, 'userId');
   throw new TypeError(`userId must be a string or Uint8Array, got ${describeType(userId)}`);
 }
 

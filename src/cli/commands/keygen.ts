@@ -1,4 +1,4 @@
-import { closeSync, fchmodSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { bytesToHex, generatePrivateKey, nodeIdOf, privateKeyToPem, publicKeyFromPrivateKey } from '../../sm2';
 import { defineCommand, UsageError } from '../command';
@@ -12,6 +12,35 @@ function encodeKey(privateKey: Uint8Array, form: KeyForm): string {
   return form === 'hex' ? `${bytesToHex(privateKey)}\n` : privateKeyToPem(privateKey, form);
 }
 
+/**
+ * --force replaces a regular file in place, never through a symbolic link at the target
+ * (O_NOFOLLOW) and never one with other hard links: either way the new key would also land in
+ * whatever file the link leads to. It is truncated only once it is known to be such a file.
+ * O_NONBLOCK: a FIFO at the target is refused instead of blocking the open.
+ */
+const REPLACE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+function openForKey(path: string, overwrite: boolean): number {
+  let fd: number;
+  try {
+    fd = openSync(path, overwrite ? REPLACE_FLAGS : 'wx', KEY_FILE_MODE);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new UsageError(`${path} exists; give --force to replace it`);
+    if (code === 'ELOOP') throw new UsageError(`--out ${path} is a symbolic link; refusing to write through it`);
+    throw new UsageError(`--out ${path}: cannot be written (${code ?? 'error'})`);
+  }
+  if (!overwrite) return fd;
+  const stat = fstatSync(fd);
+  const problem = !stat.isFile() ? 'is not a regular file' : stat.nlink > 1 ? 'has other hard links' : undefined;
+  if (problem !== undefined) {
+    closeSync(fd);
+    throw new UsageError(`--out ${path} ${problem}; refusing to replace it`);
+  }
+  ftruncateSync(fd, 0);
+  return fd;
+}
+
 /** Writes the key readable by its owner only, also when --force replaces a file with wider rights. */
 function writeKeyFile(path: string, content: string, overwrite: boolean): void {
   try {
@@ -20,15 +49,7 @@ function writeKeyFile(path: string, content: string, overwrite: boolean): void {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new UsageError(`--out ${path}: cannot create the folder ${dirname(path)} (${code})`);
   }
-  let fd: number;
-  try {
-    fd = openSync(path, overwrite ? 'w' : 'wx', KEY_FILE_MODE);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new UsageError(`${path} exists; give --force to replace it`);
-    }
-    throw new UsageError(`--out ${path}: cannot be written (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+  const fd = openForKey(path, overwrite);
   try {
     fchmodSync(fd, KEY_FILE_MODE);
     writeSync(fd, content);

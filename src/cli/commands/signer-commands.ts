@@ -1,7 +1,7 @@
 import { createSigner, type Signer } from '../../signer';
 import { publicKeyPemFor, type EcdsaHash } from '../../signer/algorithms';
 import { bytesToHex, signatureToDer, toFiscoSignature } from '../../sm2';
-import { defineCommand, required, UsageError } from '../command';
+import { defineCommand, ownEntry, required, UsageError } from '../command';
 import { readData } from '../input';
 
 async function withSigner<T>(configPath: string | undefined, use: (signer: Signer) => Promise<T>): Promise<T> {
@@ -68,7 +68,8 @@ export const sign = defineCommand({
     if (hash !== undefined && hash !== 'sha256' && hash !== 'keccak256') {
       throw new UsageError(`--hash must be sha256 or keccak256, got ${hash}`);
     }
-    if (!(format in SIGNATURE_FORMATS)) throw new UsageError(`--format must be hex, der or fisco, got ${format}`);
+    const encode = ownEntry<(signature: Uint8Array, publicKey: Uint8Array) => Uint8Array>(SIGNATURE_FORMATS, format);
+    if (encode === undefined) throw new UsageError(`--format must be hex, der or fisco, got ${format}`);
     if (values.digest && values['user-id'] !== undefined) {
       throw new UsageError('--user-id goes into the digest: it cannot be combined with --digest');
     }
@@ -81,9 +82,7 @@ export const sign = defineCommand({
       if (signer.algorithm === 'sm2' && hash !== undefined) throw new UsageError('--hash is for ECDSA keys');
       const opts = signer.algorithm === 'sm2' ? { userId: values['user-id'] } : hash === undefined ? {} : { hash };
       const signature = values.digest ? await signer.signDigest(data) : await signer.sign(data, opts);
-      const encoded = bytesToHex(
-        SIGNATURE_FORMATS[format as keyof typeof SIGNATURE_FORMATS](signature, signer.publicKey),
-      );
+      const encoded = bytesToHex(encode(signature, signer.publicKey));
       out.result(encoded, {
         backend: signer.backend,
         algorithm: signer.algorithm,
