@@ -134,7 +134,7 @@ export class Pkcs11Session implements CallWatcher {
 
   /** One signature: C_SignInit and C_Sign (asking for the size first only when it is large). */
   async sign(mechanism: number, key: number, data: Uint8Array): Promise<Buffer> {
-    await this.call('C_SignInit', [{ mechanism, pParameter: null, ulParameterLen: 0 }, key]);
+    await this.call('C_SignInit', [mechanismOf(mechanism), key]);
     let out = guardedBuffer(SIGNATURE_ROOM);
     const length = [SIGNATURE_ROOM];
     try {
@@ -146,10 +146,7 @@ export class Pkcs11Session implements CallWatcher {
       length[0] = capacityOf(out);
       await this.call('C_Sign', [data, data.length, out, length]);
     }
-    if (!guardIntact(out) || length[0] > capacityOf(out)) {
-      throw new Pkcs11BindingError('PKCS11_BAD_RESPONSE', 'C_Sign wrote past the room it was given', { fn: 'C_Sign' });
-    }
-    return Buffer.from(out.subarray(0, length[0]));
+    return signatureIn(out, length[0]);
   }
 
   /**
@@ -163,14 +160,11 @@ export class Pkcs11Session implements CallWatcher {
         fn: 'C_SignInit',
       });
     }
-    this.functions.callSync('C_SignInit', [handle, { mechanism, pParameter: null, ulParameterLen: 0 }, key]);
+    this.functions.callSync('C_SignInit', [handle, mechanismOf(mechanism), key]);
     const out = guardedBuffer(SIGNATURE_ROOM);
     const length = [SIGNATURE_ROOM];
     this.functions.callSync('C_Sign', [handle, data, data.length, out, length]);
-    if (!guardIntact(out) || length[0] > capacityOf(out)) {
-      throw new Pkcs11BindingError('PKCS11_BAD_RESPONSE', 'C_Sign wrote past the room it was given', { fn: 'C_Sign' });
-    }
-    return Buffer.from(out.subarray(0, length[0]));
+    return signatureIn(out, length[0]);
   }
 
   whenIdle(): Promise<void> {
@@ -204,6 +198,23 @@ export class Pkcs11Session implements CallWatcher {
     this.#handle = null;
     this.owner.sessionEnded(this);
   }
+}
+
+/** CK_MECHANISM without parameters (every mechanism the signer uses), made once per code. */
+const mechanisms = new Map<number, { mechanism: number; pParameter: null; ulParameterLen: number }>();
+
+function mechanismOf(mechanism: number) {
+  let struct = mechanisms.get(mechanism);
+  if (!struct) mechanisms.set(mechanism, (struct = { mechanism, pParameter: null, ulParameterLen: 0 }));
+  return struct;
+}
+
+/** The `length` bytes C_Sign wrote, once it is clear it wrote no more than it had room for. */
+function signatureIn(out: Buffer, length: number): Buffer {
+  if (!guardIntact(out) || length > capacityOf(out)) {
+    throw new Pkcs11BindingError('PKCS11_BAD_RESPONSE', 'C_Sign wrote past the room it was given', { fn: 'C_Sign' });
+  }
+  return Buffer.from(out.subarray(0, length));
 }
 
 /**
