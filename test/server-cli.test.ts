@@ -102,6 +102,8 @@ test.each([
   [['--listen', 'nonsense'], /not HOST:PORT/],
   [['--listen', '127.0.0.1:0', '--token-file', tokenFile, '--threads', '0'], /--threads must be a positive integer/],
   [['--listen', '127.0.0.1:0', '--token-file', tokenFile, '--threads', '999'], /--threads must be at most 256/],
+  [['--token-file', tokenFile, '--max-connections', '0'], /--max-connections must be a positive integer/],
+  [['--token-file', tokenFile, '--headers-timeout-ms', '20000'], /--headers-timeout-ms \(20000\) must not exceed/],
 ])('gmt0018 serve %j refuses to start with a one-line reason', (args, reason) => {
   const env = { ...process.env };
   delete env.GMT0018_SERVE_TOKEN;

@@ -8,6 +8,7 @@ import { startSigningServer, ServeRefusedError } from '../src/server';
 import { smCryptoOracle } from './helpers/oracles';
 import { generatePrivateKey } from '../src/sm2';
 import { writeNodeFolder } from './helpers/node-config';
+import { slowClient, slowHead } from './helpers/slow-client';
 
 const TOKEN = 'tls-token-0d9e';
 const node = writeNodeFolder({ security: 'private_key_path=conf/node.pem', privateKey: generatePrivateKey() });
@@ -49,6 +50,8 @@ function makeCertificates(): void {
 
 const read = (name: string) => readFileSync(join(certs, name));
 
+beforeAll(makeCertificates);
+
 afterAll(() => {
   rmSync(certs, { recursive: true, force: true });
   rmSync(node.dir, { recursive: true, force: true });
@@ -82,8 +85,6 @@ describe('refusing to start', () => {
 });
 
 describe('mutual TLS', () => {
-  beforeAll(makeCertificates);
-
   test('a client with a certificate from the CA signs; one without is rejected in the handshake', async () => {
     const server = await startSigningServer({
       config: node.configPath,
@@ -135,6 +136,35 @@ describe('mutual TLS', () => {
     } finally {
       await withCert.close();
       await withoutCert.close();
+      await server.close();
+    }
+  });
+});
+
+describe('timeouts over TLS', () => {
+  test('a request trickling its body and a connection that never completes its handshake are both cut', async () => {
+    const server = await startSigningServer({
+      config: node.configPath,
+      port: 0,
+      token: TOKEN,
+      tls: { cert: read('server.pem'), key: read('server.key') },
+      log: false,
+      requestTimeoutMs: 1500,
+      headersTimeoutMs: 1000,
+    });
+    try {
+      const head = slowHead('POST', '/v1/sign', { authorization: `Bearer ${TOKEN}` });
+      const trickling = slowClient(server.url, { head, deadlineMs: 20_000, tls: { ca: read('ca.pem') } });
+      // Plain TCP to the TLS port, sending nothing: no HTTP timeout applies until a handshake ends.
+      const silent = slowClient(server.url, { deadlineMs: 20_000 });
+      await Promise.all([trickling.connected, silent.connected]);
+      const [slow, mute] = await Promise.all([trickling.closed, silent.closed]);
+      expect(slow.closedBy).toBe('server');
+      expect(slow.received).toContain('{"error":{"code":"REQUEST_TIMEOUT"');
+      expect(slow.ms).toBeLessThan(1500 + 8_000);
+      expect(mute.closedBy).toBe('server');
+      expect(mute.ms).toBeLessThan(1000 + 8_000);
+    } finally {
       await server.close();
     }
   });

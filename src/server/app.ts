@@ -1,5 +1,7 @@
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { BearerAuth } from './auth';
+import { answerClientError, capConnections, type ConnectionLimits, serverOptions } from './connections';
 import { ApiError, errorBody, toApiError } from './errors';
 import type { ServerMetrics } from './metrics';
 import { parseSignRequest, parseVerifyRequest } from './requests';
@@ -26,19 +28,29 @@ export interface AppOptions {
   metrics: ServerMetrics;
   auth: BearerAuth | undefined;
   maxBody: number;
+  limits: ConnectionLimits;
   logger: FastifyServerOptions['logger'];
   https?: Record<string, unknown>;
 }
 
 export function buildApp(opts: AppOptions): FastifyInstance {
-  const { service, metrics, auth } = opts;
+  const { service, metrics, auth, limits } = opts;
+  const nodeOptions = serverOptions(limits, opts.https !== undefined);
   const app = Fastify({
     logger: opts.logger,
     bodyLimit: opts.maxBody,
+    // Fastify sets these two on the server itself, over what the server was created with.
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket) {
+      const api = answerClientError(error, socket);
+      if (api !== undefined) metrics.clientErrors.inc({ code: api.code });
+    },
     // Requests arriving while the service closes get our 503 below, in the usual error shape.
     return503OnClosing: false,
-    ...(opts.https === undefined ? {} : { https: opts.https }),
+    ...(opts.https === undefined ? { http: nodeOptions } : { https: { ...opts.https, ...nodeOptions } }),
   } as FastifyServerOptions);
+  capConnections(app.server, limits);
 
   let closing = false;
   app.addHook('preClose', async () => {

@@ -3,6 +3,7 @@ import { loadSecurityConfig, type SecurityConfig } from '../config';
 import type { SignerOptions } from '../signer';
 import { buildApp, REDACTED_LOG_PATHS } from './app';
 import { BearerAuth } from './auth';
+import { connectionLimits } from './connections';
 import { KeyRing } from './keys';
 import { Limiter } from './limiter';
 import { DEFAULT_HOST, DEFAULT_PORT, isLoopback, ServeRefusedError, urlOf } from './listen';
@@ -12,6 +13,7 @@ import { runHelperThreadsAsBatch } from './thread-policy';
 
 export { ServeRefusedError, parseListen, isLoopback, DEFAULT_HOST, DEFAULT_PORT } from './listen';
 export { ApiError } from './errors';
+export { DEFAULT_CONNECTION_LIMITS } from './connections';
 
 export const DEFAULT_MAX_BODY = 1024 * 1024;
 export const DEFAULT_MAX_QUEUE = 1024;
@@ -42,6 +44,14 @@ export interface SigningServerOptions {
   concurrency?: number;
   /** Requests that may wait for a slot before 429. Default 1024. */
   maxQueue?: number;
+  /** Time for a whole request (headers and body) to arrive, else 408 and closed. Default 10 s. */
+  requestTimeoutMs?: number;
+  /** Time for the headers (and a TLS handshake) to arrive; at most requestTimeoutMs. Default 5 s. */
+  headersTimeoutMs?: number;
+  /** An idle keep-alive connection is closed after this. Default 5 s. */
+  keepAliveTimeoutMs?: number;
+  /** Connections open at once; further ones are closed on arrival. Default 512. */
+  maxConnections?: number;
   signerOptions?: SignerOptions;
   /**
    * Run every other thread of the process (device calls, signing workers, V8's helpers) as
@@ -61,6 +71,7 @@ export interface SigningServer {
 
 /** Checks everything that needs no I/O, so a bad combination fails before a device is opened. */
 function checkOptions(opts: SigningServerOptions, host: string): void {
+  connectionLimits(opts);
   const loopback = isLoopback(host);
   if (!loopback && opts.tls === undefined) {
     throw new ServeRefusedError(
@@ -114,6 +125,7 @@ export async function startSigningServer(opts: SigningServerOptions): Promise<Si
       metrics,
       auth,
       maxBody: opts.maxBody ?? DEFAULT_MAX_BODY,
+      limits: connectionLimits(opts),
       logger: loggerOptions(opts.log) as never,
       ...(https === undefined ? {} : { https }),
     });

@@ -6,6 +6,7 @@ export class ServerMetrics {
   readonly requests: Counter<'route' | 'method' | 'status'>;
   readonly signSeconds: Histogram<'backend'>;
   readonly deviceErrors: Counter<'code'>;
+  readonly clientErrors: Counter<'code'>;
 
   constructor(gauges: { inFlight: () => number; queued: () => number; sessions: () => number }) {
     const registers = [this.registry];
@@ -25,6 +26,12 @@ export class ServerMetrics {
     this.deviceErrors = new Counter({
       name: 'gmt0018_device_errors_total',
       help: 'Signing device errors, by SDR code name (or binding error code)',
+      labelNames: ['code'],
+      registers,
+    });
+    this.clientErrors = new Counter({
+      name: 'gmt0018_http_client_errors_total',
+      help: 'Connections closed for a client error: REQUEST_TIMEOUT, HEADERS_TOO_LARGE, BAD_HTTP',
       labelNames: ['code'],
       registers,
     });

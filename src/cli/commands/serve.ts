@@ -29,6 +29,16 @@ function keyIndices(value: string | undefined): number[] | undefined {
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'];
 
+/** Flags that take a positive integer, and the option each sets. */
+const NUMBER_FLAGS = {
+  'max-body': 'maxBody',
+  'max-queue': 'maxQueue',
+  'max-connections': 'maxConnections',
+  'request-timeout-ms': 'requestTimeoutMs',
+  'headers-timeout-ms': 'headersTimeoutMs',
+  'keep-alive-timeout-ms': 'keepAliveTimeoutMs',
+} as const satisfies Record<string, keyof SigningServerOptions>;
+
 /** Resolves on the first SIGTERM or SIGINT. */
 function shutdownSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
@@ -48,6 +58,7 @@ export const serve = defineCommand({
   usage:
     'gmt0018 serve --config config.ini [--listen HOST:PORT] [--token-file F] [--insecure-no-auth] ' +
     '[--tls-cert F --tls-key F [--client-ca F]] [--allow-key-index 1,2] [--max-body BYTES] [--max-queue N] ' +
+    '[--max-connections N] [--request-timeout-ms MS] [--headers-timeout-ms MS] [--keep-alive-timeout-ms MS] ' +
     '[--threads N] [--log-level info|warn|error|silent]',
   options: {
     config: { type: 'string' },
@@ -60,6 +71,10 @@ export const serve = defineCommand({
     'allow-key-index': { type: 'string' },
     'max-body': { type: 'string' },
     'max-queue': { type: 'string' },
+    'max-connections': { type: 'string' },
+    'request-timeout-ms': { type: 'string' },
+    'headers-timeout-ms': { type: 'string' },
+    'keep-alive-timeout-ms': { type: 'string' },
     threads: { type: 'string' },
     'log-level': { type: 'string' },
   },
@@ -92,10 +107,10 @@ export const serve = defineCommand({
 
     const allow = keyIndices(values['allow-key-index']);
     if (allow !== undefined) options.allowKeyIndices = allow;
-    const maxBody = positiveInt(values['max-body'], '--max-body');
-    if (maxBody !== undefined) options.maxBody = maxBody;
-    const maxQueue = positiveInt(values['max-queue'], '--max-queue');
-    if (maxQueue !== undefined) options.maxQueue = maxQueue;
+    for (const [flag, option] of Object.entries(NUMBER_FLAGS)) {
+      const value = positiveInt(values[flag as keyof typeof NUMBER_FLAGS], `--${flag}`);
+      if (value !== undefined) options[option] = value;
+    }
     // Software backend only: worker threads that sign (default: one per core but one).
     const threads = positiveInt(values.threads, '--threads');
     if (threads !== undefined && threads > MAX_SIGN_THREADS) {
