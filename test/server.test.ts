@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startSigningServer, type SigningServer } from '../src/server';
-import { REDACTED_LOG_PATHS } from '../src/server/app';
+import { REDACTED_LOG_PATHS } from '../src/server/log';
 import { bytesToHex, generatePrivateKey, hexToBytes, publicKeyFromPrivateKey, sm2Digest } from '../src/sm2';
 import { writeNodeFolder } from './helpers/node-config';
 import { opensslOracle, smCryptoOracle } from './helpers/oracles';
@@ -187,6 +187,21 @@ describe('security table', () => {
       expect(line).not.toContain(TOKEN);
       expect(line).not.toContain('pw-1');
       expect(line).toContain('[redacted]');
+    }
+  });
+
+  test('a query string (which may carry a token or password) is never logged: the path only', async () => {
+    const secrets = ['qs-token-5d1e0b', 'qs-password-77c2', 'qs-secret-a9f0'];
+    const query = `?access_token=${secrets[0]}&password=${secrets[1]}&x=${secrets[2]}`;
+    const before = logLines.length;
+    expect((await call(`/v1/keys${query}`)).status).toBe(200);
+    expect((await call(`/v1/nothing${query}`)).status).toBe(404);
+    expect((await call(`/healthz${query}#frag`, { auth: null })).status).toBe(200);
+    const lines = logLines.slice(before);
+    expect(lines.some((line) => line.includes('"url":"/v1/keys"'))).toBe(true);
+    expect(lines.some((line) => line.includes('"url":"/v1/nothing"'))).toBe(true);
+    for (const text of [...lines, ...bodies]) {
+      for (const secret of secrets) expect(text).not.toContain(secret);
     }
   });
 

@@ -3,22 +3,10 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { BearerAuth } from './auth';
 import { answerClientError, capConnections, type ConnectionLimits, serverOptions } from './connections';
 import { ApiError, errorBody, toApiError } from './errors';
+import { pathOf } from './log';
 import type { ServerMetrics } from './metrics';
 import { parseSignRequest, parseVerifyRequest } from './requests';
 import type { SigningService } from './service';
-
-/** Log fields pino replaces, wherever they turn up. */
-export const REDACTED_LOG_PATHS = [
-  'req.headers.authorization',
-  'req.headers["proxy-authorization"]',
-  'req.headers.cookie',
-  'headers.authorization',
-  '*.password',
-  '*.token',
-  '*.secret',
-  'password',
-  'token',
-];
 
 /** Routes anyone may call (probes and the scrape): they reveal nothing secret. */
 const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
@@ -59,7 +47,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   app.addHook('onRequest', async (request) => {
     if (closing) throw new ApiError(503, 'SHUTTING_DOWN', 'the service is shutting down (try another instance)');
-    if (auth === undefined || OPEN_ROUTES.has(request.url.split('?')[0] ?? '')) return;
+    if (auth === undefined || OPEN_ROUTES.has(pathOf(request.url))) return;
     if (!auth.accepts(request.headers.authorization)) {
       throw new ApiError(401, 'UNAUTHORIZED', 'missing or wrong bearer token');
     }
@@ -86,7 +74,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.setNotFoundHandler(async (request, reply) =>
     reply
       .code(404)
-      .send(errorBody(new ApiError(404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`))),
+      .send(errorBody(new ApiError(404, 'NOT_FOUND', `no route ${request.method} ${pathOf(request.url)}`))),
   );
 
   app.get('/healthz', async () => ({ status: 'ok' }));

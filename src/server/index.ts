@@ -1,12 +1,12 @@
-import type { DestinationStream, Level } from 'pino';
 import { loadSecurityConfig, type SecurityConfig } from '../config';
 import type { SignerOptions } from '../signer';
-import { buildApp, REDACTED_LOG_PATHS } from './app';
+import { buildApp } from './app';
 import { BearerAuth } from './auth';
 import { connectionLimits } from './connections';
 import { KeyRing } from './keys';
 import { Limiter } from './limiter';
 import { DEFAULT_HOST, DEFAULT_PORT, isLoopback, ServeRefusedError, urlOf } from './listen';
+import { loggerOptions, type LogOptions } from './log';
 import { ServerMetrics } from './metrics';
 import { SigningService } from './service';
 import { runHelperThreadsAsBatch } from './thread-policy';
@@ -60,7 +60,7 @@ export interface SigningServerOptions {
    */
   batchHelperThreads?: boolean;
   /** Where pino writes JSON log lines (default stdout), or false for no log. */
-  log?: false | { stream?: DestinationStream; level?: Level };
+  log?: LogOptions;
 }
 
 export interface SigningServer {
@@ -92,16 +92,6 @@ function httpsOptions(tls: SigningServerTls | undefined): Record<string, unknown
   if (tls === undefined) return undefined;
   const out: Record<string, unknown> = { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' };
   if (tls.clientCa !== undefined) Object.assign(out, { ca: tls.clientCa, requestCert: true, rejectUnauthorized: true });
-  return out;
-}
-
-function loggerOptions(log: SigningServerOptions['log']): unknown {
-  if (log === false) return false;
-  const out: Record<string, unknown> = {
-    level: log?.level ?? 'info',
-    redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
-  };
-  if (log?.stream !== undefined) out.stream = log.stream;
   return out;
 }
 
