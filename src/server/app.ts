@@ -1,8 +1,9 @@
-import type { Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { BearerAuth } from './auth';
 import { answerClientError, capConnections, type ConnectionLimits, serverOptions } from './connections';
 import { ApiError, errorBody, toApiError } from './errors';
+import type { HostAllowlist } from './hosts';
 import { pathOf } from './log';
 import type { ServerMetrics } from './metrics';
 import { parseSignRequest, parseVerifyRequest } from './requests';
@@ -15,6 +16,7 @@ export interface AppOptions {
   service: SigningService;
   metrics: ServerMetrics;
   auth: BearerAuth | undefined;
+  hosts: HostAllowlist;
   maxBody: number;
   limits: ConnectionLimits;
   logger: FastifyServerOptions['logger'];
@@ -45,7 +47,14 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     closing = true;
   });
 
+  // The port the Host header may name; known once the server listens, before any request.
+  let listenPort: number | undefined;
+  const portOf = (): number => (listenPort ??= (app.server.address() as AddressInfo).port);
+
   app.addHook('onRequest', async (request) => {
+    if (!opts.hosts.allows(request.headers.host, portOf())) {
+      throw new ApiError(403, 'HOST_NOT_ALLOWED', 'the Host header names a host this service does not serve');
+    }
     if (closing) throw new ApiError(503, 'SHUTTING_DOWN', 'the service is shutting down (try another instance)');
     if (auth === undefined || OPEN_ROUTES.has(pathOf(request.url))) return;
     if (!auth.accepts(request.headers.authorization)) {

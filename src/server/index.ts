@@ -3,6 +3,7 @@ import type { SignerOptions } from '../signer';
 import { buildApp } from './app';
 import { BearerAuth } from './auth';
 import { connectionLimits } from './connections';
+import { HostAllowlist } from './hosts';
 import { KeyRing } from './keys';
 import { Limiter } from './limiter';
 import { DEFAULT_HOST, DEFAULT_PORT, isLoopback, ServeRefusedError, urlOf } from './listen';
@@ -35,6 +36,12 @@ export interface SigningServerOptions {
   /** Bearer token clients must send. Required unless `insecureNoAuth` on loopback. */
   token?: string;
   insecureNoAuth?: boolean;
+  /**
+   * Host header values served (HOST or HOST:PORT; `['*']` for any); others get 403. Default on
+   * loopback: localhost, 127.0.0.1, [::1] and the listen address, with no port or the listen port;
+   * elsewhere any.
+   */
+  allowedHosts?: readonly string[];
   tls?: SigningServerTls;
   /** Card key indices the service may use; default: the config's key_index only. */
   allowKeyIndices?: readonly number[];
@@ -72,6 +79,7 @@ export interface SigningServer {
 /** Checks everything that needs no I/O, so a bad combination fails before a device is opened. */
 function checkOptions(opts: SigningServerOptions, host: string): void {
   connectionLimits(opts);
+  hostAllowlist(opts, host);
   const loopback = isLoopback(host);
   if (!loopback && opts.tls === undefined) {
     throw new ServeRefusedError(
@@ -86,6 +94,10 @@ function checkOptions(opts: SigningServerOptions, host: string): void {
     }
     if (!loopback) throw new ServeRefusedError(`--insecure-no-auth is only allowed on loopback, not on ${host}`);
   }
+}
+
+function hostAllowlist(opts: SigningServerOptions, host: string): HostAllowlist {
+  return opts.allowedHosts === undefined ? HostAllowlist.defaultFor(host) : HostAllowlist.parse(opts.allowedHosts);
 }
 
 function httpsOptions(tls: SigningServerTls | undefined): Record<string, unknown> | undefined {
@@ -114,6 +126,7 @@ export async function startSigningServer(opts: SigningServerOptions): Promise<Si
       service: new SigningService(keys, limiter, metrics),
       metrics,
       auth,
+      hosts: hostAllowlist(opts, host),
       maxBody: opts.maxBody ?? DEFAULT_MAX_BODY,
       limits: connectionLimits(opts),
       logger: loggerOptions(opts.log) as never,

@@ -56,7 +56,7 @@ export const serve = defineCommand({
   name: 'serve',
   summary: 'run the signing service (HTTP+JSON) in front of the configured card or key',
   usage:
-    'gmt0018 serve --config config.ini [--listen HOST:PORT] [--token-file F] [--insecure-no-auth] ' +
+    'gmt0018 serve --config config.ini [--listen HOST:PORT] [--token-file F] [--insecure-no-auth] [--allowed-hosts H,H:P] ' +
     '[--tls-cert F --tls-key F [--client-ca F]] [--allow-key-index 1,2] [--max-body BYTES] [--max-queue N] ' +
     '[--max-connections N] [--request-timeout-ms MS] [--headers-timeout-ms MS] [--keep-alive-timeout-ms MS] ' +
     '[--threads N] [--log-level info|warn|error|silent]',
@@ -65,6 +65,7 @@ export const serve = defineCommand({
     listen: { type: 'string' },
     'token-file': { type: 'string' },
     'insecure-no-auth': { type: 'boolean' },
+    'allowed-hosts': { type: 'string' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'client-ca': { type: 'string' },
@@ -95,6 +96,7 @@ export const serve = defineCommand({
         : process.env.GMT0018_SERVE_TOKEN;
     if (token !== undefined && token !== '') options.token = token;
     if (values['insecure-no-auth'] === true) options.insecureNoAuth = true;
+    if (values['allowed-hosts'] !== undefined) options.allowedHosts = values['allowed-hosts'].split(',');
 
     const cert = readFile(values['tls-cert'], '--tls-cert');
     const key = readFile(values['tls-key'], '--tls-key');
