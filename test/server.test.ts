@@ -159,6 +159,60 @@ describe('security table', () => {
     expect(text).not.toMatch(/at \S+ \(|node_modules|\.ts:\d+/);
   });
 
+  test.each([
+    ['a userId of 8192 characters', '/v1/sign', { message: 'ab', userId: 'u'.repeat(8192) }, 'FIELD_TOO_LONG'],
+    [
+      'a userId of 8193 UTF-8 bytes in 2731 characters',
+      '/v1/sign',
+      { message: 'ab', userId: '中'.repeat(2731) },
+      'FIELD_TOO_LONG',
+    ],
+    ['a userIdHex of 8192 bytes', '/v1/sign', { message: 'ab', userIdHex: '00'.repeat(8192) }, 'FIELD_TOO_LONG'],
+    ['an unknown field', '/v1/sign', { message: 'ab', messge: 'cd' }, 'UNKNOWN_FIELD'],
+    ['a key index as a string', '/v1/sign', { message: 'ab', keyIndex: '1' }, 'BAD_REQUEST'],
+    ['a key index over 2^31-1', '/v1/sign', { message: 'ab', keyIndex: 2 ** 31 }, 'BAD_REQUEST'],
+    ['a message as a number', '/v1/sign', { message: 1234 }, 'BAD_REQUEST'],
+    ['a 0x-prefixed 31-byte digest', '/v1/sign', { digest: `0x${'ab'.repeat(31)}` }, 'BAD_LENGTH'],
+    [
+      'verify: a userId of 8192 characters',
+      '/v1/verify',
+      { message: 'ab', signature: 'ab'.repeat(64), userId: 'u'.repeat(8192) },
+      'FIELD_TOO_LONG',
+    ],
+    [
+      'verify: a signature over 128 bytes',
+      '/v1/verify',
+      { message: 'ab', signature: 'ab'.repeat(130) },
+      'FIELD_TOO_LONG',
+    ],
+    [
+      'verify: a public key over 65 bytes',
+      '/v1/verify',
+      { message: 'ab', signature: 'ab'.repeat(64), publicKey: 'ab'.repeat(67) },
+      'FIELD_TOO_LONG',
+    ],
+    [
+      'verify: an unknown field',
+      '/v1/verify',
+      { message: 'ab', signature: 'ab'.repeat(64), extra: true },
+      'UNKNOWN_FIELD',
+    ],
+    ['verify: no signature', '/v1/verify', { message: 'ab' }, 'BAD_REQUEST'],
+  ])('%s → 400 with a code (validated by the route schema)', async (_name, path, body, code) => {
+    const { status, json } = await call(path, { body });
+    expect(status).toBe(400);
+    expect(json.error.code).toBe(code);
+  });
+
+  test('a userId of exactly 8191 bytes signs, and the signature verifies with it', async () => {
+    const userId = 'u'.repeat(8191);
+    const message = bytesToHex(new TextEncoder().encode('long id'));
+    const signed = await call('/v1/sign', { body: { message, userId } });
+    expect(signed.status).toBe(200);
+    const verified = await call('/v1/verify', { body: { message, signature: signed.json.signature, userId } });
+    expect(verified.json).toEqual({ valid: true });
+  });
+
   test('unknown route → 404 in the error shape', async () => {
     const { status, json } = await call('/v1/nothing');
     expect(status).toBe(404);

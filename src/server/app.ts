@@ -7,6 +7,7 @@ import type { HostAllowlist } from './hosts';
 import { pathOf } from './log';
 import type { ServerMetrics } from './metrics';
 import { parseSignRequest, parseVerifyRequest } from './requests';
+import { AJV_OPTIONS, bodySchemas } from './schemas';
 import type { SigningService } from './service';
 
 /** Routes anyone may call (probes and the scrape): they reveal nothing secret. */
@@ -29,6 +30,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   const app = Fastify({
     logger: opts.logger,
     bodyLimit: opts.maxBody,
+    ajv: AJV_OPTIONS,
     // Fastify sets these two on the server itself, over what the server was created with.
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
@@ -102,8 +104,13 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   });
 
   app.get('/v1/keys', async () => service.listKeys());
-  app.post('/v1/sign', async (request) => service.sign(parseSignRequest(request.body)));
-  app.post('/v1/verify', async (request) => service.verify(parseVerifyRequest(request.body)));
+  const schemas = bodySchemas(opts.maxBody);
+  app.post('/v1/sign', { schema: { body: schemas.sign } }, async (request) =>
+    service.sign(parseSignRequest(request.body as never)),
+  );
+  app.post('/v1/verify', { schema: { body: schemas.verify } }, async (request) =>
+    service.verify(parseVerifyRequest(request.body as never)),
+  );
 
   return app;
 }
