@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { startSigningServer, type SigningServer } from '../src/server';
 import { REDACTED_LOG_PATHS } from '../src/server/log';
-import { bytesToHex, generatePrivateKey, hexToBytes, publicKeyFromPrivateKey, sm2Digest } from '../src/sm2';
+import {
+  bytesToHex,
+  generatePrivateKey,
+  hexToBytes,
+  publicKeyFromPrivateKey,
+  sm2Digest,
+  toFiscoSignature,
+} from '../src/sm2';
 import { writeNodeFolder } from './helpers/node-config';
 import { opensslOracle, smCryptoOracle } from './helpers/oracles';
 
@@ -96,6 +103,31 @@ describe('signing through the service (software backend)', () => {
     const other = bytesToHex(publicKeyFromPrivateKey(generatePrivateKey()));
     const res = await call('/v1/verify', { body: { message: bytesToHex(message), signature, publicKey: other } });
     expect(res.json).toEqual({ valid: false });
+  });
+
+  test("a FISCO signature carrying the signer's own key does not verify unless that key is the one asked for", async () => {
+    // Anyone can make a key pair and a FISCO r‖s‖pub signature with it.
+    const attackerKey = generatePrivateKey();
+    const attackerPublic = publicKeyFromPrivateKey(attackerKey);
+    const rs = smCryptoOracle.sign(attackerKey, attackerPublic, message);
+    const forged = bytesToHex(toFiscoSignature(rs, attackerPublic));
+    const body = { message: bytesToHex(message), signature: forged };
+    // Against the service's key (none named): the embedded key is not trusted.
+    expect((await call('/v1/verify', { body })).json).toEqual({ valid: false });
+    // The same signature does verify against its key when the caller names that key.
+    const named = await call('/v1/verify', { body: { ...body, publicKey: bytesToHex(attackerPublic) } });
+    expect(named.json).toEqual({ valid: true });
+    // A genuine signature by the service, with another key embedded, is not valid for the service's key.
+    const genuine = (await call('/v1/sign', { body: { message: bytesToHex(message) } })).json.signature;
+    const relabelled = genuine + bytesToHex(attackerPublic).slice(2);
+    expect((await call('/v1/verify', { body: { ...body, signature: relabelled } })).json).toEqual({ valid: false });
+  });
+
+  test('verify takes publicKey or keyIndex, not both', async () => {
+    const body = { message: '00', signature: 'ab'.repeat(64), publicKey: bytesToHex(publicKey), keyIndex: 1 };
+    const { status, json } = await call('/v1/verify', { body });
+    expect(status).toBe(400);
+    expect(json.error.code).toBe('BAD_REQUEST');
   });
 
   test('/v1/keys gives the node ID `gmt0018 nodeid` prints', async () => {

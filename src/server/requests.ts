@@ -17,6 +17,7 @@ export interface VerifyRequest {
   message: Uint8Array;
   signature: Uint8Array;
   publicKey?: Uint8Array;
+  keyIndex?: number;
   userId?: Uint8Array | string;
 }
 
@@ -73,6 +74,7 @@ export function parseVerifyRequest(body: CheckedBody): VerifyRequest {
   };
   const publicKey = hexBytes(body.publicKey);
   if (publicKey !== undefined) out.publicKey = publicKey;
+  if (body.keyIndex !== undefined) out.keyIndex = body.keyIndex as number;
   const userId = userIdField(body);
   if (userId !== undefined) out.userId = userId;
   return out;

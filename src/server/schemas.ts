@@ -45,6 +45,7 @@ export function bodySchemas(maxBody: number): { sign: object; verify: object } {
         message,
         signature: hex(MAX_SIGNATURE_BYTES),
         publicKey: hex(MAX_PUBLIC_KEY_BYTES),
+        keyIndex: KEY_INDEX,
         userId: USER_ID,
         userIdHex: hex(MAX_USER_ID_BYTES),
       },

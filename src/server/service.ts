@@ -50,21 +50,28 @@ export class SigningService {
     return { signature: bytesToHex(encoded), publicKey: bytesToHex(publicKey) };
   }
 
+  /**
+   * Verifies against the key the request names: `publicKey`, or the served key `keyIndex` (the
+   * default key when it names neither). A FISCO signature's embedded public key is never trusted
+   * on its own: anyone can make a key and sign with it. It only has to match the key named.
+   */
   verify(request: VerifyRequest): { valid: boolean } {
-    let parsed: ReturnType<typeof parseSignature> | undefined;
+    if (request.publicKey !== undefined && request.keyIndex !== undefined) {
+      throw new ApiError(400, 'BAD_REQUEST', 'give publicKey or keyIndex, not both');
+    }
+    const publicKey =
+      request.publicKey !== undefined
+        ? checkedPublicKey(request.publicKey)
+        : normalizePublicKey(this.keys.select(request.keyIndex).signer.publicKey);
+    let parsed: ReturnType<typeof parseSignature>;
     try {
       parsed = parseSignature(request.signature);
     } catch {
-      parsed = undefined; // not a signature in any form: it verifies nothing
+      return { valid: false }; // not a signature in any form: it verifies nothing
     }
-    const embeddedKey = parsed?.publicKey === undefined ? undefined : checkedPublicKey(parsed.publicKey);
-    let publicKey = this.keys.select(undefined).signer.publicKey;
-    if (request.publicKey !== undefined) publicKey = checkedPublicKey(request.publicKey);
-    else if (embeddedKey !== undefined) publicKey = embeddedKey;
-    if (parsed === undefined) return { valid: false };
-    const signature = parsed.signature;
+    if (parsed.publicKey !== undefined && !Buffer.from(parsed.publicKey).equals(publicKey)) return { valid: false };
     const opts = request.userId === undefined ? {} : { userId: request.userId };
-    return { valid: sm2Verify(publicKey, request.message, signature, opts) };
+    return { valid: sm2Verify(publicKey, request.message, parsed.signature, opts) };
   }
 
   /** Ready when a signature succeeded recently and none failed since; else a probe decides now. */
