@@ -18,6 +18,7 @@ export { DEFAULT_CONNECTION_LIMITS } from './connections';
 
 export const DEFAULT_MAX_BODY = 1024 * 1024;
 export const DEFAULT_MAX_QUEUE = 1024;
+export const DEFAULT_MAX_VERIFY_QUEUE = 64;
 
 export interface SigningServerTls {
   cert: string | Buffer;
@@ -51,6 +52,8 @@ export interface SigningServerOptions {
   concurrency?: number;
   /** Requests that may wait for a slot before 429. Default 1024. */
   maxQueue?: number;
+  /** /v1/verify requests that may wait (they run one at a time on the event loop) before 429. Default 64. */
+  maxVerifyQueue?: number;
   /** Time for a whole request (headers and body) to arrive, else 408 and closed. Default 10 s. */
   requestTimeoutMs?: number;
   /** Time for the headers (and a TLS handshake) to arrive; at most requestTimeoutMs. Default 5 s. */
@@ -123,7 +126,12 @@ export async function startSigningServer(opts: SigningServerOptions): Promise<Si
     });
     const https = httpsOptions(opts.tls);
     const app = buildApp({
-      service: new SigningService(keys, limiter, metrics),
+      service: new SigningService(
+        keys,
+        limiter,
+        metrics,
+        new Limiter(1, opts.maxVerifyQueue ?? DEFAULT_MAX_VERIFY_QUEUE, 'verify requests'),
+      ),
       metrics,
       auth,
       hosts: hostAllowlist(opts, host),

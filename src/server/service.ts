@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { bytesToHex, normalizePublicKey, parseSignature, signatureToDer, sm2Verify, toFiscoSignature } from '../sm2';
 import { ApiError, deviceErrorCode, isDeviceError } from './errors';
 import type { KeyRing, ServedKey } from './keys';
@@ -24,6 +25,8 @@ export class SigningService {
     readonly keys: KeyRing,
     private readonly limiter: Limiter,
     private readonly metrics: ServerMetrics,
+    /** Verifications run on the event loop: one per loop turn, a bounded queue in front. */
+    private readonly verifyLimiter: Limiter,
   ) {}
 
   listKeys(): { keyIndex: number | null; publicKey: string; nodeId: string }[] {
@@ -51,11 +54,23 @@ export class SigningService {
   }
 
   /**
+   * A verification costs the event loop about a millisecond of pure computation. Each runs in a
+   * turn of the loop of its own, one at a time, after the I/O of that turn: a flood of them only
+   * fills the verify queue (then 429) instead of holding every other request, probes included.
+   */
+  async verify(request: VerifyRequest): Promise<{ valid: boolean }> {
+    return this.verifyLimiter.run(async () => {
+      await nextTurn();
+      return this.verifyNow(request);
+    });
+  }
+
+  /**
    * Verifies against the key the request names: `publicKey`, or the served key `keyIndex` (the
    * default key when it names neither). A FISCO signature's embedded public key is never trusted
    * on its own: anyone can make a key and sign with it. It only has to match the key named.
    */
-  verify(request: VerifyRequest): { valid: boolean } {
+  private verifyNow(request: VerifyRequest): { valid: boolean } {
     if (request.publicKey !== undefined && request.keyIndex !== undefined) {
       throw new ApiError(400, 'BAD_REQUEST', 'give publicKey or keyIndex, not both');
     }

@@ -33,6 +33,7 @@ const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'];
 const NUMBER_FLAGS = {
   'max-body': 'maxBody',
   'max-queue': 'maxQueue',
+  'max-verify-queue': 'maxVerifyQueue',
   'max-connections': 'maxConnections',
   'request-timeout-ms': 'requestTimeoutMs',
   'headers-timeout-ms': 'headersTimeoutMs',
@@ -57,7 +58,7 @@ export const serve = defineCommand({
   summary: 'run the signing service (HTTP+JSON) in front of the configured card or key',
   usage:
     'gmt0018 serve --config config.ini [--listen HOST:PORT] [--token-file F] [--insecure-no-auth] [--allowed-hosts H,H:P] ' +
-    '[--tls-cert F --tls-key F [--client-ca F]] [--allow-key-index 1,2] [--max-body BYTES] [--max-queue N] ' +
+    '[--tls-cert F --tls-key F [--client-ca F]] [--allow-key-index 1,2] [--max-body BYTES] [--max-queue N] [--max-verify-queue N] ' +
     '[--max-connections N] [--request-timeout-ms MS] [--headers-timeout-ms MS] [--keep-alive-timeout-ms MS] ' +
     '[--threads N] [--log-level info|warn|error|silent]',
   options: {
@@ -72,6 +73,7 @@ export const serve = defineCommand({
     'allow-key-index': { type: 'string' },
     'max-body': { type: 'string' },
     'max-queue': { type: 'string' },
+    'max-verify-queue': { type: 'string' },
     'max-connections': { type: 'string' },
     'request-timeout-ms': { type: 'string' },
     'headers-timeout-ms': { type: 'string' },
