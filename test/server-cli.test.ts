@@ -100,6 +100,7 @@ test.each([
   [['--listen', '0.0.0.0:0', '--token-file', tokenFile], /without TLS/],
   [['--listen', '127.0.0.1:0'], /no token configured/],
   [['--listen', 'nonsense'], /not HOST:PORT/],
+  [['--token-file', tokenFile, '--metrics-listen', '9090'], /--metrics-listen "9090" is not HOST:PORT/],
   [['--listen', '127.0.0.1:0', '--token-file', tokenFile, '--threads', '0'], /--threads must be a positive integer/],
   [['--listen', '127.0.0.1:0', '--token-file', tokenFile, '--threads', '999'], /--threads must be at most 256/],
   [['--token-file', tokenFile, '--max-connections', '0'], /--max-connections must be a positive integer/],

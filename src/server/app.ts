@@ -20,6 +20,8 @@ export interface AppOptions {
   hosts: HostAllowlist;
   maxBody: number;
   limits: ConnectionLimits;
+  /** False when /metrics has a listener of its own (--metrics-listen). */
+  serveMetrics: boolean;
   logger: FastifyServerOptions['logger'];
   https?: Record<string, unknown>;
 }
@@ -98,10 +100,12 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       .send(errorBody(new ApiError(503, state.code ?? 'NOT_READY', 'the signing backend is not ready')));
   });
 
-  app.get('/metrics', async (_request, reply) => {
-    const text = await metrics.registry.metrics();
-    return reply.type(metrics.registry.contentType).send(text);
-  });
+  if (opts.serveMetrics) {
+    app.get('/metrics', async (_request, reply) => {
+      const text = await metrics.registry.metrics();
+      return reply.type(metrics.registry.contentType).send(text);
+    });
+  }
 
   app.get('/v1/keys', async () => service.listKeys());
   const schemas = bodySchemas(opts.maxBody);

@@ -9,6 +9,7 @@ import { Limiter } from './limiter';
 import { DEFAULT_HOST, DEFAULT_PORT, isLoopback, ServeRefusedError, urlOf } from './listen';
 import { loggerOptions, type LogOptions } from './log';
 import { ServerMetrics } from './metrics';
+import { listenMetrics, type MetricsListener } from './metrics-listener';
 import { SigningService } from './service';
 import { runHelperThreadsAsBatch } from './thread-policy';
 
@@ -69,12 +70,16 @@ export interface SigningServerOptions {
    * Meant for a process of its own, as `gmt0018 serve` is. Default false.
    */
   batchHelperThreads?: boolean;
+  /** Serve /metrics on this address instead of the main listener (plain HTTP; port 0 picks one). */
+  metricsListen?: { host: string; port: number };
   /** Where pino writes JSON log lines (default stdout), or false for no log. */
   log?: LogOptions;
 }
 
 export interface SigningServer {
   readonly url: string;
+  /** The metrics listener's base URL, with `metricsListen`. */
+  readonly metricsUrl?: string;
   /** Stops accepting, lets requests in flight finish, then closes the signers. */
   close(): Promise<void>;
 }
@@ -117,6 +122,7 @@ export async function startSigningServer(opts: SigningServerOptions): Promise<Si
   const auth = opts.token === undefined || opts.token === '' ? undefined : new BearerAuth(opts.token);
   const config = typeof opts.config === 'string' ? loadSecurityConfig(opts.config) : opts.config;
   const keys = await KeyRing.open(config, opts.allowKeyIndices, opts.signerOptions ?? {});
+  let metricsListener: MetricsListener | undefined;
   try {
     const limiter = new Limiter(opts.concurrency ?? keys.parallelism(), opts.maxQueue ?? DEFAULT_MAX_QUEUE);
     const metrics = new ServerMetrics({
@@ -137,23 +143,32 @@ export async function startSigningServer(opts: SigningServerOptions): Promise<Si
       hosts: hostAllowlist(opts, host),
       maxBody: opts.maxBody ?? DEFAULT_MAX_BODY,
       limits: connectionLimits(opts),
+      serveMetrics: opts.metricsListen === undefined,
       logger: loggerOptions(opts.log) as never,
       ...(https === undefined ? {} : { https }),
     });
     if (opts.batchHelperThreads === true)
       app.log.info({ helperThreads: await runHelperThreadsAsBatch() }, 'thread policy');
+    if (opts.metricsListen !== undefined) {
+      metricsListener = await listenMetrics(metrics.registry, opts.metricsListen, connectionLimits(opts));
+    }
     await app.listen({ host, port: opts.port ?? DEFAULT_PORT });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : (opts.port ?? DEFAULT_PORT);
     let closing: Promise<void> | undefined;
+    const metricsClosed = metricsListener;
     return {
       url: urlOf(https === undefined ? 'http' : 'https', host, port),
+      ...(metricsListener === undefined ? {} : { metricsUrl: metricsListener.url }),
       close() {
-        closing ??= app.close().finally(() => keys.close());
+        closing ??= Promise.all([app.close(), metricsClosed?.close()])
+          .finally(() => keys.close())
+          .then(() => undefined);
         return closing;
       },
     };
   } catch (error) {
+    await metricsListener?.close();
     await keys.close();
     throw error;
   }

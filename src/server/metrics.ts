@@ -1,6 +1,9 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** The service's Prometheus metrics, in a registry of its own (never prom-client's global one). */
+/**
+ * The service's Prometheus metrics, in a registry of its own (never prom-client's global one), with
+ * Node's process metrics (process_cpu_seconds_total, nodejs_eventloop_lag_seconds, heap …).
+ */
 export class ServerMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'route' | 'method' | 'status'>;
@@ -10,6 +13,7 @@ export class ServerMetrics {
 
   constructor(gauges: { inFlight: () => number; queued: () => number; sessions: () => number }) {
     const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({
       name: 'gmt0018_http_requests_total',
       help: 'HTTP requests answered, by route, method and status',

@@ -60,13 +60,14 @@ export const serve = defineCommand({
     'gmt0018 serve --config config.ini [--listen HOST:PORT] [--token-file F] [--insecure-no-auth] [--allowed-hosts H,H:P] ' +
     '[--tls-cert F --tls-key F [--client-ca F]] [--allow-key-index 1,2] [--max-body BYTES] [--max-queue N] [--max-verify-queue N] ' +
     '[--max-connections N] [--request-timeout-ms MS] [--headers-timeout-ms MS] [--keep-alive-timeout-ms MS] ' +
-    '[--threads N] [--log-level info|warn|error|silent]',
+    '[--metrics-listen HOST:PORT] [--threads N] [--log-level info|warn|error|silent]',
   options: {
     config: { type: 'string' },
     listen: { type: 'string' },
     'token-file': { type: 'string' },
     'insecure-no-auth': { type: 'boolean' },
     'allowed-hosts': { type: 'string' },
+    'metrics-listen': { type: 'string' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'client-ca': { type: 'string' },
@@ -85,12 +86,13 @@ export const serve = defineCommand({
     // Loaded here, not at the top: Fastify and prom-client cost ~80 ms that other commands never need.
     const { parseListen, ServeRefusedError, startSigningServer } = await import('../../server');
     const options: SigningServerOptions = { config: required(values.config, '--config'), batchHelperThreads: true };
-    if (values.listen !== undefined) {
-      try {
-        Object.assign(options, parseListen(values.listen));
-      } catch (error) {
-        throw new UsageError((error as Error).message);
+    try {
+      if (values.listen !== undefined) Object.assign(options, parseListen(values.listen));
+      if (values['metrics-listen'] !== undefined) {
+        options.metricsListen = parseListen(values['metrics-listen'], '--metrics-listen');
       }
+    } catch (error) {
+      throw new UsageError((error as Error).message);
     }
     const token =
       values['token-file'] !== undefined
@@ -139,6 +141,8 @@ export const serve = defineCommand({
       throw error;
     }
     process.stderr.write(`gmt0018 serve: listening on ${server.url}\n`);
+    if (server.metricsUrl !== undefined)
+      process.stderr.write(`gmt0018 serve: metrics on ${server.metricsUrl}/metrics\n`);
     const signal = await shutdown;
     process.stderr.write(`gmt0018 serve: ${signal}, draining and closing\n`);
     await server.close();
