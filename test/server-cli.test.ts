@@ -117,3 +117,17 @@ test.each([
   expect(first).toMatch(reason);
   expect(first).toMatch(/^gmt0018 serve: USAGE: /);
 });
+
+test.each(['   ', '\t\n', ' \n '])(
+  'GMT0018_SERVE_TOKEN=%j (blank) is no token: refused like an empty token file',
+  (blank) => {
+    const result = spawnSync(process.execPath, [CLI, 'serve', '--config', node.configPath, '--listen', '127.0.0.1:0'], {
+      encoding: 'utf8',
+      env: { ...process.env, GMT0018_SERVE_TOKEN: blank },
+      // Unfixed, the service would start and run: the timeout ends the test instead of hanging it.
+      timeout: 15_000,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr.split('\n')[0]).toMatch(/^gmt0018 serve: USAGE: .*no token configured/);
+  },
+);

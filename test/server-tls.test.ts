@@ -61,13 +61,19 @@ describe('refusing to start', () => {
   test.each([
     ['a non-loopback bind without TLS', { host: '0.0.0.0', token: TOKEN }, /without TLS/],
     ['no token', {}, /no token configured/],
+    ['a blank token', { token: ' \t ' }, /blank or contains whitespace/],
+    ['a token with a space in it', { token: 'two words' }, /blank or contains whitespace/],
     [
       '--insecure-no-auth off loopback',
       { host: '0.0.0.0', insecureNoAuth: true, tls: { cert: 'x', key: 'y' } },
       /only allowed on loopback/,
     ],
   ])('%s', async (_name, extra, reason) => {
-    const error = await startSigningServer({ config: node.configPath, port: 0, log: false, ...extra }).catch((e) => e);
+    // A server that starts after all is closed again, so that a failing case does not hang the run.
+    const error = await startSigningServer({ config: node.configPath, port: 0, log: false, ...extra }).then(
+      (server) => server.close(),
+      (e) => e,
+    );
     expect(error).toBeInstanceOf(ServeRefusedError);
     expect(error.message).toMatch(reason);
     expect(error.message).not.toContain('\n');

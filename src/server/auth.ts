@@ -10,7 +10,7 @@ export class BearerAuth {
   private readonly expected: Buffer;
 
   constructor(token: string) {
-    if (token === '') throw new RangeError('the service token is empty');
+    if (token === '' || /\s/.test(token)) throw new RangeError('the service token is empty or contains whitespace');
     this.expected = digest(token);
   }
 

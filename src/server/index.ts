@@ -94,6 +94,10 @@ function checkOptions(opts: SigningServerOptions, host: string): void {
       `refusing to listen on ${host} without TLS (give --tls-cert and --tls-key, or bind 127.0.0.1)`,
     );
   }
+  if (opts.token !== undefined && opts.token !== '' && /\s/.test(opts.token)) {
+    // `Authorization: Bearer <token>` cannot carry whitespace in the token: nobody could use it.
+    throw new ServeRefusedError('the token is blank or contains whitespace (no client could send it)');
+  }
   if (opts.token === undefined || opts.token === '') {
     if (opts.insecureNoAuth !== true) {
       throw new ServeRefusedError(

@@ -94,10 +94,11 @@ export const serve = defineCommand({
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
+    // Both trimmed: a blank token (a newline, spaces) is no token, and refused as such.
     const token =
       values['token-file'] !== undefined
         ? readSecretFile(values['token-file'], '--token-file')
-        : process.env.GMT0018_SERVE_TOKEN;
+        : process.env.GMT0018_SERVE_TOKEN?.trim();
     if (token !== undefined && token !== '') options.token = token;
     if (values['insecure-no-auth'] === true) options.insecureNoAuth = true;
     if (values['allowed-hosts'] !== undefined) options.allowedHosts = values['allowed-hosts'].split(',');
