@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generatePrivateKey } from '../src/sm2';
 import { writeNodeFolder } from './helpers/node-config';
@@ -13,10 +13,10 @@ writeFileSync(tokenFile, `${TOKEN}\n`);
 afterAll(() => rmSync(node.dir, { recursive: true, force: true }));
 
 /** `gmt0018 serve` on a free loopback port, with its output collected. */
-async function startCliServe() {
+async function startCliServe(extra: string[] = []) {
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--config', node.configPath, '--listen', '127.0.0.1:0', '--token-file', tokenFile],
+    [CLI, 'serve', '--config', node.configPath, '--listen', '127.0.0.1:0', '--token-file', tokenFile, ...extra],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const output = { stdout: '', stderr: '' };
@@ -50,6 +50,56 @@ test('gmt0018 serve listens, answers with the token from --token-file, and drain
   expect(output.stderr).toContain('SIGTERM, draining');
   expect(output.stdout).toContain('"statusCode":200');
   expect(output.stdout + output.stderr).not.toContain(TOKEN);
+});
+
+/** Resolves once `pattern` turns up in `output.stderr`; polls every 20 ms for at most 10 s. */
+async function stderrShows(output: { stderr: string }, pattern: RegExp): Promise<boolean> {
+  for (let i = 0; i < 500; i++) {
+    if (pattern.test(output.stderr)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
+}
+
+/** POST /v1/sign of one digest; → the request id the service answered with. */
+async function signDigest(url: string, digest: string): Promise<string> {
+  const response = await fetch(`${url}/v1/sign`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ digest }),
+  });
+  expect(response.status).toBe(200);
+  return response.headers.get('x-request-id') as string;
+}
+
+test('gmt0018 serve --audit-log: after a rename and SIGHUP, the next line goes to a new file at the path', async () => {
+  const auditPath = join(node.dir, 'audit.log');
+  const rotated = `${auditPath}.1`;
+  const { child, url, output, exited } = await startCliServe(['--audit-log', auditPath]);
+  let first: string;
+  let second: string;
+  try {
+    first = await signDigest(url, 'aa'.repeat(32));
+    renameSync(auditPath, rotated);
+    child.kill('SIGHUP');
+    expect(await stderrShows(output, /SIGHUP, audit log reopened/)).toBe(true);
+    second = await signDigest(url, 'bb'.repeat(32));
+  } finally {
+    child.kill('SIGTERM');
+  }
+  expect(await exited).toBe(0);
+  const lines = (file: string) =>
+    readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+  expect(lines(rotated)).toEqual([
+    expect.objectContaining({ requestId: first, digest: 'aa'.repeat(32), result: 'ok' }),
+  ]);
+  expect(lines(auditPath)).toEqual([
+    expect.objectContaining({ requestId: second, digest: 'bb'.repeat(32), result: 'ok' }),
+  ]);
+  expect(readFileSync(auditPath, 'utf8') + readFileSync(rotated, 'utf8')).not.toContain(TOKEN);
 });
 
 test('gmt0018 serve drains on a SIGTERM sent the moment it says it is listening', async () => {

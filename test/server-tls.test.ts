@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,6 +146,39 @@ describe('mutual TLS', () => {
       await server.close();
     }
   });
+});
+
+test('the audit trail names a mutual-TLS client by its certificate subject, and the token by its id only', async () => {
+  const auditPath = join(certs, 'audit.log');
+  const server = await startSigningServer({
+    config: node.configPath,
+    port: 0,
+    token: TOKEN,
+    tls: { cert: read('server.pem'), key: read('server.key'), clientCa: read('ca.pem') },
+    log: false,
+    auditLog: auditPath,
+  });
+  const withCert = new Agent({ connect: { ca: read('ca.pem'), cert: read('client.pem'), key: read('client.key') } });
+  try {
+    const response = await request(`${server.url}/v1/sign`, {
+      dispatcher: withCert,
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ digest: '33'.repeat(32) }),
+    });
+    expect(response.statusCode).toBe(200);
+    await response.body.json();
+  } finally {
+    await withCert.close();
+    await server.close();
+  }
+  const text = readFileSync(auditPath, 'utf8');
+  expect(JSON.parse(text).client).toEqual({
+    tokenId: createHash('sha256').update(TOKEN).digest('hex').slice(0, 8),
+    subject: 'CN=client',
+    address: '127.0.0.1',
+  });
+  expect(text).not.toContain(TOKEN);
 });
 
 describe('timeouts over TLS', () => {

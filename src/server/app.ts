@@ -1,6 +1,11 @@
 import type { AddressInfo, Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import type { AuditLog } from './audit';
+import { signWithAudit } from './audited-sign';
 import type { BearerAuth } from './auth';
+import { clientIdentity } from './client-identity';
 import { answerClientError, capConnections, type ConnectionLimits, serverOptions } from './connections';
 import { ApiError, errorBody, toApiError } from './errors';
 import type { HostAllowlist } from './hosts';
@@ -20,6 +25,8 @@ export interface AppOptions {
   hosts: HostAllowlist;
   maxBody: number;
   limits: ConnectionLimits;
+  /** The audit trail of sign requests (--audit-log), if any. */
+  audit?: AuditLog;
   /** False when /metrics has a listener of its own (--metrics-listen). */
   serveMetrics: boolean;
   logger: FastifyServerOptions['logger'];
@@ -33,6 +40,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     logger: opts.logger,
     bodyLimit: opts.maxBody,
     ajv: AJV_OPTIONS,
+    // Request ids name a request in the audit trail: unique across restarts and instances.
+    genReqId: () => randomUUID(),
     // Fastify sets these two on the server itself, over what the server was created with.
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
@@ -55,7 +64,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   let listenPort: number | undefined;
   const portOf = (): number => (listenPort ??= (app.server.address() as AddressInfo).port);
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
     if (!opts.hosts.allows(request.headers.host, portOf())) {
       throw new ApiError(403, 'HOST_NOT_ALLOWED', 'the Host header names a host this service does not serve');
     }
@@ -109,9 +119,13 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   app.get('/v1/keys', async () => service.listKeys());
   const schemas = bodySchemas(opts.maxBody);
-  app.post('/v1/sign', { schema: { body: schemas.sign } }, async (request) =>
-    service.sign(parseSignRequest(request.body as never)),
-  );
+  const audit = opts.audit;
+  app.post('/v1/sign', { schema: { body: schemas.sign } }, async (request) => {
+    const parsed = parseSignRequest(request.body as never);
+    if (audit === undefined) return service.sign(parsed);
+    const client = clientIdentity(request.raw.socket as TLSSocket, auth?.tokenId);
+    return signWithAudit(service, audit, parsed, { requestId: request.id, client });
+  });
   app.post('/v1/verify', { schema: { body: schemas.verify } }, async (request) =>
     service.verify(parseVerifyRequest(request.body as never)),
   );

@@ -1,6 +1,7 @@
 import { loadSecurityConfig, type SecurityConfig } from '../config';
 import type { SignerOptions } from '../signer';
 import { buildApp } from './app';
+import { AuditLog } from './audit';
 import { BearerAuth } from './auth';
 import { connectionLimits } from './connections';
 import { HostAllowlist } from './hosts';
@@ -70,6 +71,11 @@ export interface SigningServerOptions {
    * Meant for a process of its own, as `gmt0018 serve` is. Default false.
    */
   batchHelperThreads?: boolean;
+  /**
+   * Append one JSON line per sign request to this file (written and synced before the answer;
+   * no signature is returned when it cannot be). See reopenAuditLog() for rotation.
+   */
+  auditLog?: string;
   /** Serve /metrics on this address instead of the main listener (plain HTTP; port 0 picks one). */
   metricsListen?: { host: string; port: number };
   /** Where pino writes JSON log lines (default stdout), or false for no log. */
@@ -80,7 +86,9 @@ export interface SigningServer {
   readonly url: string;
   /** The metrics listener's base URL, with `metricsListen`. */
   readonly metricsUrl?: string;
-  /** Stops accepting, lets requests in flight finish, then closes the signers. */
+  /** After log rotation (the CLI does this on SIGHUP): the audit trail goes on in a new file at its path. */
+  reopenAuditLog(): Promise<void>;
+  /** Stops accepting, lets requests in flight finish, then closes the audit log and the signers. */
   close(): Promise<void>;
 }
 
@@ -119,13 +127,26 @@ function httpsOptions(tls: SigningServerTls | undefined): Record<string, unknown
   return out;
 }
 
+async function openAuditLog(path: string): Promise<AuditLog> {
+  try {
+    return await AuditLog.open(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new ServeRefusedError(`cannot open the audit log ${JSON.stringify(path)} for appending (${code})`);
+  }
+}
+
 /** Starts `gmt0018 serve` in this process. */
 export async function startSigningServer(opts: SigningServerOptions): Promise<SigningServer> {
   const host = opts.host ?? DEFAULT_HOST;
   checkOptions(opts, host);
   const auth = opts.token === undefined || opts.token === '' ? undefined : new BearerAuth(opts.token);
   const config = typeof opts.config === 'string' ? loadSecurityConfig(opts.config) : opts.config;
-  const keys = await KeyRing.open(config, opts.allowKeyIndices, opts.signerOptions ?? {});
+  const audit = opts.auditLog === undefined ? undefined : await openAuditLog(opts.auditLog);
+  const keys = await KeyRing.open(config, opts.allowKeyIndices, opts.signerOptions ?? {}).catch(async (error) => {
+    await audit?.close();
+    throw error;
+  });
   let metricsListener: MetricsListener | undefined;
   try {
     const limiter = new Limiter(opts.concurrency ?? keys.parallelism(), opts.maxQueue ?? DEFAULT_MAX_QUEUE);
@@ -148,6 +169,7 @@ export async function startSigningServer(opts: SigningServerOptions): Promise<Si
       maxBody: opts.maxBody ?? DEFAULT_MAX_BODY,
       limits: connectionLimits(opts),
       serveMetrics: opts.metricsListen === undefined,
+      ...(audit === undefined ? {} : { audit }),
       logger: loggerOptions(opts.log) as never,
       ...(https === undefined ? {} : { https }),
     });
@@ -164,8 +186,12 @@ export async function startSigningServer(opts: SigningServerOptions): Promise<Si
     return {
       url: urlOf(https === undefined ? 'http' : 'https', host, port),
       ...(metricsListener === undefined ? {} : { metricsUrl: metricsListener.url }),
+      async reopenAuditLog() {
+        await audit?.reopen();
+      },
       close() {
         closing ??= Promise.all([app.close(), metricsClosed?.close()])
+          .finally(() => audit?.close())
           .finally(() => keys.close())
           .then(() => undefined);
         return closing;
@@ -173,6 +199,7 @@ export async function startSigningServer(opts: SigningServerOptions): Promise<Si
     };
   } catch (error) {
     await metricsListener?.close();
+    await audit?.close();
     await keys.close();
     throw error;
   }

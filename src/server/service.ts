@@ -1,14 +1,33 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { bytesToHex, normalizePublicKey, parseSignature, signatureToDer, sm2Verify, toFiscoSignature } from '../sm2';
+import {
+  bytesToHex,
+  normalizePublicKey,
+  parseSignature,
+  signatureToDer,
+  sm2Digest,
+  sm2Verify,
+  toFiscoSignature,
+} from '../sm2';
 import { ApiError, deviceErrorCode, isDeviceError } from './errors';
 import type { KeyRing, ServedKey } from './keys';
 import type { Limiter } from './limiter';
 import type { ServerMetrics } from './metrics';
-import type { SignRequest, VerifyRequest } from './requests';
+import type { SignatureFormat, SignRequest, VerifyRequest } from './requests';
 
 /** A probe signature younger than this makes /readyz answer without touching the device. */
 const READY_FRESH_MS = 5_000;
 const PROBE_DIGEST = new Uint8Array(32).fill(0x5a);
+
+/** A sign request resolved to a served key and the digest it signs. */
+export interface PreparedSign {
+  key: ServedKey;
+  digest: Uint8Array;
+}
+
+export interface SignAnswer {
+  signature: string;
+  publicKey: string;
+}
 
 export interface Readiness {
   ready: boolean;
@@ -37,20 +56,26 @@ export class SigningService {
     }));
   }
 
-  async sign(request: SignRequest): Promise<{ signature: string; publicKey: string }> {
+  /**
+   * The key a sign request names and the 32-byte digest to sign: the request's digest, or
+   * e = SM3(Z‖M) of its message, computed here on the host (as both backends do by default) so
+   * that the audit trail records exactly the value signed.
+   */
+  prepare(request: SignRequest): PreparedSign {
     const key = this.keys.select(request.keyIndex);
-    const rs = await this.timedSign(key, () =>
-      request.digest !== undefined
-        ? key.signer.signDigest(request.digest)
-        : key.signer.sign(
-            request.message as Uint8Array,
-            request.userId === undefined ? {} : { userId: request.userId },
-          ),
-    );
+    const digest = request.digest ?? sm2Digest(key.signer.publicKey, request.message as Uint8Array, request.userId);
+    return { key, digest };
+  }
+
+  async signPrepared({ key, digest }: PreparedSign, format: SignatureFormat): Promise<SignAnswer> {
+    const rs = await this.timedSign(key, () => key.signer.signDigest(digest));
     const publicKey = key.signer.publicKey;
-    const encoded =
-      request.format === 'der' ? signatureToDer(rs) : request.format === 'fisco' ? toFiscoSignature(rs, publicKey) : rs;
+    const encoded = format === 'der' ? signatureToDer(rs) : format === 'fisco' ? toFiscoSignature(rs, publicKey) : rs;
     return { signature: bytesToHex(encoded), publicKey: bytesToHex(publicKey) };
+  }
+
+  async sign(request: SignRequest): Promise<SignAnswer> {
+    return this.signPrepared(this.prepare(request), request.format);
   }
 
   /**

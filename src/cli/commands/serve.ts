@@ -1,4 +1,4 @@
-import type { SigningServerOptions } from '../../server';
+import type { SigningServer, SigningServerOptions } from '../../server';
 import { MAX_SIGN_THREADS } from '../../signer/sign-workers';
 import { defineCommand, required, UsageError } from '../command';
 import { readFlagFile } from '../input';
@@ -53,6 +53,26 @@ function shutdownSignal(): Promise<NodeJS.Signals> {
   });
 }
 
+/**
+ * With --audit-log, SIGHUP reopens the audit log (log rotation: `mv audit.log audit.log.1`, then
+ * SIGHUP, and the next lines go to a new audit.log). Without it SIGHUP keeps its default (the
+ * process ends). A SIGHUP while the service starts finds nothing to reopen: the file opened at
+ * start is already the current one.
+ */
+function reopenAuditLogOnSighup(server: () => SigningServer | undefined): void {
+  process.on('SIGHUP', () => {
+    const running = server();
+    if (running === undefined) return;
+    running.reopenAuditLog().then(
+      () => process.stderr.write('gmt0018 serve: SIGHUP, audit log reopened\n'),
+      (error: NodeJS.ErrnoException) =>
+        process.stderr.write(
+          `gmt0018 serve: SIGHUP, cannot reopen the audit log (${error.code ?? 'error'}); still writing to the old file\n`,
+        ),
+    );
+  });
+}
+
 export const serve = defineCommand({
   name: 'serve',
   summary: 'run the signing service (HTTP+JSON) in front of the configured card or key',
@@ -60,7 +80,7 @@ export const serve = defineCommand({
     'gmt0018 serve --config config.ini [--listen HOST:PORT] [--token-file F] [--insecure-no-auth] [--allowed-hosts H,H:P] ' +
     '[--tls-cert F --tls-key F [--client-ca F]] [--allow-key-index 1,2] [--max-body BYTES] [--max-queue N] [--max-verify-queue N] ' +
     '[--max-connections N] [--request-timeout-ms MS] [--headers-timeout-ms MS] [--keep-alive-timeout-ms MS] ' +
-    '[--metrics-listen HOST:PORT] [--threads N] [--log-level info|warn|error|silent]',
+    '[--metrics-listen HOST:PORT] [--audit-log FILE] [--threads N] [--log-level info|warn|error|silent]',
   options: {
     config: { type: 'string' },
     listen: { type: 'string' },
@@ -68,6 +88,7 @@ export const serve = defineCommand({
     'insecure-no-auth': { type: 'boolean' },
     'allowed-hosts': { type: 'string' },
     'metrics-listen': { type: 'string' },
+    'audit-log': { type: 'string' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'client-ca': { type: 'string' },
@@ -102,6 +123,7 @@ export const serve = defineCommand({
     if (token !== undefined && token !== '') options.token = token;
     if (values['insecure-no-auth'] === true) options.insecureNoAuth = true;
     if (values['allowed-hosts'] !== undefined) options.allowedHosts = values['allowed-hosts'].split(',');
+    if (values['audit-log'] !== undefined) options.auditLog = required(values['audit-log'], '--audit-log');
 
     const cert = readFile(values['tls-cert'], '--tls-cert');
     const key = readFile(values['tls-key'], '--tls-key');
@@ -134,7 +156,8 @@ export const serve = defineCommand({
     // Listening for signals before the service starts: a SIGTERM sent the moment it says it is
     // listening, or while it starts, still drains and closes it instead of killing it.
     const shutdown = shutdownSignal();
-    let server;
+    let server: SigningServer | undefined;
+    if (options.auditLog !== undefined) reopenAuditLogOnSighup(() => server);
     try {
       server = await startSigningServer(options);
     } catch (error) {
