@@ -1,8 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { serve } from '../src/cli/commands/serve';
 import { generatePrivateKey } from '../src/sm2';
 import { writeNodeFolder } from './helpers/node-config';
+import { slowClient } from './helpers/slow-client';
 
 const CLI = join(__dirname, '..', 'dist', 'cli.js');
 const TOKEN = 'cli-serve-token-88aa';
@@ -181,3 +183,33 @@ test.each(['   ', '\t\n', ' \n '])(
     expect(result.stderr.split('\n')[0]).toMatch(/^gmt0018 serve: USAGE: .*no token configured/);
   },
 );
+
+test('gmt0018 serve --help names every flag the command takes', () => {
+  const help = spawnSync(process.execPath, [CLI, 'serve', '--help'], { encoding: 'utf8' });
+  expect(help.status).toBe(0);
+  const flags = Object.keys(serve.options);
+  expect(flags.length).toBeGreaterThanOrEqual(20);
+  for (const flag of flags) expect(help.stdout).toMatch(new RegExp(`--${flag}[ \\]]`));
+});
+
+test('gmt0018 serve passes --metrics-listen and the timeout flags on', async () => {
+  const { child, url, output, exited } = await startCliServe([
+    '--metrics-listen',
+    '127.0.0.1:0',
+    '--request-timeout-ms',
+    '1000',
+    '--headers-timeout-ms',
+    '1000',
+  ]);
+  try {
+    expect(await stderrShows(output, /metrics on (\S+)/)).toBe(true);
+    const metricsUrl = /metrics on (\S+)/.exec(output.stderr)![1]!;
+    expect((await fetch(metricsUrl)).status).toBe(200);
+    expect((await fetch(`${url}/metrics`)).status).toBe(404);
+    const silent = slowClient(url, { deadlineMs: 20_000 });
+    expect((await silent.closed).closedBy).toBe('server');
+  } finally {
+    child.kill('SIGTERM');
+  }
+  expect(await exited).toBe(0);
+});
