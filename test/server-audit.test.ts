@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { startSigningServer, type SigningServer } from '../src/server';
+import { AuditLog } from '../src/server/audit';
 import {
   bytesToHex,
   generatePrivateKey,
@@ -149,4 +150,17 @@ test('an audit log that cannot be opened refuses to start', async () => {
   );
   expect(error?.code).toBe('SERVE_REFUSED');
   expect(error.message).toMatch(/cannot open the audit log .*\(ENOENT\)/);
+});
+
+test('AuditLog: 50 lines appended at once are all written; a reopen after close() opens nothing', async () => {
+  const path = join(dir, 'unit.log');
+  const log = await AuditLog.open(path);
+  const record = { time: 't', requestId: 'r', client: {}, keyIndex: null, digest: null, result: 'ok' };
+  await Promise.all(Array.from({ length: 50 }, (_, i) => log.append({ ...record, requestId: `r${i}` })));
+  expect(readFileSync(path, 'utf8').trim().split('\n')).toHaveLength(50);
+  await log.close();
+  renameSync(path, `${path}.1`);
+  // A SIGHUP that comes while the service closes must not leave a new, empty, open file behind.
+  await log.reopen();
+  expect(existsSync(path)).toBe(false);
 });

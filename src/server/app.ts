@@ -1,7 +1,7 @@
-import type { AddressInfo, Socket } from 'node:net';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { AuditLog } from './audit';
 import { signWithAudit } from './audited-sign';
 import type { BearerAuth } from './auth';
@@ -62,7 +62,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   // The port the Host header may name; known once the server listens, before any request.
   let listenPort: number | undefined;
-  const portOf = (): number => (listenPort ??= (app.server.address() as AddressInfo).port);
+  const portOf = (): number => (listenPort ??= (app.server.address() as AddressInfo | null)?.port ?? 0);
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
@@ -77,7 +77,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   });
 
   // Answers sent while the service closes end their connection: a keep-alive connection left
-  // idle would hold the close (and the card's sessions) open until its 72 s timeout.
+  // idle would hold the close (and the card's sessions) open until its keep-alive timeout.
   app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) void reply.header('connection', 'close');
     done(null, payload);

@@ -55,6 +55,7 @@ export class AuditLog {
   private draining: Promise<void> | undefined;
   /** The write and sync in progress (the only one that may still use a file being replaced). */
   private inProgress: Promise<void> = Promise.resolve();
+  private closed = false;
 
   private constructor(
     readonly path: string,
@@ -95,7 +96,12 @@ export class AuditLog {
    * opened, the old file stays in use and the error is thrown.
    */
   async reopen(): Promise<void> {
+    if (this.closed) return;
     const next = await openForAppend(this.path);
+    if (this.closed) {
+      await next.close();
+      return;
+    }
     const old = this.handle;
     this.handle = next;
     await this.inProgress.catch(() => undefined);
@@ -104,6 +110,7 @@ export class AuditLog {
 
   /** Waits for the lines already appended, then closes the file. */
   async close(): Promise<void> {
+    this.closed = true;
     await this.draining;
     await this.handle.close();
   }
