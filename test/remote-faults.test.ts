@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createRemoteSigner, RemoteSignerError } from '../src';
 import { SDR } from '../src/sdf';
 import { startSigningServer, type SigningServer } from '../src/server';
-import { generatePrivateKey, publicKeyFromPrivateKey } from '../src/sm2';
+import { bytesToHex, generatePrivateKey, publicKeyFromPrivateKey } from '../src/sm2';
 import { MOCK_LIB, mockControl, TempKeystore } from './helpers/mock-card';
 import { writeNodeFolder } from './helpers/node-config';
 import { smCryptoOracle } from './helpers/oracles';
@@ -207,6 +208,54 @@ test('more requests than slots and queue → 429 QUEUE_FULL, the rest are signed
     expect(statuses.every((status) => status === 200 || status === 429)).toBe(true);
     const refused = responses.find((response) => response.status === 429);
     expect(refused?.json.error.code).toBe('QUEUE_FULL');
+  } finally {
+    await server.close();
+  }
+});
+
+/** `count` requests written at once on one connection (HTTP pipelining); → the status of each answer. */
+function pipelined(url: string, count: number, path: string, body: object): Promise<number[]> {
+  const { hostname, port } = new URL(url);
+  const json = JSON.stringify(body);
+  const one =
+    `POST ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${TOKEN}\r\n` +
+    `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`;
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(one.repeat(count)));
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+      const statuses = [...received.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((match) => Number(match[1]));
+      // The last answer is complete once its body (a JSON object) has arrived.
+      if (statuses.length === count && received.endsWith('}')) {
+        socket.destroy();
+        resolve(statuses);
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`closed after ${received.length} bytes`)));
+  });
+}
+
+test('verify requests beyond one running and --max-verify-queue waiting → 429 QUEUE_FULL; the rest answer', async () => {
+  const server = await start(software.configPath, 0, { maxVerifyQueue: 2 });
+  try {
+    const signature = bytesToHex(smCryptoOracle.sign(privateKey, publicKey, message));
+    const body = { message: bytesToHex(message), signature };
+    // All 16 arrive in one read, before any verification runs.
+    const statuses = await pipelined(server.url, 16, '/v1/verify', body);
+    expect(statuses.filter((status) => status === 200).length).toBeGreaterThanOrEqual(3);
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(1);
+    expect(statuses.every((status) => status === 200 || status === 429)).toBe(true);
+    // The queue drains: a verification after the burst is answered.
+    const after = await fetch(`${server.url}/v1/verify`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(after.status).toBe(200);
+    expect(await after.json()).toEqual({ valid: true });
   } finally {
     await server.close();
   }

@@ -66,6 +66,19 @@ test('signatures from the mock card, for each allowed key index, verify with Ope
   expect((await call('/v1/sign', { message: '00' })).json.publicKey).toBe(bytesToHex(publicKeys[0]!));
 });
 
+test('verify with keyIndex checks against that served key; an index not served → 403', async () => {
+  const signed = await call('/v1/sign', { message: bytesToHex(message), keyIndex: 2, format: 'fisco' });
+  const body = { message: bytesToHex(message), signature: signed.json.signature };
+  expect((await call('/v1/verify', { ...body, keyIndex: 2 })).json).toEqual({ valid: true });
+  // The embedded key is key 2's, which is not the key asked for.
+  expect((await call('/v1/verify', { ...body, keyIndex: 1 })).json).toEqual({ valid: false });
+  // No key named: the default key (key_index=1).
+  expect((await call('/v1/verify', body)).json).toEqual({ valid: false });
+  const refused = await call('/v1/verify', { ...body, keyIndex: 3 });
+  expect(refused.status).toBe(403);
+  expect(refused.json.error.code).toBe('KEY_NOT_ALLOWED');
+});
+
 test('a key index outside the allowlist → 403', async () => {
   const { status, json } = await call('/v1/sign', { message: '00', keyIndex: 3 });
   expect(status).toBe(403);

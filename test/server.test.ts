@@ -3,8 +3,15 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startSigningServer, type SigningServer } from '../src/server';
-import { REDACTED_LOG_PATHS } from '../src/server/app';
-import { bytesToHex, generatePrivateKey, hexToBytes, publicKeyFromPrivateKey, sm2Digest } from '../src/sm2';
+import { REDACTED_LOG_PATHS } from '../src/server/log';
+import {
+  bytesToHex,
+  generatePrivateKey,
+  hexToBytes,
+  publicKeyFromPrivateKey,
+  sm2Digest,
+  toFiscoSignature,
+} from '../src/sm2';
 import { writeNodeFolder } from './helpers/node-config';
 import { opensslOracle, smCryptoOracle } from './helpers/oracles';
 
@@ -98,6 +105,31 @@ describe('signing through the service (software backend)', () => {
     expect(res.json).toEqual({ valid: false });
   });
 
+  test("a FISCO signature carrying the signer's own key does not verify unless that key is the one asked for", async () => {
+    // Anyone can make a key pair and a FISCO r‖s‖pub signature with it.
+    const attackerKey = generatePrivateKey();
+    const attackerPublic = publicKeyFromPrivateKey(attackerKey);
+    const rs = smCryptoOracle.sign(attackerKey, attackerPublic, message);
+    const forged = bytesToHex(toFiscoSignature(rs, attackerPublic));
+    const body = { message: bytesToHex(message), signature: forged };
+    // Against the service's key (none named): the embedded key is not trusted.
+    expect((await call('/v1/verify', { body })).json).toEqual({ valid: false });
+    // The same signature does verify against its key when the caller names that key.
+    const named = await call('/v1/verify', { body: { ...body, publicKey: bytesToHex(attackerPublic) } });
+    expect(named.json).toEqual({ valid: true });
+    // A genuine signature by the service, with another key embedded, is not valid for the service's key.
+    const genuine = (await call('/v1/sign', { body: { message: bytesToHex(message) } })).json.signature;
+    const relabelled = genuine + bytesToHex(attackerPublic).slice(2);
+    expect((await call('/v1/verify', { body: { ...body, signature: relabelled } })).json).toEqual({ valid: false });
+  });
+
+  test('verify takes publicKey or keyIndex, not both', async () => {
+    const body = { message: '00', signature: 'ab'.repeat(64), publicKey: bytesToHex(publicKey), keyIndex: 1 };
+    const { status, json } = await call('/v1/verify', { body });
+    expect(status).toBe(400);
+    expect(json.error.code).toBe('BAD_REQUEST');
+  });
+
   test('/v1/keys gives the node ID `gmt0018 nodeid` prints', async () => {
     const cli = join(__dirname, '..', 'dist', 'cli.js');
     const printed = execFileSync(process.execPath, [cli, 'nodeid', '--config', node.configPath], {
@@ -159,6 +191,60 @@ describe('security table', () => {
     expect(text).not.toMatch(/at \S+ \(|node_modules|\.ts:\d+/);
   });
 
+  test.each([
+    ['a userId of 8192 characters', '/v1/sign', { message: 'ab', userId: 'u'.repeat(8192) }, 'FIELD_TOO_LONG'],
+    [
+      'a userId of 8193 UTF-8 bytes in 2731 characters',
+      '/v1/sign',
+      { message: 'ab', userId: '中'.repeat(2731) },
+      'FIELD_TOO_LONG',
+    ],
+    ['a userIdHex of 8192 bytes', '/v1/sign', { message: 'ab', userIdHex: '00'.repeat(8192) }, 'FIELD_TOO_LONG'],
+    ['an unknown field', '/v1/sign', { message: 'ab', messge: 'cd' }, 'UNKNOWN_FIELD'],
+    ['a key index as a string', '/v1/sign', { message: 'ab', keyIndex: '1' }, 'BAD_REQUEST'],
+    ['a key index over 2^31-1', '/v1/sign', { message: 'ab', keyIndex: 2 ** 31 }, 'BAD_REQUEST'],
+    ['a message as a number', '/v1/sign', { message: 1234 }, 'BAD_REQUEST'],
+    ['a 0x-prefixed 31-byte digest', '/v1/sign', { digest: `0x${'ab'.repeat(31)}` }, 'BAD_LENGTH'],
+    [
+      'verify: a userId of 8192 characters',
+      '/v1/verify',
+      { message: 'ab', signature: 'ab'.repeat(64), userId: 'u'.repeat(8192) },
+      'FIELD_TOO_LONG',
+    ],
+    [
+      'verify: a signature over 128 bytes',
+      '/v1/verify',
+      { message: 'ab', signature: 'ab'.repeat(130) },
+      'FIELD_TOO_LONG',
+    ],
+    [
+      'verify: a public key over 65 bytes',
+      '/v1/verify',
+      { message: 'ab', signature: 'ab'.repeat(64), publicKey: 'ab'.repeat(67) },
+      'FIELD_TOO_LONG',
+    ],
+    [
+      'verify: an unknown field',
+      '/v1/verify',
+      { message: 'ab', signature: 'ab'.repeat(64), extra: true },
+      'UNKNOWN_FIELD',
+    ],
+    ['verify: no signature', '/v1/verify', { message: 'ab' }, 'BAD_REQUEST'],
+  ])('%s → 400 with a code (validated by the route schema)', async (_name, path, body, code) => {
+    const { status, json } = await call(path, { body });
+    expect(status).toBe(400);
+    expect(json.error.code).toBe(code);
+  });
+
+  test('a userId of exactly 8191 bytes signs, and the signature verifies with it', async () => {
+    const userId = 'u'.repeat(8191);
+    const message = bytesToHex(new TextEncoder().encode('long id'));
+    const signed = await call('/v1/sign', { body: { message, userId } });
+    expect(signed.status).toBe(200);
+    const verified = await call('/v1/verify', { body: { message, signature: signed.json.signature, userId } });
+    expect(verified.json).toEqual({ valid: true });
+  });
+
   test('unknown route → 404 in the error shape', async () => {
     const { status, json } = await call('/v1/nothing');
     expect(status).toBe(404);
@@ -187,6 +273,21 @@ describe('security table', () => {
       expect(line).not.toContain(TOKEN);
       expect(line).not.toContain('pw-1');
       expect(line).toContain('[redacted]');
+    }
+  });
+
+  test('a query string (which may carry a token or password) is never logged: the path only', async () => {
+    const secrets = ['qs-token-5d1e0b', 'qs-password-77c2', 'qs-secret-a9f0'];
+    const query = `?access_token=${secrets[0]}&password=${secrets[1]}&x=${secrets[2]}`;
+    const before = logLines.length;
+    expect((await call(`/v1/keys${query}`)).status).toBe(200);
+    expect((await call(`/v1/nothing${query}`)).status).toBe(404);
+    expect((await call(`/healthz${query}#frag`, { auth: null })).status).toBe(200);
+    const lines = logLines.slice(before);
+    expect(lines.some((line) => line.includes('"url":"/v1/keys"'))).toBe(true);
+    expect(lines.some((line) => line.includes('"url":"/v1/nothing"'))).toBe(true);
+    for (const text of [...lines, ...bodies]) {
+      for (const secret of secrets) expect(text).not.toContain(secret);
     }
   });
 

@@ -8,10 +8,13 @@ const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
  */
 export class BearerAuth {
   private readonly expected: Buffer;
+  /** Names the token in the audit trail: the first 8 hex digits of its SHA-256, never the token. */
+  readonly tokenId: string;
 
   constructor(token: string) {
-    if (token === '') throw new RangeError('the service token is empty');
+    if (token === '' || /\s/.test(token)) throw new RangeError('the service token is empty or contains whitespace');
     this.expected = digest(token);
+    this.tokenId = this.expected.toString('hex').slice(0, 8);
   }
 
   accepts(header: string | undefined): boolean {

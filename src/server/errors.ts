@@ -1,6 +1,7 @@
 import { ConfigError } from '../config';
 import { SdfBindingError, SdfError } from '../sdf';
 import { SignerClosedError } from '../signer';
+import { schemaError, type SchemaIssue } from './schemas';
 
 /** An error the service answers with: HTTP status plus `{ error: { code, message } }`. */
 export class ApiError extends Error {
@@ -56,6 +57,11 @@ export function toApiError(error: unknown): ApiError {
     return new ApiError(503, deviceErrorCode(error), `signing device unavailable: ${oneLine(error.message)}`);
   }
   if (error instanceof ConfigError) return new ApiError(500, error.code, oneLine(error.message));
+  const validation = (error as { validation?: SchemaIssue[] } | null)?.validation;
+  if (Array.isArray(validation) && validation[0] !== undefined) {
+    const { code, message } = schemaError(validation[0]);
+    return new ApiError(400, code, message);
+  }
   const fastifyCode = (error as { code?: unknown } | null)?.code;
   if (typeof fastifyCode === 'string' && FASTIFY_CODES[fastifyCode] !== undefined) {
     const known = FASTIFY_CODES[fastifyCode];

@@ -11,6 +11,8 @@ export class Limiter {
   constructor(
     readonly concurrency: number,
     readonly maxQueue: number,
+    /** What waits, for the 429's message: 'requests', 'verify requests' … */
+    private readonly what = 'requests',
   ) {
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be an integer ≥ 1');
     if (!Number.isInteger(maxQueue) || maxQueue < 0) throw new RangeError('maxQueue must be an integer ≥ 0');
@@ -27,7 +29,7 @@ export class Limiter {
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.running >= this.concurrency) {
       if (this.queue.length >= this.maxQueue) {
-        throw new ApiError(429, 'QUEUE_FULL', `too many requests waiting (queue limit ${this.maxQueue})`);
+        throw new ApiError(429, 'QUEUE_FULL', `too many ${this.what} waiting (queue limit ${this.maxQueue})`);
       }
       await new Promise<void>((resolve) => this.queue.push(resolve));
     } else {

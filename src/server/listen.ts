@@ -9,12 +9,12 @@ export class ServeRefusedError extends Error {
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8443;
 
-/** `HOST:PORT`, `[v6]:PORT` or `:PORT` → host and port. */
-export function parseListen(text: string): { host: string; port: number } {
+/** `HOST:PORT`, `[v6]:PORT` or `:PORT` → host and port; `flag` names the flag in the message. */
+export function parseListen(text: string, flag = '--listen'): { host: string; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
   const port = match === null ? NaN : Number(match[3]);
   if (match === null || port > 65535) {
-    throw new ServeRefusedError(`--listen ${JSON.stringify(text)} is not HOST:PORT (e.g. 127.0.0.1:8443)`);
+    throw new ServeRefusedError(`${flag} ${JSON.stringify(text)} is not HOST:PORT (e.g. 127.0.0.1:8443)`);
   }
   const host = match[1] ?? match[2] ?? '';
   return { host: host === '' ? DEFAULT_HOST : host, port };

@@ -1,14 +1,19 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** The service's Prometheus metrics, in a registry of its own (never prom-client's global one). */
+/**
+ * The service's Prometheus metrics, in a registry of its own (never prom-client's global one), with
+ * Node's process metrics (process_cpu_seconds_total, nodejs_eventloop_lag_seconds, heap …).
+ */
 export class ServerMetrics {
   readonly registry = new Registry();
   readonly requests: Counter<'route' | 'method' | 'status'>;
   readonly signSeconds: Histogram<'backend'>;
   readonly deviceErrors: Counter<'code'>;
+  readonly clientErrors: Counter<'code'>;
 
   constructor(gauges: { inFlight: () => number; queued: () => number; sessions: () => number }) {
     const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({
       name: 'gmt0018_http_requests_total',
       help: 'HTTP requests answered, by route, method and status',
@@ -25,6 +30,12 @@ export class ServerMetrics {
     this.deviceErrors = new Counter({
       name: 'gmt0018_device_errors_total',
       help: 'Signing device errors, by SDR code name (or binding error code)',
+      labelNames: ['code'],
+      registers,
+    });
+    this.clientErrors = new Counter({
+      name: 'gmt0018_http_client_errors_total',
+      help: 'Connections closed for a client error: REQUEST_TIMEOUT, HEADERS_TOO_LARGE, BAD_HTTP',
       labelNames: ['code'],
       registers,
     });

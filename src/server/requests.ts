@@ -1,4 +1,5 @@
 import { ApiError } from './errors';
+import { MAX_USER_ID_BYTES } from './schemas';
 
 /** A /v1/sign request after validation. */
 export interface SignRequest {
@@ -10,99 +11,71 @@ export interface SignRequest {
 }
 
 export type SignatureFormat = 'rs' | 'der' | 'fisco';
-const FORMATS: readonly SignatureFormat[] = ['rs', 'der', 'fisco'];
 
 /** A /v1/verify request after validation. */
 export interface VerifyRequest {
   message: Uint8Array;
   signature: Uint8Array;
   publicKey?: Uint8Array;
+  keyIndex?: number;
   userId?: Uint8Array | string;
 }
 
-const HEX = /^(?:[0-9a-fA-F]{2})*$/;
+/** A body that passed its schema (schemas.ts): every field present has its type, form and bound. */
+type CheckedBody = Record<string, string | number | undefined>;
 
 function bad(code: string, message: string): ApiError {
   return new ApiError(400, code, message);
 }
 
-function object(body: unknown): Record<string, unknown> {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw bad('BAD_REQUEST', 'expected a JSON object');
-  }
-  return body as Record<string, unknown>;
+function hexBytes(text: string | number | undefined): Uint8Array | undefined {
+  if (typeof text !== 'string') return undefined;
+  return Uint8Array.from(Buffer.from(text.startsWith('0x') || text.startsWith('0X') ? text.slice(2) : text, 'hex'));
 }
 
-function hexField(body: Record<string, unknown>, field: string, length?: number): Uint8Array | undefined {
-  const value = body[field];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw bad('BAD_REQUEST', `${field} must be a hex string`);
-  const text = value.startsWith('0x') || value.startsWith('0X') ? value.slice(2) : value;
-  if (!HEX.test(text)) throw bad('BAD_HEX', `${field} is not an even number of hex digits`);
-  const bytes = Uint8Array.from(Buffer.from(text, 'hex'));
-  if (length !== undefined && bytes.length !== length) {
-    throw bad('BAD_LENGTH', `${field} must be ${length} bytes, got ${bytes.length}`);
-  }
-  return bytes;
-}
-
-function requiredHex(body: Record<string, unknown>, field: string): Uint8Array {
-  const bytes = hexField(body, field);
-  if (bytes === undefined) throw bad('BAD_REQUEST', `${field} is required`);
-  return bytes;
-}
-
-/** `userId` (text) or `userIdHex` (bytes), not both. */
-function userIdField(body: Record<string, unknown>): Uint8Array | string | undefined {
-  const text = body.userId;
-  const bytes = hexField(body, 'userIdHex');
+/** `userId` (text) or `userIdHex` (bytes), not both; at most 8191 bytes either way. */
+function userIdField(body: CheckedBody): Uint8Array | string | undefined {
+  const text = body.userId as string | undefined;
+  const bytes = hexBytes(body.userIdHex);
   if (text !== undefined && bytes !== undefined) throw bad('BAD_REQUEST', 'give userId or userIdHex, not both');
-  if (text === undefined) return bytes;
-  if (typeof text !== 'string') throw bad('BAD_REQUEST', 'userId must be a string');
-  return text;
-}
-
-function keyIndexField(body: Record<string, unknown>): number | undefined {
-  const value = body.keyIndex;
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0x7fffffff) {
-    throw bad('BAD_REQUEST', 'keyIndex must be an integer in 0..2147483647');
+  const length = text === undefined ? (bytes?.length ?? 0) : Buffer.byteLength(text, 'utf8');
+  if (length > MAX_USER_ID_BYTES) {
+    throw bad('FIELD_TOO_LONG', `the user ID is over ${MAX_USER_ID_BYTES} bytes (its bit length must fit in 16 bits)`);
   }
-  return value;
+  return text ?? bytes;
 }
 
-export function parseSignRequest(body: unknown): SignRequest {
-  const fields = object(body);
-  const message = hexField(fields, 'message');
-  const digest = hexField(fields, 'digest', 32);
+export function parseSignRequest(body: CheckedBody): SignRequest {
+  const message = hexBytes(body.message);
+  const digest = hexBytes(body.digest);
   if ((message === undefined) === (digest === undefined)) {
     throw bad('BAD_REQUEST', 'give exactly one of message or digest (hex)');
   }
-  const userId = userIdField(fields);
+  // The schema bounds the digest's text; a 0x prefix leaves 31 bytes in 64 characters.
+  if (digest !== undefined && digest.length !== 32) {
+    throw bad('BAD_LENGTH', `digest must be 32 bytes, got ${digest.length}`);
+  }
+  const userId = userIdField(body);
   if (digest !== undefined && userId !== undefined) {
     throw bad('BAD_REQUEST', 'userId applies to message only (a digest already includes Z)');
   }
-  const format = fields.format ?? 'rs';
-  if (!FORMATS.includes(format as SignatureFormat))
-    throw bad('BAD_REQUEST', `format must be one of ${FORMATS.join(', ')}`);
-  const out: SignRequest = { format: format as SignatureFormat };
+  const out: SignRequest = { format: (body.format as SignatureFormat | undefined) ?? 'rs' };
   if (message !== undefined) out.message = message;
   if (digest !== undefined) out.digest = digest;
-  const keyIndex = keyIndexField(fields);
-  if (keyIndex !== undefined) out.keyIndex = keyIndex;
+  if (body.keyIndex !== undefined) out.keyIndex = body.keyIndex as number;
   if (userId !== undefined) out.userId = userId;
   return out;
 }
 
-export function parseVerifyRequest(body: unknown): VerifyRequest {
-  const fields = object(body);
+export function parseVerifyRequest(body: CheckedBody): VerifyRequest {
   const out: VerifyRequest = {
-    message: requiredHex(fields, 'message'),
-    signature: requiredHex(fields, 'signature'),
+    message: hexBytes(body.message) as Uint8Array,
+    signature: hexBytes(body.signature) as Uint8Array,
   };
-  const publicKey = hexField(fields, 'publicKey');
+  const publicKey = hexBytes(body.publicKey);
   if (publicKey !== undefined) out.publicKey = publicKey;
-  const userId = userIdField(fields);
+  if (body.keyIndex !== undefined) out.keyIndex = body.keyIndex as number;
+  const userId = userIdField(body);
   if (userId !== undefined) out.userId = userId;
   return out;
 }

@@ -1,13 +1,33 @@
-import { bytesToHex, normalizePublicKey, parseSignature, signatureToDer, sm2Verify, toFiscoSignature } from '../sm2';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import {
+  bytesToHex,
+  normalizePublicKey,
+  parseSignature,
+  signatureToDer,
+  sm2Digest,
+  sm2Verify,
+  toFiscoSignature,
+} from '../sm2';
 import { ApiError, deviceErrorCode, isDeviceError } from './errors';
 import type { KeyRing, ServedKey } from './keys';
 import type { Limiter } from './limiter';
 import type { ServerMetrics } from './metrics';
-import type { SignRequest, VerifyRequest } from './requests';
+import type { SignatureFormat, SignRequest, VerifyRequest } from './requests';
 
 /** A probe signature younger than this makes /readyz answer without touching the device. */
 const READY_FRESH_MS = 5_000;
 const PROBE_DIGEST = new Uint8Array(32).fill(0x5a);
+
+/** A sign request resolved to a served key and the digest it signs. */
+export interface PreparedSign {
+  key: ServedKey;
+  digest: Uint8Array;
+}
+
+export interface SignAnswer {
+  signature: string;
+  publicKey: string;
+}
 
 export interface Readiness {
   ready: boolean;
@@ -24,6 +44,8 @@ export class SigningService {
     readonly keys: KeyRing,
     private readonly limiter: Limiter,
     private readonly metrics: ServerMetrics,
+    /** Verifications run on the event loop: one per loop turn, a bounded queue in front. */
+    private readonly verifyLimiter: Limiter,
   ) {}
 
   listKeys(): { keyIndex: number | null; publicKey: string; nodeId: string }[] {
@@ -34,37 +56,62 @@ export class SigningService {
     }));
   }
 
-  async sign(request: SignRequest): Promise<{ signature: string; publicKey: string }> {
+  /**
+   * The key a sign request names and the 32-byte digest to sign: the request's digest, or
+   * e = SM3(Z‖M) of its message, computed here on the host (as both backends do by default) so
+   * that the audit trail records exactly the value signed.
+   */
+  prepare(request: SignRequest): PreparedSign {
     const key = this.keys.select(request.keyIndex);
-    const rs = await this.timedSign(key, () =>
-      request.digest !== undefined
-        ? key.signer.signDigest(request.digest)
-        : key.signer.sign(
-            request.message as Uint8Array,
-            request.userId === undefined ? {} : { userId: request.userId },
-          ),
-    );
+    const digest = request.digest ?? sm2Digest(key.signer.publicKey, request.message as Uint8Array, request.userId);
+    return { key, digest };
+  }
+
+  async signPrepared({ key, digest }: PreparedSign, format: SignatureFormat): Promise<SignAnswer> {
+    const rs = await this.timedSign(key, () => key.signer.signDigest(digest));
     const publicKey = key.signer.publicKey;
-    const encoded =
-      request.format === 'der' ? signatureToDer(rs) : request.format === 'fisco' ? toFiscoSignature(rs, publicKey) : rs;
+    const encoded = format === 'der' ? signatureToDer(rs) : format === 'fisco' ? toFiscoSignature(rs, publicKey) : rs;
     return { signature: bytesToHex(encoded), publicKey: bytesToHex(publicKey) };
   }
 
-  verify(request: VerifyRequest): { valid: boolean } {
-    let parsed: ReturnType<typeof parseSignature> | undefined;
+  async sign(request: SignRequest): Promise<SignAnswer> {
+    return this.signPrepared(this.prepare(request), request.format);
+  }
+
+  /**
+   * A verification costs the event loop about a millisecond of pure computation. Each runs in a
+   * turn of the loop of its own, one at a time, after the I/O of that turn: a flood of them only
+   * fills the verify queue (then 429) instead of holding every other request, probes included.
+   */
+  async verify(request: VerifyRequest): Promise<{ valid: boolean }> {
+    return this.verifyLimiter.run(async () => {
+      await nextTurn();
+      return this.verifyNow(request);
+    });
+  }
+
+  /**
+   * Verifies against the key the request names: `publicKey`, or the served key `keyIndex` (the
+   * default key when it names neither). A FISCO signature's embedded public key is never trusted
+   * on its own: anyone can make a key and sign with it. It only has to match the key named.
+   */
+  private verifyNow(request: VerifyRequest): { valid: boolean } {
+    if (request.publicKey !== undefined && request.keyIndex !== undefined) {
+      throw new ApiError(400, 'BAD_REQUEST', 'give publicKey or keyIndex, not both');
+    }
+    const publicKey =
+      request.publicKey !== undefined
+        ? checkedPublicKey(request.publicKey)
+        : normalizePublicKey(this.keys.select(request.keyIndex).signer.publicKey);
+    let parsed: ReturnType<typeof parseSignature>;
     try {
       parsed = parseSignature(request.signature);
     } catch {
-      parsed = undefined; // not a signature in any form: it verifies nothing
+      return { valid: false }; // not a signature in any form: it verifies nothing
     }
-    const embeddedKey = parsed?.publicKey === undefined ? undefined : checkedPublicKey(parsed.publicKey);
-    let publicKey = this.keys.select(undefined).signer.publicKey;
-    if (request.publicKey !== undefined) publicKey = checkedPublicKey(request.publicKey);
-    else if (embeddedKey !== undefined) publicKey = embeddedKey;
-    if (parsed === undefined) return { valid: false };
-    const signature = parsed.signature;
+    if (parsed.publicKey !== undefined && !Buffer.from(parsed.publicKey).equals(publicKey)) return { valid: false };
     const opts = request.userId === undefined ? {} : { userId: request.userId };
-    return { valid: sm2Verify(publicKey, request.message, signature, opts) };
+    return { valid: sm2Verify(publicKey, request.message, parsed.signature, opts) };
   }
 
   /** Ready when a signature succeeded recently and none failed since; else a probe decides now. */
