@@ -9,17 +9,20 @@ import { LibraryLoadError, loadLibrary, type LoadedLibrary } from '../native/loa
 import { CKR } from './constants';
 import { Pkcs11BindingError, Pkcs11Error } from './errors';
 
-export const CK_ATTRIBUTE = koffi.struct('gmt0018_CK_ATTRIBUTE', {
+// Every koffi type here is anonymous: koffi keeps named types once per process, and a second copy
+// of this module (the CJS and ESM builds side by side, a bundle, a test runner's fresh module
+// registry) would fail on the duplicate name.
+export const CK_ATTRIBUTE = koffi.struct({
   type: 'unsigned long',
   pValue: 'void *',
   ulValueLen: 'unsigned long',
 });
-export const CK_MECHANISM = koffi.struct('gmt0018_CK_MECHANISM', {
+export const CK_MECHANISM = koffi.struct({
   mechanism: 'unsigned long',
   pParameter: 'void *',
   ulParameterLen: 'unsigned long',
 });
-const CK_C_INITIALIZE_ARGS = koffi.struct('gmt0018_CK_C_INITIALIZE_ARGS', {
+const CK_C_INITIALIZE_ARGS = koffi.struct({
   CreateMutex: 'void *',
   DestroyMutex: 'void *',
   LockMutex: 'void *',
@@ -27,22 +30,22 @@ const CK_C_INITIALIZE_ARGS = koffi.struct('gmt0018_CK_C_INITIALIZE_ARGS', {
   flags: 'unsigned long',
   pReserved: 'void *',
 });
-const CK_VERSION = koffi.struct('gmt0018_CK_VERSION', { major: 'uint8_t', minor: 'uint8_t' });
-export const CK_INFO = koffi.struct('gmt0018_CK_INFO', {
+const CK_VERSION = koffi.struct({ major: 'uint8_t', minor: 'uint8_t' });
+export const CK_INFO = koffi.struct({
   cryptokiVersion: CK_VERSION,
   manufacturerID: koffi.array('uint8_t', 32, 'Array'),
   flags: 'unsigned long',
   libraryDescription: koffi.array('uint8_t', 32, 'Array'),
   libraryVersion: CK_VERSION,
 });
-export const CK_SLOT_INFO = koffi.struct('gmt0018_CK_SLOT_INFO', {
+export const CK_SLOT_INFO = koffi.struct({
   slotDescription: koffi.array('uint8_t', 64, 'Array'),
   manufacturerID: koffi.array('uint8_t', 32, 'Array'),
   flags: 'unsigned long',
   hardwareVersion: CK_VERSION,
   firmwareVersion: CK_VERSION,
 });
-export const CK_TOKEN_INFO = koffi.struct('gmt0018_CK_TOKEN_INFO', {
+export const CK_TOKEN_INFO = koffi.struct({
   label: koffi.array('uint8_t', 32, 'Array'),
   manufacturerID: koffi.array('uint8_t', 32, 'Array'),
   model: koffi.array('uint8_t', 16, 'Array'),
@@ -62,7 +65,7 @@ export const CK_TOKEN_INFO = koffi.struct('gmt0018_CK_TOKEN_INFO', {
   firmwareVersion: CK_VERSION,
   utcTime: koffi.array('uint8_t', 16, 'Array'),
 });
-export const CK_MECHANISM_INFO = koffi.struct('gmt0018_CK_MECHANISM_INFO', {
+export const CK_MECHANISM_INFO = koffi.struct({
   ulMinKeySize: 'unsigned long',
   ulMaxKeySize: 'unsigned long',
   flags: 'unsigned long',
@@ -132,7 +135,7 @@ function prototypeOf(name: Pkcs11FunctionName) {
   let proto = prototypes.get(name);
   if (!proto) {
     const [, params] = FUNCTIONS[name];
-    proto = koffi.proto(`gmt0018_${name}_t`, ULONG, params as unknown as string[]);
+    proto = koffi.proto(ULONG, params as unknown as string[]);
     prototypes.set(name, proto);
   }
   return proto;

@@ -222,3 +222,10 @@ describe('createSigner with a PKCS#11 config', () => {
     }
   });
 });
+
+it('loads a second copy of the binding in one process (koffi types are process-wide)', () => {
+  jest.isolateModules(() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    expect(() => require('../../src/pkcs11/functions')).not.toThrow();
+  });
+});
