@@ -1,13 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import {
-  bytesToHex,
-  normalizePublicKey,
-  parseSignature,
-  signatureToDer,
-  sm2Digest,
-  sm2Verify,
-  toFiscoSignature,
-} from '../sm2';
+import { createHash } from 'node:crypto';
+import { digestFor, signsDigest, verifyWith } from '../signer/algorithms';
+import { bytesToHex, normalizePublicKey, parseSignature, signatureToDer, toFiscoSignature } from '../sm2';
 import { ApiError, deviceErrorCode, isDeviceError } from './errors';
 import type { KeyRing, ServedKey } from './keys';
 import type { Limiter } from './limiter';
@@ -18,10 +12,14 @@ import type { SignatureFormat, SignRequest, VerifyRequest } from './requests';
 const READY_FRESH_MS = 5_000;
 const PROBE_DIGEST = new Uint8Array(32).fill(0x5a);
 
-/** A sign request resolved to a served key and the digest it signs. */
+/**
+ * A sign request resolved to a served key and what it signs: the digest, or for an Ed25519 key
+ * (which signs the message itself) the message, with its SHA-256 as the digest the audit records.
+ */
 export interface PreparedSign {
   key: ServedKey;
   digest: Uint8Array;
+  message?: Uint8Array;
 }
 
 export interface SignAnswer {
@@ -48,9 +46,10 @@ export class SigningService {
     private readonly verifyLimiter: Limiter,
   ) {}
 
-  listKeys(): { keyIndex: number | null; publicKey: string; nodeId: string }[] {
+  listKeys(): { keyIndex: number | null; algorithm: string; publicKey: string; nodeId: string }[] {
     return this.keys.list().map(({ keyIndex, signer }) => ({
       keyIndex,
+      algorithm: signer.algorithm,
       publicKey: bytesToHex(signer.publicKey),
       nodeId: signer.nodeId,
     }));
@@ -63,12 +62,22 @@ export class SigningService {
    */
   prepare(request: SignRequest): PreparedSign {
     const key = this.keys.select(request.keyIndex);
-    const digest = request.digest ?? sm2Digest(key.signer.publicKey, request.message as Uint8Array, request.userId);
-    return { key, digest };
+    const { algorithm, publicKey } = key.signer;
+    if (algorithm !== 'sm2' && (request.userId !== undefined || request.format === 'fisco')) {
+      throw new ApiError(400, 'BAD_REQUEST', `userId and the fisco format are for SM2 keys; this key is ${algorithm}`);
+    }
+    if (!signsDigest(algorithm)) {
+      if (request.message === undefined) throw new ApiError(400, 'BAD_REQUEST', `an ${algorithm} key signs messages`);
+      return { key, message: request.message, digest: createHash('sha256').update(request.message).digest() };
+    }
+    const opts = request.userId === undefined ? {} : { userId: request.userId };
+    return { key, digest: request.digest ?? digestFor(algorithm, publicKey, request.message as Uint8Array, opts) };
   }
 
-  async signPrepared({ key, digest }: PreparedSign, format: SignatureFormat): Promise<SignAnswer> {
-    const rs = await this.timedSign(key, () => key.signer.signDigest(digest));
+  async signPrepared({ key, digest, message }: PreparedSign, format: SignatureFormat): Promise<SignAnswer> {
+    const rs = await this.timedSign(key, () =>
+      message === undefined ? key.signer.signDigest(digest) : key.signer.sign(message),
+    );
     const publicKey = key.signer.publicKey;
     const encoded = format === 'der' ? signatureToDer(rs) : format === 'fisco' ? toFiscoSignature(rs, publicKey) : rs;
     return { signature: bytesToHex(encoded), publicKey: bytesToHex(publicKey) };
@@ -99,10 +108,15 @@ export class SigningService {
     if (request.publicKey !== undefined && request.keyIndex !== undefined) {
       throw new ApiError(400, 'BAD_REQUEST', 'give publicKey or keyIndex, not both');
     }
+    // A key given in the request is an SM2 key; a served key verifies with its own algorithm.
+    const served = request.publicKey === undefined ? this.keys.select(request.keyIndex).signer : undefined;
+    const algorithm = served?.algorithm ?? 'sm2';
     const publicKey =
-      request.publicKey !== undefined
-        ? checkedPublicKey(request.publicKey)
-        : normalizePublicKey(this.keys.select(request.keyIndex).signer.publicKey);
+      served === undefined
+        ? checkedPublicKey(request.publicKey as Uint8Array)
+        : algorithm === 'sm2'
+          ? normalizePublicKey(served.publicKey)
+          : served.publicKey;
     let parsed: ReturnType<typeof parseSignature>;
     try {
       parsed = parseSignature(request.signature);
@@ -111,7 +125,7 @@ export class SigningService {
     }
     if (parsed.publicKey !== undefined && !Buffer.from(parsed.publicKey).equals(publicKey)) return { valid: false };
     const opts = request.userId === undefined ? {} : { userId: request.userId };
-    return { valid: sm2Verify(publicKey, request.message, parsed.signature, opts) };
+    return { valid: verifyWith(algorithm, publicKey, request.message, parsed.signature, opts) };
   }
 
   /** Ready when a signature succeeded recently and none failed since; else a probe decides now. */

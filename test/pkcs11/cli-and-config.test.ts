@@ -4,6 +4,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { parseSecurityConfig } from '../../src/config';
+import { startSigningServer } from '../../src/server';
 import { runCli } from '../helpers/cli';
 import { writeNodeFolder } from '../helpers/node-config';
 import { SOFTHSM_MODULE, SoftHsmToken } from '../helpers/softhsm';
@@ -67,6 +68,51 @@ describe('commands on a PKCS#11 config', () => {
     const run = runCli(['sign', '--config', node.configPath, '--hex', '00', '--format', 'fisco']);
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/for SM2 keys; this key is ecdsa-p256/);
+  });
+});
+
+describe('gmt0018 serve with a PKCS#11 key', () => {
+  it('lists the key with its algorithm, signs messages and verifies with that algorithm', async () => {
+    const server = await startSigningServer({
+      config: node.configPath,
+      port: 0,
+      insecureNoAuth: true,
+      log: { stream: { write: () => undefined } },
+    });
+    const post = async (path: string, body: unknown) => {
+      const response = await fetch(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, json: await response.json() };
+    };
+    try {
+      const keys = await (await fetch(`${server.url}/v1/keys`)).json();
+      expect(keys).toEqual([expect.objectContaining({ algorithm: 'ecdsa-p256' })]);
+      const publicKey = Buffer.from(keys[0].publicKey, 'hex');
+      const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+      const key = createPublicKey({
+        key: { kty: 'EC', crv: 'P-256', x: b64(publicKey.subarray(0, 32)), y: b64(publicKey.subarray(32)) },
+        format: 'jwk',
+      });
+      const signed = await post('/v1/sign', { message: 'c0ffee' });
+      expect(signed.status).toBe(200);
+      const signature = Buffer.from(signed.json.signature, 'hex');
+      expect(nodeVerify('sha256', Buffer.from('c0ffee', 'hex'), { key, dsaEncoding: 'ieee-p1363' }, signature)).toBe(
+        true,
+      );
+      expect(await post('/v1/verify', { message: 'c0ffee', signature: signed.json.signature })).toMatchObject({
+        status: 200,
+        json: { valid: true },
+      });
+      expect(await post('/v1/verify', { message: 'c0ffef', signature: signed.json.signature })).toMatchObject({
+        json: { valid: false },
+      });
+      expect(await post('/v1/sign', { message: '00', format: 'fisco' })).toMatchObject({ status: 400 });
+    } finally {
+      await server.close();
+    }
   });
 });
 
