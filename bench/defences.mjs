@@ -4,29 +4,15 @@
 // on and off, measured in turns within one run.
 //   node bench/defences.mjs     (after npm run build:mock && npm run build)
 import { pathToFileURL } from 'node:url';
-import { alternate } from './measure.mjs';
+import { alternate, signDigestRate } from './measure.mjs';
 import { createBenchCard, gm } from './setup.mjs';
 import { Table } from './table.mjs';
 
-const IN_FLIGHT = 64;
-const WINDOW_MS = 1000;
-
-/** Signatures per second of one signer with `opts`, IN_FLIGHT digests in flight for WINDOW_MS. */
+/** Signatures per second of one signer with `opts`, opened for the measurement. */
 async function poolRate(card, opts) {
   const signer = await gm.createSigner(card.configPath, opts);
   try {
-    const digest = new Uint8Array(32).fill(0x5a);
-    let ops = 0;
-    const started = performance.now();
-    const until = started + WINDOW_MS;
-    const worker = async () => {
-      while (performance.now() < until) {
-        await signer.signDigest(digest);
-        ops++;
-      }
-    };
-    await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
-    return { ops, seconds: (performance.now() - started) / 1000 };
+    return await signDigestRate(signer);
   } finally {
     await signer.close();
   }

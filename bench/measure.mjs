@@ -22,6 +22,25 @@ export function rate(fn, opts) {
 }
 
 /**
+ * Signatures per second of `signer.signDigest` with `inFlight` digests in flight for `ms`
+ * milliseconds, in the { ops, seconds } form `alternate` pools.
+ */
+export async function signDigestRate(signer, { inFlight = 64, ms = 1000 } = {}) {
+  const digest = new Uint8Array(32).fill(0x5a);
+  let ops = 0;
+  const started = performance.now();
+  const until = started + ms;
+  const worker = async () => {
+    while (performance.now() < until) {
+      await signer.signDigest(digest);
+      ops++;
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  return { ops, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
  * Runs the measurements `rounds` times in turn and pools each one's ops and seconds, so that
  * load from other processes on a shared machine falls on all of them alike. → ops/s of each.
  */

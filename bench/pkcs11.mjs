@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { alternate, timed } from './measure.mjs';
+import { alternate, signDigestRate, timed } from './measure.mjs';
 import { gm, ROOT } from './setup.mjs';
 import { Table } from './table.mjs';
 
@@ -18,7 +18,6 @@ const PKCS11JS_VERSION = '2.1.7';
 const CACHE = join(ROOT, 'bench', '.cache');
 const MODULE = ['/usr/lib/softhsm/libsofthsm2.so', '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so'].find(existsSync);
 const PIN = '1234';
-const WINDOW_MS = 1000;
 
 function pkcs11js() {
   const require = createRequire(join(CACHE, 'index.js'));
@@ -97,21 +96,6 @@ function pkcs11jsSigner(lib) {
   };
 }
 
-async function asyncRate(signer, inFlight) {
-  const digest = new Uint8Array(32).fill(7);
-  let ops = 0;
-  const started = performance.now();
-  const until = started + WINDOW_MS;
-  const worker = async () => {
-    while (performance.now() < until) {
-      await signer.signDigest(digest);
-      ops++;
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, worker));
-  return { ops, seconds: (performance.now() - started) / 1000 };
-}
-
 export async function measurePkcs11(rounds = 5) {
   const lib = pkcs11js();
   const token = createToken();
@@ -129,7 +113,7 @@ export async function measurePkcs11(rounds = 5) {
       () => timed(() => session.signSync(gm.CKM_ECDSA, key.handle, digest), { ms: 600, warmup: 50 }),
       () => timed(() => other.sign(digest), { ms: 600, warmup: 50 }),
     ]);
-    const [one, many] = await alternate(rounds, [() => asyncRate(single, 64), () => asyncRate(pool, 64)]);
+    const [one, many] = await alternate(rounds, [() => signDigestRate(single), () => signDigestRate(pool)]);
     await session.close();
     return { ours, theirs, one, many, sessions: pool.sessions };
   } finally {

@@ -1,4 +1,4 @@
-import type { CallWatcher } from '../native/async-call';
+import { SessionCalls } from '../native/session-calls';
 import { capacityOf, guardedBuffer, guardIntact } from '../native/guard-bytes';
 import { readUlongArray, reportedLength, ulongArray, type TemplateEntry } from './attributes';
 import { CKR, CKU_USER } from './constants';
@@ -19,11 +19,9 @@ const SIGNATURE_ROOM = 512;
  * One PKCS#11 session. Used by one operation at a time (the caller, e.g. a pool, serialises its
  * use), as PKCS#11 allows one active operation per session. A call past its deadline retires it.
  */
-export class Pkcs11Session implements CallWatcher {
+export class Pkcs11Session {
   #handle: number | null;
-  #retired: 'closed' | 'timed out' | null = null;
-  #pending = 0;
-  #idle: (() => void)[] = [];
+  readonly #calls = new SessionCalls();
   #closing: Promise<void> | null = null;
 
   /** @internal sessions are opened by Pkcs11Module.openSession */
@@ -36,35 +34,31 @@ export class Pkcs11Session implements CallWatcher {
     this.#handle = handle;
   }
 
+  /** No further calls: closed, closing, or retired after a call timed out. */
   get closed(): boolean {
-    return this.#retired !== null;
+    return this.#calls.retired;
   }
 
+  /** A call on it did not return in time; it is closed once that call returns. */
   get timedOut(): boolean {
-    return this.#retired === 'timed out';
+    return this.#calls.timedOut;
   }
 
   get callsInFlight(): number {
-    return this.#pending;
+    return this.#calls.inFlight;
   }
 
-  private call(fn: Pkcs11FunctionName, args: unknown[]): Promise<void> {
-    if (this.#retired !== null || this.#handle === null) {
-      const why = this.#retired === 'timed out' ? 'a session retired after a call timed out' : 'a closed session';
-      return Promise.reject(new Pkcs11BindingError('PKCS11_HANDLE_CLOSED', `${fn} called on ${why}`, { fn }));
-    }
-    this.#pending++;
-    return this.functions.call(fn, [this.#handle, ...args], this);
+  /** The open handle, or an error naming `fn`. */
+  private live(fn: Pkcs11FunctionName): number {
+    const refusal = this.#calls.refusal() ?? (this.#handle === null ? 'a closed session' : undefined);
+    if (refusal !== undefined)
+      throw new Pkcs11BindingError('PKCS11_HANDLE_CLOSED', `${fn} called on ${refusal}`, { fn });
+    return this.#handle as number;
   }
 
-  /** @internal CallWatcher */
-  expired(): void {
-    this.#retired ??= 'timed out';
-  }
-
-  /** @internal CallWatcher */
-  returned(): void {
-    if (--this.#pending === 0) for (const wake of this.#idle.splice(0)) wake();
+  private async call(fn: Pkcs11FunctionName, args: unknown[]): Promise<void> {
+    const handle = this.live(fn);
+    return this.functions.call(fn, [handle, ...args], this.#calls.begin());
   }
 
   /** Logs the user in; CKR_USER_ALREADY_LOGGED_IN (another session did) counts as success. */
@@ -154,12 +148,7 @@ export class Pkcs11Session implements CallWatcher {
    * loop waits for the module. The signature must fit in 512 bytes.
    */
   signSync(mechanism: number, key: number, data: Uint8Array): Buffer {
-    const handle = this.#handle;
-    if (this.#retired !== null || handle === null) {
-      throw new Pkcs11BindingError('PKCS11_HANDLE_CLOSED', 'C_SignInit called on a closed session', {
-        fn: 'C_SignInit',
-      });
-    }
+    const handle = this.live('C_SignInit');
     this.functions.callSync('C_SignInit', [handle, mechanismOf(mechanism), key]);
     const out = guardedBuffer(SIGNATURE_ROOM);
     const length = [SIGNATURE_ROOM];
@@ -168,8 +157,7 @@ export class Pkcs11Session implements CallWatcher {
   }
 
   whenIdle(): Promise<void> {
-    if (this.#pending === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+    return this.#calls.whenIdle();
   }
 
   /** Closes the session once its calls in flight have returned; closing twice shares one close. */
@@ -181,12 +169,11 @@ export class Pkcs11Session implements CallWatcher {
   private async closeOnce(): Promise<void> {
     const handle = this.#handle;
     if (handle === null) return;
-    this.#retired ??= 'closed';
+    this.#calls.retire();
     await this.whenIdle();
     this.#handle = null;
     try {
-      this.#pending++;
-      await this.functions.call('C_CloseSession', [handle], this);
+      await this.functions.call('C_CloseSession', [handle], this.#calls.begin());
     } finally {
       this.owner.sessionEnded(this);
     }
@@ -194,7 +181,7 @@ export class Pkcs11Session implements CallWatcher {
 
   /** @internal the module was finalised, which closed every session with it. */
   forgetFinalizedModule(): void {
-    this.#retired ??= 'closed';
+    this.#calls.retire();
     this.#handle = null;
     this.owner.sessionEnded(this);
   }

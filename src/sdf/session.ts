@@ -6,7 +6,7 @@ import * as symmetric from './session-symmetric';
 import type { Sm4Options, SdfSessionKey } from './session-symmetric';
 import type { Sm2Ciphertext } from './ecc-structs';
 import { SdfBindingError, SdfError } from './errors';
-import type { CallWatcher } from '../native/async-call';
+import { SessionCalls } from '../native/session-calls';
 import type { SdfFunctionName, SdfLibrary } from './library';
 import {
   checkOutput,
@@ -43,11 +43,9 @@ export interface SessionOwner {
  * call has returned. `close()` waits for calls in flight and gives back the access rights it
  * holds before closing.
  */
-export class SdfSession implements CallWatcher {
+export class SdfSession {
   #handle: Handle | null;
-  #retired: 'closed' | 'timed out' | null = null;
-  #pending = 0;
-  #idle: (() => void)[] = [];
+  readonly #calls = new SessionCalls();
   #closing: Promise<void> | null = null;
   readonly #rights = new Set<number>();
   #randomChunk: number;
@@ -65,17 +63,17 @@ export class SdfSession implements CallWatcher {
 
   /** No further calls: closed, closing, or retired after a call timed out. */
   get closed(): boolean {
-    return this.#retired !== null;
+    return this.#calls.retired;
   }
 
   /** A call on it did not return in time; it is closed once that call returns. */
   get timedOut(): boolean {
-    return this.#retired === 'timed out';
+    return this.#calls.timedOut;
   }
 
   /** Device calls of this session that have not returned yet. */
   get callsInFlight(): number {
-    return this.#pending;
+    return this.#calls.inFlight;
   }
 
   /**
@@ -83,26 +81,13 @@ export class SdfSession implements CallWatcher {
    */
   call(fn: SdfFunctionName, args: unknown[]): Promise<void> {
     const handle = this.live(fn);
-    this.#pending++;
-    return this.library.call(fn, [handle, ...args], this);
-  }
-
-  /** @internal CallWatcher: a call of this session is past its deadline. */
-  expired(): void {
-    this.#retired ??= 'timed out';
-  }
-
-  /** @internal CallWatcher: a native call of this session came back. */
-  returned(): void {
-    if (--this.#pending === 0) for (const wake of this.#idle.splice(0)) wake();
+    return this.library.call(fn, [handle, ...args], this.#calls.begin());
   }
 
   /** @internal the open handle, or an error naming `fn` */
   live(fn: string): Handle {
-    if (this.#retired !== null || this.#handle === null) {
-      const why = this.#retired === 'timed out' ? 'a session retired after a call timed out' : 'a closed session';
-      throw new SdfBindingError('SDF_HANDLE_CLOSED', `${fn} called on ${why}`, { fn });
-    }
+    const refusal = this.#calls.refusal() ?? (this.#handle === null ? 'a closed session' : undefined);
+    if (refusal !== undefined) throw new SdfBindingError('SDF_HANDLE_CLOSED', `${fn} called on ${refusal}`, { fn });
     return this.#handle;
   }
 
@@ -369,15 +354,14 @@ export class SdfSession implements CallWatcher {
 
   /** @internal its device was closed, which closed the session with it: nothing left to close. */
   forgetClosedDevice(): void {
-    this.#retired ??= 'closed';
+    this.#calls.retire();
     this.#handle = null;
     this.owner.sessionEnded(this, true);
   }
 
   /** Resolves once no call of this session is in flight. */
   whenIdle(): Promise<void> {
-    if (this.#pending === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+    return this.#calls.whenIdle();
   }
 
   /**
@@ -393,20 +377,18 @@ export class SdfSession implements CallWatcher {
   private async closeOnce(): Promise<void> {
     const handle = this.#handle;
     if (handle === null) return;
-    this.#retired ??= 'closed';
+    this.#calls.retire();
     await this.whenIdle();
     for (const index of this.#rights) {
       try {
-        this.#pending++;
-        await this.library.call('SDF_ReleasePrivateKeyAccessRight', [handle, index], this);
+        await this.library.call('SDF_ReleasePrivateKeyAccessRight', [handle, index], this.#calls.begin());
         this.#rights.delete(index);
       } catch {
         // the close below gives the right back too, on devices that honour it
       }
     }
     try {
-      this.#pending++;
-      await this.library.call('SDF_CloseSession', [handle], this);
+      await this.library.call('SDF_CloseSession', [handle], this.#calls.begin());
     } catch (error) {
       this.owner.sessionEnded(this, false);
       throw error;

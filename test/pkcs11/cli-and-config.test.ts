@@ -85,10 +85,10 @@ describe('gmt0018 serve with a PKCS#11 key', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-      return { status: response.status, json: await response.json() };
+      return { status: response.status, json: (await response.json()) as any };
     };
     try {
-      const keys = await (await fetch(`${server.url}/v1/keys`)).json();
+      const keys = (await (await fetch(`${server.url}/v1/keys`)).json()) as { algorithm: string; publicKey: string }[];
       expect(keys).toEqual([expect.objectContaining({ algorithm: 'ecdsa-p256' })]);
       const publicKey = Buffer.from(keys[0].publicKey, 'hex');
       const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');

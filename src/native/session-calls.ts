@@ -1,0 +1,57 @@
+import type { CallWatcher } from './async-call';
+
+/**
+ * What a session of a foreign library keeps about its calls: how many are in flight, who waits
+ * for them to end, and whether it is retired (closed, or one of its calls passed its deadline and
+ * may still be running inside the library). Shared by SDF and PKCS#11 sessions.
+ */
+export class SessionCalls implements CallWatcher {
+  private pending = 0;
+  private waiting: (() => void)[] = [];
+  private state: 'open' | 'closed' | 'timed out' = 'open';
+
+  get retired(): boolean {
+    return this.state !== 'open';
+  }
+
+  get timedOut(): boolean {
+    return this.state === 'timed out';
+  }
+
+  get inFlight(): number {
+    return this.pending;
+  }
+
+  /** Why the session takes no more calls, for an error message; undefined while it does. */
+  refusal(): string | undefined {
+    if (this.state === 'open') return undefined;
+    return this.state === 'timed out' ? 'a session retired after a call timed out' : 'a closed session';
+  }
+
+  /** A call starts; the watcher's returned() ends it. */
+  begin(): this {
+    this.pending++;
+    return this;
+  }
+
+  /** No further calls (closing); a session retired by a timeout stays marked as such. */
+  retire(): void {
+    if (this.state === 'open') this.state = 'closed';
+  }
+
+  /** CallWatcher: a call of the session passed its deadline. */
+  expired(): void {
+    if (this.state === 'open') this.state = 'timed out';
+  }
+
+  /** CallWatcher: a call of the session came back. */
+  returned(): void {
+    if (--this.pending === 0) for (const wake of this.waiting.splice(0)) wake();
+  }
+
+  /** Resolves once no call is in flight. */
+  whenIdle(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+}
