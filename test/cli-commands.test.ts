@@ -223,7 +223,7 @@ describe('gmt0018 info', () => {
 describe('gmt0018 pubkey and nodeid', () => {
   it('pubkey --json gives backend, format and key', () => {
     const json = JSON.parse(gmt0018(['pubkey', '--config', hsmConfig, '--json']).stdout);
-    expect(json).toEqual({ backend: 'hsm', format: 'hex', publicKey: bytesToHex(publicKey) });
+    expect(json).toEqual({ backend: 'hsm', algorithm: 'sm2', format: 'hex', publicKey: bytesToHex(publicKey) });
   });
 
   it('exits 2 for a bad --format or a config file that does not exist', () => {

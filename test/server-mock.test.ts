@@ -93,8 +93,8 @@ test('/v1/keys lists the allowed keys, with the node ID `gmt0018 nodeid` prints 
   }).trim();
   const { json } = await call('/v1/keys');
   expect(json).toEqual([
-    { keyIndex: 1, publicKey: printed, nodeId: printed },
-    { keyIndex: 2, publicKey: bytesToHex(publicKeys[1]!), nodeId: bytesToHex(publicKeys[1]!) },
+    { keyIndex: 1, algorithm: 'sm2', publicKey: printed, nodeId: printed },
+    { keyIndex: 2, algorithm: 'sm2', publicKey: bytesToHex(publicKeys[1]!), nodeId: bytesToHex(publicKeys[1]!) },
   ]);
 });
 

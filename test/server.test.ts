@@ -137,7 +137,7 @@ describe('signing through the service (software backend)', () => {
     }).trim();
     const { status, json } = await call('/v1/keys');
     expect(status).toBe(200);
-    expect(json).toEqual([{ keyIndex: null, publicKey: printed, nodeId: printed }]);
+    expect(json).toEqual([{ keyIndex: null, algorithm: 'sm2', publicKey: printed, nodeId: printed }]);
   });
 
   test('probes answer without a token', async () => {

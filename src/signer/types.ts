@@ -30,10 +30,12 @@ export interface Signer {
   close(): Promise<void>;
 }
 
-/** The SM2 case of Signer: what every SDF, software and remote signer is. */
-export interface Sm2Signer extends Signer {
-  readonly algorithm: 'sm2';
-}
+/**
+ * The name Signer had before it took other algorithms than SM2, kept so that code written
+ * against it (`const signer: Sm2Signer = await createSigner(…)`) keeps compiling. SDF, software
+ * and remote signers always have `algorithm: 'sm2'`.
+ */
+export type Sm2Signer = Signer;
 
 export interface SignerOptions {
   /** PKCS#11 backend settings, over the config's pkcs11_* keys (`pin` here is never shown). */
