@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { alternate, cLoop, cliBench, timed } from './measure.mjs';
 import { createBenchCard, gm, KEY_INDEX, MOCK_LIB, PASSWORD, slowDeviceCeiling, slowDeviceEnv } from './setup.mjs';
 import { addDefenceRows, measureDefences } from './defences.mjs';
+import { addPkcs11Rows, measurePkcs11 } from './pkcs11.mjs';
 import { addRemoteRows, benchRemote } from './remote/remote.mjs';
 import { measureSoftware } from './software.mjs';
 import { Table } from './table.mjs';
@@ -112,6 +113,9 @@ async function main() {
       10,
       'MiB',
     );
+
+    step('PKCS#11 on SoftHSM: gmt0018 against pkcs11js, and the pool against one session, in turns');
+    addPkcs11Rows(table, await measurePkcs11(3));
 
     step('remote signing service: 32 keep-alive clients on loopback');
     addRemoteRows(table, await benchRemote({ card, step }));
