@@ -33,7 +33,10 @@ beforeAll(() => {
   for (const file of ['dist/index.js', 'dist/index.mjs', 'dist/cli.js']) {
     if (!existsSync(join(ROOT, file))) throw new Error(`${file} is missing: run npm run build first`);
   }
-  const [packed] = JSON.parse(runOk('npm', ['pack', '--json', '--pack-destination', work], ROOT)) as {
+  // --ignore-scripts: prepack would rebuild dist/ under the other test files running beside this one.
+  const [packed] = JSON.parse(
+    runOk('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], ROOT),
+  ) as {
     filename: string;
     files: { path: string }[];
   }[];
@@ -70,7 +73,6 @@ describe('the packed tarball', () => {
         'dist/index.mjs',
         'dist/cli.js',
         'dist/index.d.ts',
-        'dist/index.d.mts',
       ]),
     );
   });
@@ -103,16 +105,16 @@ describe('the packed tarball', () => {
     }
     const use = [
       "const config: SecurityConfig = parseSecurityConfig('[security]\\nenable_hsm=false\\n');",
-      'const signer: Promise<Sm2Signer> = createSigner(config);',
+      'const signer: Promise<Signer> = createSigner(config);',
       'void signer;',
     ].join('\n');
     writeFileSync(
       join(app, 'use.mts'),
-      `import { createSigner, parseSecurityConfig, type SecurityConfig, type Sm2Signer } from 'gmt0018';\n${use}\n`,
+      `import { createSigner, parseSecurityConfig, type SecurityConfig, type Signer } from 'gmt0018';\n${use}\n`,
     );
     writeFileSync(
       join(app, 'use.cts'),
-      "import gmt = require('gmt0018');\ntype SecurityConfig = gmt.SecurityConfig;\ntype Sm2Signer = gmt.Sm2Signer;\n" +
+      "import gmt = require('gmt0018');\ntype SecurityConfig = gmt.SecurityConfig;\ntype Signer = gmt.Signer;\n" +
         `const { createSigner, parseSecurityConfig } = gmt;\n${use}\n`,
     );
     // A deliberate type error proves the check can fail.
@@ -139,5 +141,46 @@ describe('the packed tarball', () => {
     const info = run(bin, ['info', '--lib', MOCK_LIB, '--json'], { cwd: app });
     expect(info.status).toBe(0);
     expect(JSON.parse(info.stdout).functions.present).toContain('SDF_InternalSign_ECC');
+  });
+
+  it('has one copy of every class for require and import (no dual-package hazard)', () => {
+    const script = [
+      "import * as esm from 'gmt0018';",
+      "import { ConfigError, parseSecurityConfig, SoftwareSigner } from 'gmt0018';",
+      "import { createRequire } from 'node:module';",
+      "const cjs = createRequire(import.meta.url)('gmt0018');",
+      'const caught = (parse) => { try { parse("[security]\\nenable_hsm=TRUE\\n"); } catch (error) { return error; } };',
+      'const fromCjs = caught(cjs.parseSecurityConfig);',
+      'const fromEsm = caught(parseSecurityConfig);',
+      'console.log(JSON.stringify({',
+      '  names: Object.keys(esm).filter((name) => name !== "default").sort(),',
+      '  cjsNames: Object.keys(cjs).sort(),',
+      '  sameClasses: ConfigError === cjs.ConfigError && SoftwareSigner === cjs.SoftwareSigner,',
+      '  cjsErrorIsEsmClass: fromCjs instanceof ConfigError,',
+      '  esmErrorIsCjsClass: fromEsm instanceof cjs.ConfigError,',
+      '  code: fromCjs.code,',
+      '}));',
+    ].join('\n');
+    writeFileSync(join(app, 'one-copy.mjs'), script);
+    const result = JSON.parse(runOk(process.execPath, ['one-copy.mjs'], app));
+    expect(result.names).toEqual(result.cjsNames);
+    expect(result.names).toEqual(expect.arrayContaining(['ConfigError', 'createSigner', 'createRemoteSigner']));
+    expect(result).toMatchObject({
+      sameClasses: true,
+      cjsErrorIsEsmClass: true,
+      esmErrorIsCjsClass: true,
+      code: 'CONFIG_BAD_BOOLEAN',
+    });
+  });
+
+  it('declares how it is built, where it lives, and the version its changelog releases', () => {
+    const manifest = JSON.parse(readFileSync(join(app, 'node_modules', 'gmt0018', 'package.json'), 'utf8'));
+    expect(manifest.scripts.prepack).toMatch(/npm run build/);
+    expect(manifest).toMatchObject({ sideEffects: false, repository: { type: 'git' } });
+    expect(typeof manifest.homepage).toBe('string');
+    expect(typeof manifest.bugs.url).toBe('string');
+    const changelog = readFileSync(join(app, 'node_modules', 'gmt0018', 'CHANGELOG.md'), 'utf8');
+    expect(changelog).toContain(`## [${manifest.version}] - `);
+    expect(changelog).toMatch(new RegExp(`^\\[${manifest.version.replace(/\./g, '\\.')}\\]: `, 'm'));
   });
 });
