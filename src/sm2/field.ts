@@ -49,6 +49,26 @@ export function feFromBigInt(x: bigint): Fe {
 
 export const ONE: Fe = feFromBigInt(1n);
 
+/** The element for the 32 big-endian bytes at `offset`, or null if they are not below p. */
+export function feFromBytes(bytes: Uint8Array, offset: number): Fe | null {
+  const out = fe();
+  const end = offset + 31;
+  for (let i = 0; i < LIMBS - 1; i++) {
+    const at = end - 3 * i;
+    out[i] = bytes[at] | (bytes[at - 1] << 8) | (bytes[at - 2] << 16);
+  }
+  out[LIMBS - 1] = bytes[offset + 1] | (bytes[offset] << 8);
+  for (let i = LIMBS - 1; i >= 0; i--) {
+    if (out[i] !== P_LIMBS[i]) {
+      if (out[i] > P_LIMBS[i]) return null;
+      break;
+    }
+    if (i === 0) return null; // equal to p
+  }
+  mul(out, out, R2);
+  return out;
+}
+
 export function copy(o: Fe, a: Fe): void {
   for (let i = 0; i < LIMBS; i++) o[i] = a[i];
 }

@@ -1,6 +1,7 @@
 import { assertBytes, bigIntTo32Bytes, bytesToBigInt, concatBytes } from './bytes';
 import { SM2_N, invertN, modN } from './curve';
-import { affineX, baseTable, multiplyFixedUniform } from './jacobian';
+import { baseTable, multiplyFixedUniform } from './fixed-base';
+import { affineX, newPoint } from './jacobian';
 import { decodePublicKey, privateKeyToScalar, publicKeyFromScalar, randomScalar } from './keys';
 import { computeZ, userIdBytes } from './z';
 import { sm3Parts } from './sm3';
@@ -26,12 +27,15 @@ function digestToScalar(e: Uint8Array): bigint {
   return bytesToBigInt(e);
 }
 
+const kG = newPoint();
+
 /**
  * One signing attempt with nonce k (GB/T 32918.2 §6.1 steps A4–A6).
  * Returns null when the standard says to pick another k.
  */
 function signWithNonce(d: bigint, dInverse: bigint, e: bigint, k: bigint): Uint8Array | null {
-  const x1 = affineX(multiplyFixedUniform(baseTable(), k)) as bigint; // k < n: never infinity
+  multiplyFixedUniform(kG, baseTable(), k);
+  const x1 = affineX(kG) as bigint; // k < n: never infinity
   const r = modN(e + x1);
   if (r === 0n || r + k === SM2_N) return null;
   const s = modN(dInverse * (k - r * d));
