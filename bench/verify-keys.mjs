@@ -65,8 +65,8 @@ function verifier(items, capacity) {
       worker.postMessage({ op, value });
     });
   return {
-    /** A fresh cache of `capacity` tables and a new order of the items to verify them in. */
-    start: (order) => ask('configure', { capacity, order }),
+    /** A fresh cache of `capacity` tables (or `tables`) and a new order to verify the items in. */
+    start: (order, tables = capacity) => ask('configure', { capacity: tables, order }),
     slice: (ms) => ask('slice', ms),
     stats: () => ask('stats'),
     close: () => worker.terminate(),
@@ -97,11 +97,12 @@ function zipfOrder(keys, exponent = 1) {
 /**
  * One stream with a fresh cache, for `seconds` seconds of its own time: each second is 40 slices
  * of 25 ms, each followed by 25 ms of the reference on the same order of keys, so that load from
- * other processes falls on both alike (with 100 ms turns, seconds of the same two verifiers still
- * differed by ±8 % on a busy machine). → each second's rate against the reference's, the means.
+ * other processes falls on both alike. → each second's rate against the reference's, the means.
+ * How far apart two seconds of the same work still fall shows in the control row (no tables on
+ * either side).
  */
-async function measureStream(stream, reference, order, seconds) {
-  await stream.start(order);
+async function measureStream(stream, reference, order, seconds, tables = undefined) {
+  await stream.start(order, tables);
   await reference.start(order);
   const seconds_ = [];
   for (let s = 0; s < seconds; s++) {
@@ -151,6 +152,8 @@ export async function measureVerifyKeys({ seconds = 4, rounds = 2, step = () => 
       step(`verify-keys: ${name}, ${seconds} s with key tables, in turns (25 ms) with ${seconds} s without`);
       results.push({ name, ...(await measureStream(stream, reference, order, seconds)) });
     }
+    step(`verify-keys: control, 1,000 keys with no tables on either side`);
+    results.control = await measureStream(stream, reference, streams[2][1], seconds, 0);
   } finally {
     await Promise.all([stream.close(), reference.close()]);
   }
@@ -184,7 +187,7 @@ export async function measureVerifyKeys({ seconds = 4, rounds = 2, step = () => 
     },
     () => ({ ops: openssl.verify * 2, seconds: 2 }),
   ]);
-  return { streams: results, distinct, repeated, sign, opensslSign, opensslVerify };
+  return { streams: results, control: results.control, distinct, repeated, sign, opensslSign, opensslVerify };
 }
 
 const fmt = (x, digits = 2) =>
@@ -201,6 +204,10 @@ export function addVerifyKeyRows(table, r) {
       'no tables, in turns',
     );
   }
+  table.info(
+    `  control, 1,000 keys, no tables either side: worst second ${fmt(r.control.worst.ratio)} x, mean ${fmt(r.control.meanRatio)} x`,
+    r.control.worst.cachedRate,
+  );
   const k1000 = r.streams.find((s) => s.name.startsWith('1,000')).stats;
   table.below(
     `  key-table cache after 1,000 keys (${k1000.tables} x 5,544 B + sketch)`,
