@@ -51,16 +51,6 @@ export function setInfinity(o: Jacobian): void {
   o.z.fill(0);
 }
 
-export function isInfinity(p: Jacobian): boolean {
-  return isZero(p.z);
-}
-
-export function copyPoint(o: Jacobian, p: Jacobian): void {
-  copy(o.x, p.x);
-  copy(o.y, p.y);
-  copy(o.z, p.z);
-}
-
 /** o = (x, y) with Z = 1. */
 export function setAffine(o: Jacobian, x: Fe, y: Fe): void {
   normalize(o.x, x);
