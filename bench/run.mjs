@@ -9,6 +9,7 @@ import { addDefenceRows, measureDefences } from './defences.mjs';
 import { addPkcs11Rows, measurePkcs11 } from './pkcs11.mjs';
 import { addRemoteRows, benchRemote } from './remote/remote.mjs';
 import { measureSoftware } from './software.mjs';
+import { addVerifyKeyRows, measureVerifyKeys } from './verify-keys.mjs';
 import { Table } from './table.mjs';
 
 const { values } = parseArgs({ options: { 'memory-ops': { type: 'string' } } });
@@ -101,6 +102,9 @@ async function main() {
     table.info('OpenSSL C verify (openssl speed sm2)', ossl.verify);
     table.atLeast('gmt0018 verify, repeated key', sw.gmt0018.verify, sw.smCrypto.verify, 30, 'sm-crypto');
     table.atLeast('gmt0018 verify, repeated key', sw.gmt0018.verify, sw.smCryptoV2.verify, 5, 'sm-crypto-v2');
+
+    step('software SM2 over many keys (issue 20): key tables in turns with none; distinct keys vs OpenSSL');
+    addVerifyKeyRows(table, await measureVerifyKeys({ step }));
 
     step(`memory: ${memoryOps.toLocaleString('en-US')} signs through the pool`);
     // The warm-up lets V8 settle its heap sizes (the young generation grows to 2 x 16 MiB under

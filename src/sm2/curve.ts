@@ -17,7 +17,7 @@ export const Point = weierstrassN(
 );
 
 // Fixed-base multiplication by G uses a table built on first use (lazy, so importing stays cheap).
-// noble's table serves key derivation; jacobian.ts's baseTable() serves sign and verify.
+// noble's table serves key derivation; fixed-base.ts's baseTable() serves sign and verify.
 export const BASE_WINDOW = 8;
 Point.BASE.precompute(BASE_WINDOW, true);
 

@@ -1,223 +1,215 @@
-// Variable-base scalar multiplication for verification, in Jacobian coordinates with the a = -3
-// shortcut and a width-5 NAF. noble's generic complete formulas cost about twice as many field
-// multiplications per doubling, and a verification is ~256 doublings of a public point.
-// Everything here handles public data only and is not constant-time.
-import { BASE_WINDOW, SM2_GX, SM2_GY, SM2_P as P, invertMod } from './curve';
+// Point formulas on sm2p256v1 in Jacobian coordinates (X, Y, Z) ↦ (X/Z², Y/Z³), over the limb
+// field of field.ts, using a = -3. Z ≡ 0 is the point at infinity. Outputs may alias inputs.
+// Exceptional cases (adding a point to itself or to its negative) are handled, so the results
+// are right for any input, not just for honest signatures. Not constant-time.
+import {
+  LIMBS,
+  ONE,
+  add,
+  addScaled,
+  copy,
+  equal,
+  fe,
+  feFromBigInt,
+  feToBigInt,
+  invert,
+  isZero,
+  mul,
+  neg,
+  normalize,
+  scale,
+  sqr,
+  sub,
+  type Fe,
+} from './field';
+import { SM2_P } from './curve';
 
-/** Jacobian (X, Y, Z) ↦ affine (X/Z², Y/Z³); Z = 0 is the point at infinity. */
-export type Jacobian = [bigint, bigint, bigint];
-
-const WINDOW = 5;
-const TABLE_SIZE = 1 << (WINDOW - 2); // odd multiples 1P, 3P, ..., 15P
-
-function sub(a: bigint, b: bigint): bigint {
-  const r = a - b;
-  return r < 0n ? r + P : r;
+export interface Jacobian {
+  readonly x: Fe;
+  readonly y: Fe;
+  readonly z: Fe;
 }
 
-/** dbl-2001-b: 3M + 5S. */
-function double([X1, Y1, Z1]: Jacobian): Jacobian {
-  if (Z1 === 0n) return [0n, 1n, 0n];
-  const delta = (Z1 * Z1) % P;
-  const gamma = (Y1 * Y1) % P;
-  const beta = (X1 * gamma) % P;
-  const alpha = (3n * ((sub(X1, delta) * (X1 + delta)) % P)) % P;
-  const X3 = sub((alpha * alpha) % P, (8n * beta) % P);
-  const yz = Y1 + Z1;
-  const Z3 = sub(sub((yz * yz) % P, gamma), delta);
-  const Y3 = sub((alpha * sub((4n * beta) % P, X3)) % P, (8n * ((gamma * gamma) % P)) % P);
-  return [X3, Y3, Z3];
+/** A Jacobian point with Z², Z³ and -Y kept, for adding it many times (a wNAF table entry). */
+export interface CachedPoint extends Jacobian {
+  readonly zz: Fe;
+  readonly zzz: Fe;
+  readonly negY: Fe;
 }
 
-/** madd-2007-bl: Jacobian + affine (x2, y2) in 7M + 4S, with the exceptional cases handled. */
-export function addAffine(p: Jacobian, x2: bigint, y2: bigint): Jacobian {
-  const [X1, Y1, Z1] = p;
-  if (Z1 === 0n) return [x2, y2, 1n];
-  const Z1Z1 = (Z1 * Z1) % P;
-  const U2 = (x2 * Z1Z1) % P;
-  const S2 = (((y2 * Z1) % P) * Z1Z1) % P;
-  const H = sub(U2, X1);
-  const r = (2n * sub(S2, Y1)) % P;
-  if (H === 0n) return r === 0n ? double(p) : [0n, 1n, 0n];
-  const HH = (H * H) % P;
-  const I = (4n * HH) % P;
-  const J = (H * I) % P;
-  const V = (X1 * I) % P;
-  const X3 = sub(sub((r * r) % P, J), (2n * V) % P);
-  const Y3 = sub((r * sub(V, X3)) % P, (((2n * Y1) % P) * J) % P);
-  const zh = Z1 + H;
-  const Z3 = sub(sub((zh * zh) % P, Z1Z1), HH);
-  return [X3, Y3, Z3];
+// Every coordinate a function here writes is normalised (see field.ts). The comments in brackets
+// give, for each product, the limb growth of its inputs and the bound on their size, in units of
+// 2^23 and of p: inputs normalised or canonical (table entries: growth 2).
+
+export function newPoint(): Jacobian {
+  return { x: fe(), y: fe(), z: fe() };
 }
 
-/** Affine coordinates of several Jacobian points with one inversion (Montgomery's trick). */
-function toAffineBatch(points: Jacobian[]): Array<[bigint, bigint]> {
-  const prefix: bigint[] = [];
-  let acc = 1n;
-  for (const [, , Z] of points) {
-    prefix.push(acc);
-    acc = (acc * Z) % P;
+export function setInfinity(o: Jacobian): void {
+  copy(o.x, ONE);
+  copy(o.y, ONE);
+  o.z.fill(0);
+}
+
+/** o = (x, y) with Z = 1. */
+export function setAffine(o: Jacobian, x: Fe, y: Fe): void {
+  normalize(o.x, x);
+  normalize(o.y, y);
+  copy(o.z, ONE);
+}
+
+const [delta, gamma, beta, alpha, t1, t2] = Array.from({ length: 6 }, fe);
+
+/** o = 2p, dbl-2001-b: 3M + 5S. */
+export function double(o: Jacobian, p: Jacobian): void {
+  if (isZero(p.z)) return setInfinity(o);
+  sqr(delta, p.z);
+  sqr(gamma, p.y);
+  mul(beta, p.x, gamma);
+  sub(t1, p.x, delta);
+  add(t2, p.x, delta);
+  mul(alpha, t1, t2); // [2·2, 2p·2p] α/3 = (X - δ)(X + δ)
+  add(t1, p.y, p.z);
+  sqr(t1, t1); // [2·2, 2p·2p]
+  sub(t1, t1, gamma);
+  sub(t1, t1, delta);
+  normalize(o.z, t1); // Z3 = (Y + Z)² - γ - δ
+  sqr(t1, alpha);
+  scale(t1, t1, 9);
+  addScaled(t1, t1, beta, -8);
+  normalize(o.x, t1); // X3 = α² - 8β
+  scale(t1, beta, 4);
+  sub(t1, t1, o.x);
+  mul(t1, alpha, t1); // [1·5, p·5p]
+  sqr(t2, gamma);
+  scale(t1, t1, 3);
+  addScaled(t1, t1, t2, -8);
+  normalize(o.y, t1); // Y3 = α(4β - X3) - 8γ²
+}
+
+const [z1z1, u1, u2, s1, s2, h, hh, hhh, r, v] = Array.from({ length: 10 }, fe);
+
+/**
+ * o = (U1, S1) + (U2, S2) once the caller has put both on the common denominator p.z·Z2 (H and R
+ * are the differences U2 - U1 and S2 - S1, growth 2 and size 2p at most): add-1998-cmo's tail.
+ * Writes o.x and o.y; the caller writes o.z = Z1·Z2·H.
+ */
+function finishAddition(o: Jacobian, u: Fe, s: Fe): void {
+  sqr(hh, h); // [2·2, 2p·2p]
+  mul(hhh, h, hh);
+  mul(v, u, hh); // V = U1·H²
+  sqr(t1, r); // [2·2, 2p·2p]
+  sub(t1, t1, hhh);
+  addScaled(t1, t1, v, -2);
+  normalize(o.x, t1); // X3 = R² - H³ - 2V
+  sub(t2, v, o.x);
+  mul(t2, r, t2); // [2·2, 2p·2p]
+  mul(t1, s, hhh);
+  sub(t2, t2, t1);
+  normalize(o.y, t2); // Y3 = R(V - X3) - S1·H³
+}
+
+/** o = p + (x2, y2) for an affine (x2, y2): 8M + 3S. */
+export function addAffine(o: Jacobian, p: Jacobian, x2: Fe, y2: Fe): void {
+  if (isZero(p.z)) return setAffine(o, x2, y2);
+  sqr(z1z1, p.z);
+  mul(u2, x2, z1z1); // [2·1]
+  mul(s2, y2, p.z); // [2·1]
+  mul(s2, s2, z1z1);
+  sub(h, u2, p.x);
+  sub(r, s2, p.y);
+  if (isZero(h)) return isZero(r) ? double(o, p) : setInfinity(o);
+  finishAddition(o, p.x, p.y); // reads p.x and p.y before it writes o.x and o.y
+  mul(o.z, p.z, h); // [1·2]
+}
+
+/** o = p + q (q negated if `negate`) for a cached q: 11M + 3S. */
+export function addCached(o: Jacobian, p: Jacobian, q: CachedPoint, negate: boolean): void {
+  const qy = negate ? q.negY : q.y;
+  if (isZero(p.z)) {
+    copy(o.x, q.x);
+    copy(o.y, qy);
+    copy(o.z, q.z);
+    return;
   }
-  let inv = invertMod(acc, P);
-  const out = new Array<[bigint, bigint]>(points.length);
+  sqr(z1z1, p.z);
+  mul(u1, p.x, q.zz);
+  mul(u2, q.x, z1z1);
+  mul(s1, p.y, q.zzz);
+  mul(s2, p.z, z1z1);
+  mul(s2, qy, s2);
+  sub(h, u2, u1);
+  sub(r, s2, s1);
+  if (isZero(h)) return isZero(r) ? double(o, p) : setInfinity(o);
+  finishAddition(o, u1, s1);
+  mul(t1, p.z, q.z);
+  mul(o.z, t1, h); // [1·2]
+}
+
+/** Fills in Z², Z³ and -Y of q from its x, y, z. */
+export function cachePoint(q: CachedPoint): void {
+  sqr(q.zz, q.z);
+  mul(q.zzz, q.zz, q.z);
+  neg(q.negY, q.y);
+}
+
+export function newCachedPoint(): CachedPoint {
+  return { x: fe(), y: fe(), z: fe(), zz: fe(), zzz: fe(), negY: fe() };
+}
+
+const prefixPool: Fe[] = [];
+const [acc, inv, zInv, zInv2] = Array.from({ length: 4 }, fe);
+
+/**
+ * Affine coordinates of points[i] into xs/ys at entry `first + i` (LIMBS limbs each, normalised),
+ * with one inversion for all of them (Montgomery's trick). No point may be at infinity.
+ */
+export function storeAffineBatch(points: Jacobian[], xs: Int32Array, ys: Int32Array, first: number): void {
+  while (prefixPool.length < points.length) prefixPool.push(fe());
+  copy(acc, ONE);
+  for (let i = 0; i < points.length; i++) {
+    copy(prefixPool[i], acc);
+    mul(acc, acc, points[i].z);
+  }
+  invert(inv, acc);
   for (let i = points.length - 1; i >= 0; i--) {
-    const [X, Y, Z] = points[i];
-    const zInv = (inv * prefix[i]) % P;
-    inv = (inv * Z) % P;
-    const zInv2 = (zInv * zInv) % P;
-    out[i] = [(X * zInv2) % P, (((Y * zInv2) % P) * zInv) % P];
+    const p = points[i];
+    mul(zInv, inv, prefixPool[i]);
+    mul(inv, inv, p.z);
+    sqr(zInv2, zInv);
+    mul(t1, p.x, zInv2);
+    xs.set(t1, (first + i) * LIMBS);
+    mul(zInv2, zInv2, zInv);
+    mul(t1, p.y, zInv2);
+    ys.set(t1, (first + i) * LIMBS);
   }
-  return out;
 }
 
-/** Width-w NAF digits of k, least significant first: each non-zero digit is odd and |d| < 2^(w-1). */
-export function wnafDigits(k: bigint, w: number = WINDOW): Int8Array {
-  const binary = k.toString(2);
-  const n = binary.length;
-  const bits = new Uint8Array(n + w + 1);
-  for (let i = 0; i < n; i++) bits[i] = binary.charCodeAt(n - 1 - i) - 48;
-  const digits = new Int8Array(n + 1);
-  const full = 1 << w;
-  const half = 1 << (w - 1);
-  for (let i = 0; i <= n;) {
-    if (bits[i] === 0) {
-      i++;
-      continue;
-    }
-    let v = 0;
-    for (let j = w - 1; j >= 0; j--) v = v * 2 + bits[i + j];
-    for (let j = 0; j < w; j++) bits[i + j] = 0;
-    if (v >= half) {
-      v -= full;
-      // Subtracting a negative digit leaves +2^w to carry into the bits above the window.
-      let c = i + w;
-      while (bits[c] === 1) bits[c++] = 0;
-      bits[c] = 1;
-    }
-    digits[i] = v;
-    i += w;
+/** Copies entry `index` of an affine table (as storeAffineBatch writes it) into x and y. */
+export function loadAffine(x: Fe, y: Fe, xs: Int32Array, ys: Int32Array, index: number): void {
+  const at = index * LIMBS;
+  for (let i = 0; i < LIMBS; i++) {
+    x[i] = xs[at + i];
+    y[i] = ys[at + i];
   }
-  return digits;
 }
 
-/** k·(x, y) for an affine point on the curve and 0 < k < n. */
-export function multiplyAffine(x: bigint, y: bigint, k: bigint): Jacobian {
-  // Table of odd multiples, made affine so the main loop can use mixed additions.
-  const twice = toAffineBatch([double([x, y, 1n])])[0];
-  const odd: Jacobian[] = [[x, y, 1n]];
-  for (let i = 1; i < TABLE_SIZE; i++) odd.push(addAffine(odd[i - 1], twice[0], twice[1]));
-  const table = toAffineBatch(odd);
-  const negY = table.map(([, ty]) => P - ty); // y is never 0: the group has odd order
-
-  const digits = wnafDigits(k);
-  let acc: Jacobian = [0n, 1n, 0n];
-  for (let i = digits.length - 1; i >= 0; i--) {
-    acc = double(acc);
-    const d = digits[i];
-    if (d > 0) acc = addAffine(acc, table[(d - 1) >> 1][0], table[(d - 1) >> 1][1]);
-    else if (d < 0) acc = addAffine(acc, table[(-d - 1) >> 1][0], negY[(-d - 1) >> 1]);
-  }
-  return acc;
+/** Affine x of p as an integer in [0, p), or null at infinity. */
+export function affineX(p: Jacobian): bigint | null {
+  if (isZero(p.z)) return null;
+  const zInv = fe();
+  invert(zInv, p.z);
+  sqr(zInv, zInv);
+  mul(zInv, p.x, zInv);
+  return feToBigInt(zInv);
 }
 
-/** Affine x of a Jacobian point, or null at infinity. */
-export function affineX([X, , Z]: Jacobian): bigint | null {
-  if (Z === 0n) return null;
-  const zInv = invertMod(Z, P);
-  return (X * ((zInv * zInv) % P)) % P;
-}
-
-/**
- * Affine multiples d·2^(w·j)·P for every window j and 1 <= d <= 2^(w-1), flattened: entry
- * (j, d) is at j·2^(w-1) + d - 1. With signed base-2^w digits, k·P is then one mixed addition
- * per window and no doubling at all.
- */
-export interface FixedBaseTable {
-  readonly window: number;
-  readonly windows: number;
-  readonly xs: bigint[];
-  readonly ys: bigint[];
-}
-
-/** Builds the table for the affine point (x, y); costs about 2^(w-1)·(256/w) mixed additions. */
-export function buildFixedBaseTable(x: bigint, y: bigint, window: number): FixedBaseTable {
-  const rowSize = 1 << (window - 1);
-  const windows = Math.ceil(256 / window) + 1; // + 1 for the carry out of the top digit
-  const xs: bigint[] = [];
-  const ys: bigint[] = [];
-  let bx = x;
-  let by = y;
-  for (let j = 0; j < windows; j++) {
-    const row: Jacobian[] = [[bx, by, 1n]];
-    for (let d = 1; d < rowSize; d++) row.push(addAffine(row[d - 1], bx, by));
-    row.push(double(row[rowSize - 1])); // 2^(w-1)·B doubled: the base of the next window
-    const affine = toAffineBatch(row);
-    for (let d = 0; d < rowSize; d++) {
-      xs.push(affine[d][0]);
-      ys.push(affine[d][1]);
-    }
-    [bx, by] = affine[rowSize];
-  }
-  return { window, windows, xs, ys };
-}
-
-/** Signed base-2^w digits of 0 <= k < 2^256, least significant first, each in [-2^(w-1), 2^(w-1)). */
-function signedDigits(k: bigint, window: number, windows: number): Int16Array {
-  const digits = new Int16Array(windows);
-  const mask = BigInt((1 << window) - 1);
-  const shift = BigInt(window);
-  const half = 1 << (window - 1);
-  let carry = 0;
-  for (let j = 0; j < windows; j++) {
-    let v = Number(k & mask) + carry;
-    k >>= shift;
-    carry = 0;
-    if (v >= half) {
-      v -= 1 << window;
-      carry = 1;
-    }
-    digits[j] = v;
-  }
-  return digits;
-}
-
-/** acc + k·P from P's table; `acc` is consumed. Zero digits are skipped (public scalars only). */
-export function addFixedMultiple(acc: Jacobian, table: FixedBaseTable, k: bigint): Jacobian {
-  const digits = signedDigits(k, table.window, table.windows);
-  const rowSize = 1 << (table.window - 1);
-  for (let j = 0; j < digits.length; j++) {
-    const d = digits[j];
-    if (d === 0) continue;
-    const at = j * rowSize + (d > 0 ? d : -d) - 1;
-    acc = addAffine(acc, table.xs[at], d > 0 ? table.ys[at] : P - table.ys[at]);
-  }
-  return acc;
-}
-
-/**
- * k·P from P's table for a secret k: one addition for every window, a zero digit adding into a
- * throw-away accumulator, so the count of additions does not depend on k. (BigInt arithmetic is
- * not constant-time; this only avoids the grossest leak, as noble's fake additions do.)
- */
-export function multiplyFixedUniform(table: FixedBaseTable, k: bigint): Jacobian {
-  const digits = signedDigits(k, table.window, table.windows);
-  const rowSize = 1 << (table.window - 1);
-  let acc: Jacobian = [0n, 1n, 0n];
-  let dummy: Jacobian = [table.xs[0], table.ys[0], 1n];
-  for (let j = 0; j < digits.length; j++) {
-    const d = digits[j];
-    const at = j * rowSize + (d > 0 ? d : d < 0 ? -d : 1) - 1;
-    const y = d >= 0 ? table.ys[at] : P - table.ys[at];
-    if (d === 0) dummy = addAffine(dummy, table.xs[at], y);
-    else acc = addAffine(acc, table.xs[at], y);
-  }
-  return acc;
-}
-
-let gTable: FixedBaseTable | null = null;
-
-/** The table of G (about 0.5 MB), built on first use so that importing stays cheap. */
-export function baseTable(): FixedBaseTable {
-  gTable ??= buildFixedBaseTable(SM2_GX, SM2_GY, BASE_WINDOW);
-  return gTable;
+/** Whether p is not at infinity and its affine x is x (0 <= x < p), without an inversion: X = x·Z². */
+export function hasAffineX(p: Jacobian, x: bigint): boolean {
+  if (isZero(p.z) || x >= SM2_P) return false;
+  const zz = fe();
+  sqr(zz, p.z);
+  const xzz = feFromBigInt(x);
+  mul(xzz, xzz, zz);
+  return equal(xzz, p.x);
 }

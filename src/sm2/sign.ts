@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { assertBytes, bigIntTo32Bytes, bytesToBigInt, concatBytes } from './bytes';
 import { SM2_N, invertN, modN } from './curve';
-import { affineX, baseTable, multiplyFixedUniform } from './jacobian';
-import { decodePublicKey, privateKeyToScalar, publicKeyFromScalar, randomScalar } from './keys';
+import { baseTable, multiplyFixedUniform } from './fixed-base';
+import { affineX, newPoint } from './jacobian';
+import { decodePublicKey, privateKeyToScalar, publicKeyFromScalar } from './keys';
+import { hedgedNonces } from './nonce';
 import { computeZ, userIdBytes } from './z';
 import { sm3Parts } from './sm3';
 
@@ -20,18 +23,21 @@ function inverseOfOnePlus(privateKey: Uint8Array, d: bigint): bigint {
   return inverse;
 }
 
-function digestToScalar(e: Uint8Array): bigint {
+function checkDigest(e: Uint8Array): Uint8Array {
   assertBytes(e, 'digest');
   if (e.length !== 32) throw new TypeError(`digest e must be 32 bytes, got ${e.length}`);
-  return bytesToBigInt(e);
+  return e;
 }
+
+const kG = newPoint();
 
 /**
  * One signing attempt with nonce k (GB/T 32918.2 §6.1 steps A4–A6).
  * Returns null when the standard says to pick another k.
  */
 function signWithNonce(d: bigint, dInverse: bigint, e: bigint, k: bigint): Uint8Array | null {
-  const x1 = affineX(multiplyFixedUniform(baseTable(), k)) as bigint; // k < n: never infinity
+  multiplyFixedUniform(kG, baseTable(), k);
+  const x1 = affineX(kG) as bigint; // k < n: never infinity
   const r = modN(e + x1);
   if (r === 0n || r + k === SM2_N) return null;
   const s = modN(dInverse * (k - r * d));
@@ -39,19 +45,26 @@ function signWithNonce(d: bigint, dInverse: bigint, e: bigint, k: bigint): Uint8
   return concatBytes(bigIntTo32Bytes(r), bigIntTo32Bytes(s));
 }
 
-/** Retries with fresh random nonces until the standard accepts one (almost always the first). */
-function signRandomNonce(privateKey: Uint8Array, d: bigint, e: bigint): Uint8Array {
+/**
+ * Signs digest e with nonces from d, e and `entropy` (nonce.ts), taking the next one in the rare
+ * case that the standard rejects a k. Normal use passes 32 fresh random bytes; the same inputs
+ * give the same signature, so tests pass fixed ones.
+ */
+export function signDigestHedged(privateKey: Uint8Array, e: Uint8Array, entropy: Uint8Array): Uint8Array {
+  const d = privateKeyToScalar(privateKey);
+  checkDigest(e);
   const dInverse = inverseOfOnePlus(privateKey, d);
-  for (;;) {
-    const sig = signWithNonce(d, dInverse, e, randomScalar(SM2_N - 1n));
+  const eInt = bytesToBigInt(e);
+  for (const k of hedgedNonces(d, e, entropy)) {
+    const sig = signWithNonce(d, dInverse, eInt, k);
     if (sig !== null) return sig;
   }
+  throw new Error('unreachable');
 }
 
-/** Signs the 32-byte digest e = SM3(Z||M); 64 bytes r||s with a fresh random k. */
+/** Signs the 32-byte digest e = SM3(Z||M); 64 bytes r||s with a hedged nonce (see nonce.ts). */
 export function sm2SignDigest(privateKey: Uint8Array, e: Uint8Array): Uint8Array {
-  const d = privateKeyToScalar(privateKey);
-  return signRandomNonce(privateKey, d, digestToScalar(e));
+  return signDigestHedged(privateKey, e, randomBytes(32));
 }
 
 /**
@@ -61,7 +74,7 @@ export function sm2SignDigest(privateKey: Uint8Array, e: Uint8Array): Uint8Array
  */
 export function sm2SignDigestWithK(privateKey: Uint8Array, e: Uint8Array, k: bigint): Uint8Array {
   const d = privateKeyToScalar(privateKey);
-  const eInt = digestToScalar(e);
+  const eInt = bytesToBigInt(checkDigest(e));
   if (typeof k !== 'bigint') throw new TypeError('k must be a bigint');
   if (k < 1n || k >= SM2_N) throw new RangeError('k is out of range [1, n-1]');
   const sig = signWithNonce(d, inverseOfOnePlus(privateKey, d), eInt, k);
@@ -92,6 +105,5 @@ export function sm2Sign(
   } else {
     publicKey = publicKeyFromScalar(d);
   }
-  const e = sm3Parts([computeZ(publicKey, id), message]);
-  return signRandomNonce(privateKey, d, bytesToBigInt(e));
+  return signDigestHedged(privateKey, sm3Parts([computeZ(publicKey, id), message]), randomBytes(32));
 }
