@@ -18,13 +18,14 @@ export interface CallWatcher {
   returned(): void;
 }
 
-export interface AsyncCall {
+/** How the calls of one function are made: built once per function, not per call. */
+export interface ForeignCallSpec {
+  fn: AsyncForeignFunction;
   deadlines: CallDeadlines;
   /** The error the caller gets past the deadline. */
   timeoutError: () => Error;
   /** The error a return value means, or undefined for success. */
   check: (value: unknown) => Error | undefined;
-  watcher?: CallWatcher;
   /** Wait for this queue (serialised calls); the deadline counts from the request, queue included. */
   queue?: SerialQueue;
 }
@@ -33,33 +34,32 @@ export interface AsyncCall {
  * Past the deadline the promise rejects while the native call goes on (it cannot be stopped); a
  * call still queued then never starts.
  */
-export function callForeign(fn: AsyncForeignFunction, args: unknown[], call: AsyncCall): Promise<void> {
-  const { deadlines, watcher } = call;
+export function callForeign(spec: ForeignCallSpec, args: unknown[], watcher?: CallWatcher): Promise<void> {
   return new Promise((resolve, reject) => {
     let late = false;
-    const tracked = deadlines.start(() => {
+    const tracked = spec.deadlines.start(() => {
       late = true;
       watcher?.expired();
-      reject(call.timeoutError());
+      reject(spec.timeoutError());
     });
-    const invoke = () =>
-      new Promise<void>((done) => {
-        if (late) {
-          watcher?.returned();
-          done();
-          return;
-        }
-        fn.async(...args, (err: unknown, value: unknown) => {
-          const inTime = deadlines.finish(tracked);
-          watcher?.returned();
-          done();
-          if (!inTime) return;
-          const error = err ? (err as Error) : call.check(value);
-          if (error) reject(error);
-          else resolve();
-        });
+    const invoke = (done?: () => void) => {
+      if (late) {
+        // waited its turn past the deadline: the caller has given up, so it never runs
+        watcher?.returned();
+        done?.();
+        return;
+      }
+      spec.fn.async(...args, (err: unknown, value: unknown) => {
+        const inTime = spec.deadlines.finish(tracked);
+        watcher?.returned();
+        done?.();
+        if (!inTime) return;
+        const error = err ? (err as Error) : spec.check(value);
+        if (error) reject(error);
+        else resolve();
       });
-    if (call.queue) void call.queue.run(invoke);
-    else void invoke();
+    };
+    if (spec.queue) void spec.queue.run(() => new Promise<void>((done) => invoke(done)));
+    else invoke();
   });
 }

@@ -3,7 +3,7 @@
  * and calls into them with a deadline. CK_ULONG is C's `unsigned long`, the platform's width.
  */
 import koffi from 'koffi';
-import { callForeign, type AsyncForeignFunction, type CallWatcher } from '../native/async-call';
+import { callForeign, type AsyncForeignFunction, type CallWatcher, type ForeignCallSpec } from '../native/async-call';
 import { CallDeadlines } from '../native/call-deadlines';
 import { LibraryLoadError, loadLibrary, type LoadedLibrary } from '../native/load';
 import { CKR } from './constants';
@@ -153,6 +153,7 @@ export class Pkcs11Functions {
   private readonly loaded: LoadedLibrary;
   private readonly deadlines: CallDeadlines;
   private readonly functions = new Map<Pkcs11FunctionName, KoffiFunction>();
+  private readonly specs = new Map<Pkcs11FunctionName, ForeignCallSpec>();
   /** CK_FUNCTION_LIST's version, e.g. 2.40 or 3.0. */
   readonly version: { major: number; minor: number };
 
@@ -200,16 +201,25 @@ export class Pkcs11Functions {
 
   /** Calls on the libuv thread pool, with the deadline; a CK_RV other than CKR_OK rejects. */
   call(name: Pkcs11FunctionName, args: unknown[], watcher?: CallWatcher): Promise<void> {
-    return callForeign(this.resolve(name), args, {
-      deadlines: this.deadlines,
-      timeoutError: () =>
-        new Pkcs11BindingError('PKCS11_CALL_TIMEOUT', `${name} did not return within ${this.deadlines.timeoutMs} ms`, {
-          libPath: this.path,
-          fn: name,
-        }),
-      check: (rv) => (Number(rv) === CKR.CKR_OK ? undefined : new Pkcs11Error(name, Number(rv))),
-      watcher,
-    });
+    let spec = this.specs.get(name);
+    if (!spec) {
+      spec = {
+        fn: this.resolve(name),
+        deadlines: this.deadlines,
+        timeoutError: () =>
+          new Pkcs11BindingError(
+            'PKCS11_CALL_TIMEOUT',
+            `${name} did not return within ${this.deadlines.timeoutMs} ms`,
+            {
+              libPath: this.path,
+              fn: name,
+            },
+          ),
+        check: (rv) => (Number(rv) === CKR.CKR_OK ? undefined : new Pkcs11Error(name, Number(rv))),
+      };
+      this.specs.set(name, spec);
+    }
+    return callForeign(spec, args, watcher);
   }
 
   /** Calls on the calling thread (for benchmarks and quick reads); a CK_RV other than CKR_OK throws. */

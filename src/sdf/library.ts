@@ -1,5 +1,5 @@
 import koffi, { type LibraryHandle } from 'koffi';
-import { callForeign, type CallWatcher } from '../native/async-call';
+import { callForeign, type CallWatcher, type ForeignCallSpec } from '../native/async-call';
 import { CallDeadlines } from '../native/call-deadlines';
 import { LibraryLoadError, loadLibrary, type LoadedLibrary } from '../native/load';
 import { SerialQueue } from '../native/serial-queue';
@@ -165,6 +165,8 @@ export class SdfLibrary {
   private readonly deadlines: CallDeadlines;
   private readonly functions = new Map<SdfFunctionName, KoffiFunction>();
   private readonly missing = new Set<SdfFunctionName>();
+  private readonly specs = new Map<SdfFunctionName, ForeignCallSpec>();
+  private readonly queuedSpecs = new Map<SdfFunctionName, ForeignCallSpec>();
 
   constructor(path: string, settings: SdfLibraryOptions = {}) {
     this.path = path;
@@ -237,13 +239,26 @@ export class SdfLibrary {
    * the promise rejects with SDF_CALL_TIMEOUT while the call goes on.
    */
   call(name: SdfFunctionName, args: unknown[], watcher?: CallWatcher): Promise<void> {
-    return callForeign(this.resolve(name), args, {
-      deadlines: this.deadlines,
-      timeoutError: () => this.timeoutError(name),
-      check: (code) => (code === SDR_OK ? undefined : new SdfError(this.symbolOf(name), code as number)),
-      watcher,
-      queue: this.state.serialAll || LIFECYCLE.has(name) ? this.state.queue : undefined,
-    });
+    return callForeign(this.specFor(name), args, watcher);
+  }
+
+  /** How `name` is called: made once per function (and per queueing), not per call. */
+  private specFor(name: SdfFunctionName): ForeignCallSpec {
+    const queued = this.state.serialAll || LIFECYCLE.has(name);
+    const cache = queued ? this.queuedSpecs : this.specs;
+    let spec = cache.get(name);
+    if (!spec) {
+      const symbol = this.symbolOf(name);
+      spec = {
+        fn: this.resolve(name),
+        deadlines: this.deadlines,
+        timeoutError: () => this.timeoutError(name),
+        check: (code) => (code === SDR_OK ? undefined : new SdfError(symbol, code as number)),
+        queue: queued ? this.state.queue : undefined,
+      };
+      cache.set(name, spec);
+    }
+    return spec;
   }
 
   /**

@@ -116,20 +116,19 @@ export function decodeSignature(struct: Buffer, field: EccFieldBytes, fn: string
   checkOutput(struct, 2 * field, fn);
   const r = takeValue(struct, 0, field, 'r', fn);
   const s = takeValue(struct, field, field, 's', fn);
-  for (const [name, value] of [
-    ['r', r],
-    ['s', s],
-  ] as const) {
-    if (isZero(value, 0, value.length) || Buffer.compare(value, SM2_ORDER) >= 0) {
-      throw new SdfBindingError('SDF_BAD_RESPONSE', `${fn} returned a signature whose ${name} is not in [1, n-1]`, {
-        fn,
-      });
-    }
-  }
+  requireScalar(r, 'r', fn);
+  requireScalar(s, 's', fn);
   const out = new Uint8Array(2 * SM2_VALUE_BYTES);
   out.set(r, 0);
   out.set(s, SM2_VALUE_BYTES);
   return out;
+}
+
+/** r and s of an SM2 signature lie in [1, n-1]. */
+function requireScalar(value: Buffer, name: string, fn: string): void {
+  if (isZero(value, 0, value.length) || Buffer.compare(value, SM2_ORDER) >= 0) {
+    throw new SdfBindingError('SDF_BAD_RESPONSE', `${fn} returned a signature whose ${name} is not in [1, n-1]`, { fn });
+  }
 }
 
 /** DEVICEINFO: 40 + 16 + 16 bytes of text, then eight unsigned ints. */
