@@ -2,7 +2,7 @@
  * One call into a foreign library on the libuv thread pool, with a deadline, optionally waiting
  * its turn in a queue. Shared by the SDF and PKCS#11 bindings.
  */
-import type { CallDeadlines } from './call-deadlines';
+import { TrackedCall, type CallDeadlines } from './call-deadlines';
 import type { SerialQueue } from './serial-queue';
 
 /** A function declared through koffi, callable on the thread pool. */
@@ -30,36 +30,54 @@ export interface ForeignCallSpec {
   queue?: SerialQueue;
 }
 
+/** One call in flight: its own entry in the deadline list, so that a call allocates little. */
+class ForeignCall extends TrackedCall {
+  late = false;
+
+  constructor(
+    private readonly spec: ForeignCallSpec,
+    private readonly args: unknown[],
+    private readonly watcher: CallWatcher | undefined,
+    private readonly resolve: () => void,
+    private readonly reject: (error: unknown) => void,
+  ) {
+    super();
+  }
+
+  expire(): void {
+    this.late = true;
+    this.watcher?.expired();
+    this.reject(this.spec.timeoutError());
+  }
+
+  invoke(done?: () => void): void {
+    if (this.late) {
+      // waited its turn past the deadline: the caller has given up, so it never runs
+      this.watcher?.returned();
+      done?.();
+      return;
+    }
+    this.spec.fn.async(...this.args, (err: unknown, value: unknown) => {
+      const inTime = this.spec.deadlines.finish(this);
+      this.watcher?.returned();
+      done?.();
+      if (!inTime) return;
+      const error = err ? (err as Error) : this.spec.check(value);
+      if (error) this.reject(error);
+      else this.resolve();
+    });
+  }
+}
+
 /**
  * Past the deadline the promise rejects while the native call goes on (it cannot be stopped); a
  * call still queued then never starts.
  */
 export function callForeign(spec: ForeignCallSpec, args: unknown[], watcher?: CallWatcher): Promise<void> {
   return new Promise((resolve, reject) => {
-    let late = false;
-    const tracked = spec.deadlines.start(() => {
-      late = true;
-      watcher?.expired();
-      reject(spec.timeoutError());
-    });
-    const invoke = (done?: () => void) => {
-      if (late) {
-        // waited its turn past the deadline: the caller has given up, so it never runs
-        watcher?.returned();
-        done?.();
-        return;
-      }
-      spec.fn.async(...args, (err: unknown, value: unknown) => {
-        const inTime = spec.deadlines.finish(tracked);
-        watcher?.returned();
-        done?.();
-        if (!inTime) return;
-        const error = err ? (err as Error) : spec.check(value);
-        if (error) reject(error);
-        else resolve();
-      });
-    };
-    if (spec.queue) void spec.queue.run(() => new Promise<void>((done) => invoke(done)));
-    else invoke();
+    const call = new ForeignCall(spec, args, watcher, resolve, reject);
+    spec.deadlines.start(call);
+    if (spec.queue) void spec.queue.run(() => new Promise<void>((done) => call.invoke(done)));
+    else call.invoke();
   });
 }

@@ -127,7 +127,9 @@ export function decodeSignature(struct: Buffer, field: EccFieldBytes, fn: string
 /** r and s of an SM2 signature lie in [1, n-1]. */
 function requireScalar(value: Buffer, name: string, fn: string): void {
   if (isZero(value, 0, value.length) || Buffer.compare(value, SM2_ORDER) >= 0) {
-    throw new SdfBindingError('SDF_BAD_RESPONSE', `${fn} returned a signature whose ${name} is not in [1, n-1]`, { fn });
+    throw new SdfBindingError('SDF_BAD_RESPONSE', `${fn} returned a signature whose ${name} is not in [1, n-1]`, {
+      fn,
+    });
   }
 }
 

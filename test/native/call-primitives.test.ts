@@ -1,4 +1,4 @@
-import { CallDeadlines } from '../../src/native/call-deadlines';
+import { CallDeadlines, TrackedCall } from '../../src/native/call-deadlines';
 import { capacityOf, GUARD_BYTES, guardedBuffer, guardIntact } from '../../src/native/guard-bytes';
 import { SerialQueue } from '../../src/native/serial-queue';
 
@@ -28,22 +28,42 @@ describe('SerialQueue', () => {
   });
 });
 
+class Call extends TrackedCall {
+  constructor(
+    private readonly name: string,
+    private readonly expired: string[],
+  ) {
+    super();
+  }
+
+  expire(): void {
+    this.expired.push(this.name);
+  }
+}
+
 describe('CallDeadlines', () => {
-  it('expires a call that outlives its timeout, once, and not one that finished in time', async () => {
+  it('expires the calls that outlive their timeout, once each, and none that finished in time', async () => {
     const deadlines = new CallDeadlines(40);
     const expired: string[] = [];
-    const slow = deadlines.start(() => expired.push('slow'));
-    const fast = deadlines.start(() => expired.push('fast'));
+    const [slow, fast, middle] = ['slow', 'fast', 'middle'].map((name) => new Call(name, expired));
+    deadlines.start(slow);
+    deadlines.start(fast);
+    deadlines.start(middle);
     expect(deadlines.finish(fast)).toBe(true);
-    await sleep(120);
-    expect(expired).toEqual(['slow']);
+    await sleep(150);
+    expect(expired).toEqual(['slow', 'middle']);
     expect(deadlines.finish(slow)).toBe(false);
+    expect(deadlines.finish(middle)).toBe(false);
   });
 
-  it('is off at 0 and refuses a timeout that is not a whole number of milliseconds', () => {
+  it('is off at 0 and refuses a timeout that is not a whole number of milliseconds', async () => {
     const off = new CallDeadlines(0);
-    expect(off.start(() => undefined)).toBeUndefined();
-    expect(off.finish(undefined)).toBe(true);
+    const expired: string[] = [];
+    const call = new Call('never', expired);
+    off.start(call);
+    await sleep(20);
+    expect(off.finish(call)).toBe(true);
+    expect(expired).toEqual([]);
     expect(() => new CallDeadlines(-1)).toThrow(RangeError);
     expect(() => new CallDeadlines(1.5)).toThrow(RangeError);
   });
