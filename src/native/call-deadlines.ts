@@ -33,10 +33,6 @@ export class CallDeadlines {
     this.sweepMs = Math.max(5, Math.ceil(timeoutMs / 4));
   }
 
-  get enabled(): boolean {
-    return this.timeoutMs > 0;
-  }
-
   /** Watches a call that starts now; its expire() runs if it is still in flight past the deadline. */
   start(call: TrackedCall): void {
     if (this.timeoutMs === 0) return;

@@ -87,23 +87,23 @@ export class Pkcs11Signer extends PublicKeyHolder<SignerAlgorithm> implements Si
       const wanted = opts.sessions ?? settings.sessions ?? defaultSessionCount();
       const sessionCount = Math.max(1, Math.min(wanted, maxRwSessions ?? wanted));
       source = new Pkcs11Sessions(module, token, slot, pin, selector, sm2);
-      const sessions: KeySession[] = [];
-      for (let i = 0; i < sessionCount; i++) sessions.push(await source.create());
+      const sessions: KeySession[] = [await source.create()];
       const key = source.key as NonNullable<Pkcs11Sessions['key']>;
-      const pool = new ResourcePool(sessions, {
-        create: () => (source as Pkcs11Sessions).create(),
-        dispose: (resource) => (source as Pkcs11Sessions).dispose(resource),
-        closedError: () => new SignerClosedError('pkcs11'),
-      });
-      const mechanism =
-        key.algorithm === 'sm2' ? (sm2?.mechanism ?? 0) : key.algorithm === 'ed25519' ? CKM_EDDSA : CKM_ECDSA;
       if (key.algorithm === 'sm2' && sm2 === undefined) {
         throw new Pkcs11BindingError(
           'PKCS11_KEY_UNSUPPORTED',
           'an SM2 key needs pkcs11_profile: SM2 has no standard PKCS#11 mechanism (sansec, tass, luna, ibm-ep11)',
         );
       }
-      const format = key.algorithm === 'sm2' ? (sm2?.signatureFormat ?? 'raw') : 'raw';
+      while (sessions.length < sessionCount) sessions.push(await source.create());
+      const pool = new ResourcePool(sessions, {
+        create: () => (source as Pkcs11Sessions).create(),
+        dispose: (resource) => (source as Pkcs11Sessions).dispose(resource),
+        closedError: () => new SignerClosedError('pkcs11'),
+      });
+      const viaProfile = key.algorithm === 'sm2' ? sm2 : undefined;
+      const mechanism = viaProfile?.mechanism ?? (key.algorithm === 'ed25519' ? CKM_EDDSA : CKM_ECDSA);
+      const format = viaProfile?.signatureFormat ?? 'raw';
       return new Pkcs11Signer(source, pool, key.publicKey, key.algorithm, mechanism, format, opts.lowS ?? false, retry);
     } catch (error) {
       await (source ?? module).close().catch(() => undefined);

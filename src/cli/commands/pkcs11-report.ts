@@ -1,7 +1,7 @@
 /** What `gmt0018 info --pkcs11 LIB` reports: the module, its slots and tokens, mechanisms and keys. */
 import { readFileSync } from 'node:fs';
 import { CKM_ECDSA, CKM_EDDSA, PKCS11_SM2_PROFILES, Pkcs11Module, type TokenInfo } from '../../pkcs11';
-import { template, ulongValue } from '../../pkcs11/attributes';
+import { readUlong, template, ulongValue } from '../../pkcs11/attributes';
 import { CKA, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY } from '../../pkcs11/constants';
 import { algorithmOf } from '../../pkcs11/keys';
 import type { Pkcs11Session } from '../../pkcs11/session';
@@ -43,7 +43,7 @@ async function listKeys(session: Pkcs11Session, klass: number): Promise<KeyListi
     try {
       algorithm = algorithmOf(keyType, params, undefined);
     } catch {
-      algorithm = keyType === undefined ? 'unknown' : `key type 0x${keyType.readUInt32LE(0).toString(16)}`;
+      algorithm = keyType === undefined ? 'unknown' : `key type 0x${readUlong(keyType).toString(16)}`;
     }
     out.push({
       class: klass === CKO_PRIVATE_KEY ? 'private' : 'public',
