@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readSecretFile } from '../config/secret-file';
 import { CKM_ECDSA, CKM_EDDSA, Pkcs11BindingError, Pkcs11Module } from '../pkcs11';
 import { PKCS11_SM2_PROFILES, isPkcs11Sm2ProfileName, type Sm2Profile } from '../pkcs11/profiles';
 import { loadLibrary } from '../native/load';
@@ -20,14 +20,7 @@ export type Pkcs11SignerSettings = Pkcs11Settings & { pin?: string };
 function pinOf(settings: Pkcs11SignerSettings): string {
   if (settings.pin !== undefined) return settings.pin;
   if (settings.pinFile === undefined) return '';
-  try {
-    return readFileSync(settings.pinFile, 'utf8').trim();
-  } catch (error) {
-    throw new Pkcs11BindingError(
-      'PKCS11_TOKEN_NOT_FOUND',
-      `the PIN file ${settings.pinFile} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
-    );
-  }
+  return readSecretFile(settings.pinFile, 'pkcs11_pin_file');
 }
 
 /** The SM2 profile with its overrides, or undefined when none is configured. */

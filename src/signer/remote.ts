@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { ConfigError, ConfigErrorCodes, type SecurityConfig } from '../config';
+import { type SecurityConfig } from '../config';
+import { readSecretFile } from '../config/secret-file';
 import { bytesToHex, hexToBytes } from '../sm2';
 import { PublicKeyHolder, requireDigest } from './key-material';
 import { chooseKey, verifiedSignature } from './remote-answers';
@@ -86,20 +86,7 @@ export function remoteSignerOptionsFromConfig(config: SecurityConfig): RemoteSig
   if (settings === undefined) throw new TypeError('the config has no remote_signer_url');
   const opts: RemoteSignerOptions = { urls: settings.urls };
   if (settings.tokenFile !== undefined) {
-    try {
-      opts.token = readFileSync(settings.tokenFile, 'utf8').trim();
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'error';
-      throw new ConfigError(
-        ConfigErrorCodes.CONFIG_FILE_UNREADABLE,
-        `cannot read the token file ${settings.tokenFile} (${code})`,
-        {
-          ...(config.configPath === undefined ? {} : { file: config.configPath }),
-          section: 'security',
-          key: 'remote_signer_token_file',
-        },
-      );
-    }
+    opts.token = readSecretFile(settings.tokenFile, 'remote_signer_token_file', config.configPath);
   }
   return opts;
 }

@@ -3,7 +3,8 @@ import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { parseSecurityConfig } from '../../src/config';
+import { ConfigError, parseSecurityConfig } from '../../src/config';
+import { createSigner } from '../../src/signer';
 import { startSigningServer } from '../../src/server';
 import { runCli } from '../helpers/cli';
 import { writeNodeFolder } from '../helpers/node-config';
@@ -129,6 +130,20 @@ describe('the pkcs11_* keys of config.ini', () => {
     expect(config.password).toBe(pin);
     expect(JSON.stringify(config)).not.toContain(pin);
     expect(inspect(config, { showHidden: true, getters: true, depth: 6 })).not.toContain(pin);
+  });
+
+  it('reports an unreadable pkcs11_pin_file as a config error naming the key and file', async () => {
+    const missing = join(node.dir, 'conf', 'no-such-pin');
+    const error = await createSigner({
+      enableHsm: false,
+      hsmLibPath: '',
+      privateKeyPath: '',
+      password: '',
+      pkcs11: { library: SOFTHSM_MODULE, tokenLabel: token.label, keyLabel: 'node-key', pinFile: missing },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toMatchObject({ code: 'CONFIG_FILE_UNREADABLE', key: 'pkcs11_pin_file' });
+    expect((error as Error).message).toContain(missing);
   });
 
   it.each([
