@@ -46,6 +46,26 @@ export interface SecurityConfig {
    * remote_signer_token_file: sign through `gmt0018 serve` instead of a local card or key file.
    */
   remoteSigner?: RemoteSignerSettings;
+  /**
+   * Keys the reader did not know (FISCO ignores them, and so does gmt0018), each with a
+   * did-you-mean when one is close: `[security] enable_hms is not a known key (did you mean
+   * enable_hsm?)`. Absent or empty when there were none.
+   */
+  warnings?: readonly ConfigWarning[];
+}
+
+/** One key that was read past: where it was, and what it may have meant. */
+export interface ConfigWarning {
+  /** The whole sentence, as the CLI prints it after `warning: `. */
+  message: string;
+  /** The section and the key as written. */
+  section: string;
+  key: string;
+  /** The known key it is closest to, when one is close. */
+  suggestion?: string;
+  /** Where it was read. */
+  file?: string;
+  line?: number;
 }
 
 /** A key in a PKCS#11 token; paths are absolute (resolved against the config folder). */
