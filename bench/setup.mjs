@@ -6,7 +6,10 @@ import { join, resolve } from 'node:path';
 
 const require = createRequire(import.meta.url);
 export const ROOT = resolve(import.meta.dirname, '..');
-export const gm = require(join(ROOT, 'dist', 'index.js'));
+// The package's entries in one namespace: the root, gmt0018/sdf, gmt0018/pkcs11 and gmt0018/mock.
+export const gm = Object.freeze(
+  Object.assign({}, ...['index', 'sdf', 'pkcs11', 'mock'].map((entry) => require(join(ROOT, 'dist', `${entry}.js`)))),
+);
 export const koffi = require('koffi');
 export const MOCK_LIB = join(ROOT, 'native-bindings', 'mock-sdf', 'build', 'libgmt0018.so');
 export const SDF_LOOP = join(ROOT, 'native-bindings', 'mock-sdf', 'build', 'sdf-loop');

@@ -3,7 +3,8 @@
 // the signature, then release everything in reverse order.
 //
 //   node examples/low-level-session.mjs
-import { openDevice, sm2Digest, sm2Verify } from 'gmt0018';
+import { sm2Digest, sm2Verify } from 'gmt0018';
+import { openDevice } from 'gmt0018/sdf';
 import { provisionExampleNodes } from './lib/example-nodes.mjs';
 
 const hsm = provisionExampleNodes();

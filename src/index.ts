@@ -1,8 +1,12 @@
-// Configuration: config.ini [security], read as a FISCO BCOS node reads it.
-export { parseSecurityConfig, loadSecurityConfig, ConfigError } from './config';
-export type { SecurityConfig } from './config';
+// gmt0018: configuration, signers, SM2/SM3 and the errors they throw.
+// The low-level device APIs are subpaths: gmt0018/sdf (GM/T 0018 cards), gmt0018/pkcs11 (PKCS#11
+// modules); gmt0018/mock provisions the mock card.
 
-// Signing through the cipher card or in software, behind one interface.
+// Configuration: config.ini [security], read as a FISCO BCOS node reads it.
+export { parseSecurityConfig, loadSecurityConfig, createSecurityConfig, ConfigError } from './config';
+export type { SecurityConfig, ConfigWarning, ConfigErrorCode, ConfigErrorLocation } from './config';
+
+// Signing through the cipher card, a PKCS#11 token, the signing service or in software, behind one interface.
 export { createSigner, HsmSigner, Pkcs11Signer, SoftwareSigner, SignerClosedError } from './signer';
 export { createRemoteSigner, RemoteSigner, RemoteSignerError } from './signer';
 export type { EndpointBackoff, RemoteSignerOptions, RetryPolicy, SoftwareSignerOptions } from './signer';
@@ -38,45 +42,8 @@ export {
 export { configureKeyTableCache, clearKeyTableCache, keyTableCacheStats } from './sm2/key-table-cache';
 export type { KeyTableCacheStats } from './sm2/key-table-cache';
 
-// The GM/T 0018 (SDF) binding.
-export {
-  openDevice,
-  SdfDevice,
-  SdfSession,
-  SdfLibrary,
-  SdfError,
-  SdfBindingError,
-  SDR,
-  SGD,
-  sdrName,
-  SDF_FUNCTION_NAMES,
-} from './sdf';
-export type { DeviceInfo, SdfLibraryOptions, SdfFunctionName, EccFieldBytes, SdfBindingErrorCode } from './sdf';
-export {
-  SDF_PROFILES,
-  SDF_PROFILE_NAMES,
-  resolveSdfLibraryOptions,
-  sm2CipherToBytes,
-  sm2CipherFromBytes,
-  sm2CipherToDer,
-  sm2CipherFromDer,
-} from './sdf';
-export type { SdfProfileName, Sm2Ciphertext, Sm2CipherOrder, Sm2CipherBytesOptions } from './sdf';
-
-// The PKCS#11 binding.
-export {
-  Pkcs11Module,
-  Pkcs11Session,
-  Pkcs11Error,
-  Pkcs11BindingError,
-  CKR,
-  CKM_ECDSA,
-  ckrName,
-  findSigningKey,
-  PKCS11_SM2_PROFILES,
-} from './pkcs11';
-export type { Pkcs11BindingErrorCode, TokenInfo, ModuleInfo, Pkcs11Sm2ProfileName } from './pkcs11';
-
-// Provisioning of the mock card used in tests.
-export { importMockKey } from './mock/keystore';
-export type { MockKeyImport } from './mock/keystore';
+// What a device answered: the codes the signers' errors carry.
+export { SdfError, SdfBindingError, SDR, sdrName } from './sdf';
+export type { SdfBindingErrorCode } from './sdf';
+export { Pkcs11Error, Pkcs11BindingError, CKR, ckrName } from './pkcs11';
+export type { Pkcs11BindingErrorCode } from './pkcs11';

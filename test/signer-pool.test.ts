@@ -64,8 +64,8 @@ test('a default pool opens that many sessions, each granted the access right onc
   expect(mockControl().counters().openSessions).toBe(before.openSessions);
 });
 
-test("digest: 'device' hashes SM3(Z||M) in the card and gives signatures others verify", async () => {
-  const signer = (await createSigner(configPath(), { sessions: 2, digest: 'device' })) as HsmSigner;
+test("digestOn: 'device' hashes SM3(Z||M) in the card and gives signatures others verify", async () => {
+  const signer = (await createSigner(configPath(), { sessions: 2, digestOn: 'device' })) as HsmSigner;
   try {
     expect(signer.digestOn).toBe('device');
     const message = Buffer.from('hashed by the card');
@@ -85,7 +85,7 @@ test('bad pool options are refused before the device is opened', async () => {
   const before = mockControl().counters();
   await expect(createSigner(configPath(), { sessions: 0 })).rejects.toThrow(/sessions must be an integer/);
   await expect(createSigner(configPath(), { sessions: 257 })).rejects.toThrow(RangeError);
-  await expect(createSigner(configPath(), { digest: 'gpu' as 'host' })).rejects.toThrow(/digest must be/);
+  await expect(createSigner(configPath(), { digestOn: 'gpu' as 'host' })).rejects.toThrow(/digestOn must be/);
   expect(mockControl().counters().openDevices).toBe(before.openDevices);
 });
 

@@ -3,7 +3,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generatePrivateKey, importMockKey, loadSecurityConfig, parsePrivateKey, privateKeyToPem } from 'gmt0018';
+import { generatePrivateKey, loadSecurityConfig, parsePrivateKey, privateKeyToPem } from 'gmt0018';
+import { importMockKey } from 'gmt0018/mock';
 
 const examples = dirname(dirname(fileURLToPath(import.meta.url)));
 export const softwareConfig = join(examples, 'node-software', 'config.ini');

@@ -10,7 +10,7 @@ export { SdfSessionKey } from './session-symmetric';
 export type { Sm4Options, KekOptions } from './session-symmetric';
 export type { KeyPairOptions } from './session-ecc';
 export { SDF_PROFILES, SDF_PROFILE_NAMES, isSdfProfileName, resolveSdfLibraryOptions } from './profiles';
-export type { SdfProfileName, SdfLibrarySettings } from './profiles';
+export type { SdfProfileName } from './profiles';
 export { sm2CipherToBytes, sm2CipherFromBytes, sm2CipherToDer, sm2CipherFromDer } from './sm2-cipher';
 export type { Sm2CipherOrder, Sm2CipherBytesOptions } from './sm2-cipher';
 export type { Sm2Ciphertext } from './ecc-structs';

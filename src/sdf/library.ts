@@ -210,6 +210,11 @@ export class SdfLibrary {
     return this.loaded;
   }
 
+  /** Whether the file's dynamic symbol table defines `symbol` (false when it could not be read). */
+  defines(symbol: string): boolean {
+    return this.loaded.definedSymbols?.has(symbol) ?? false;
+  }
+
   /** Which of the known SDF functions the library exports. */
   exports(): { present: SdfFunctionName[]; missing: SdfFunctionName[] } {
     return {

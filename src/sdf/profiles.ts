@@ -18,9 +18,6 @@ export const SDF_PROFILES = Object.freeze({
 export type SdfProfileName = keyof typeof SDF_PROFILES;
 export const SDF_PROFILE_NAMES = Object.keys(SDF_PROFILES) as SdfProfileName[];
 
-/** A profile name plus overrides of its settings. */
-export type SdfLibrarySettings = SdfLibraryOptions;
-
 export function isSdfProfileName(name: string): name is SdfProfileName {
   return Object.hasOwn(SDF_PROFILES, name);
 }
@@ -31,7 +28,7 @@ export function isSdfProfileName(name: string): name is SdfProfileName {
  * preload lists are taken whole from the last layer that gives one.
  * @throws RangeError for an unknown profile name
  */
-export function resolveSdfLibraryOptions(...layers: (SdfLibrarySettings | undefined)[]): SdfLibraryOptions {
+export function resolveSdfLibraryOptions(...layers: (SdfLibraryOptions | undefined)[]): SdfLibraryOptions {
   const named = layers.filter((layer) => layer?.profile !== undefined).pop()?.profile ?? 'standard';
   if (!isSdfProfileName(named)) {
     throw new RangeError(`unknown SDF profile "${named}" (expected one of ${SDF_PROFILE_NAMES.join(', ')})`);

@@ -1,5 +1,13 @@
 import { ConfigError, type SecurityConfig } from '../config';
-import { resolveSdfLibraryOptions, SdfBindingError, SdfError, type SdfFunctionName, type SdfSession } from '../sdf';
+import { MOCK_KEYSTORE_VARIABLE, mockCardWithoutKeystore } from '../mock/card';
+import {
+  resolveSdfLibraryOptions,
+  SdfBindingError,
+  SdfError,
+  type SdfFunctionName,
+  type SdfLibrary,
+  type SdfSession,
+} from '../sdf';
 import { sm2VerifyDigest } from '../sm2';
 import { SignerClosedError } from './errors';
 import { PublicKeyHolder, requireDigest, requireMessage } from './key-material';
@@ -41,11 +49,14 @@ export function defaultSessionCount(env: NodeJS.ProcessEnv = process.env): numbe
 }
 
 /** Adds what the device cannot know (key index, likely cause) to an SDF error; never the password. */
-function explain(error: unknown, keyIndex: number): unknown {
+function explain(error: unknown, keyIndex: number, library: SdfLibrary): unknown {
   if (!(error instanceof SdfError)) return error;
   const hints: Record<string, string> = {
     SDR_PARDENY: 'wrong password, or no access right granted',
-    SDR_KEYNOTEXIST: 'no key at this index in the device',
+    SDR_KEYNOTEXIST: mockCardWithoutKeystore(library)
+      ? `no key at this index: ${library.path} is the mock card, and ${MOCK_KEYSTORE_VARIABLE} (the folder ` +
+        'that gmt0018 mock-import writes its keys to) is not set'
+      : 'no key at this index in the device',
   };
   const hint = hints[error.codeName];
   return new SdfError(error.fn, error.code, `key index ${keyIndex}${hint ? ` (${hint})` : ''}`);
@@ -88,9 +99,9 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
     if (!Number.isInteger(sessionCount) || sessionCount < 1 || sessionCount > MAX_SESSIONS) {
       throw new RangeError(`sessions must be an integer from 1 to ${MAX_SESSIONS}, got ${sessionCount}`);
     }
-    const digestOn = opts.digest ?? 'host';
+    const digestOn = opts.digestOn ?? 'host';
     if (digestOn !== 'host' && digestOn !== 'device') {
-      throw new RangeError(`digest must be 'host' or 'device', got ${String(digestOn)}`);
+      throw new RangeError(`digestOn must be 'host' or 'device', got ${String(digestOn)}`);
     }
     const retry = resolveRetryPolicy(opts.retry);
     const healthCheckIdleMs = opts.healthCheckIdleMs ?? DEFAULT_HEALTH_CHECK_IDLE_MS;
@@ -116,7 +127,7 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
       return new HsmSigner(source, pool, keyIndex, publicKey, digestOn, retry, healthCheckIdleMs, verifySignatures);
     } catch (error) {
       await source.close().catch(() => undefined);
-      throw explain(error, keyIndex);
+      throw explain(error, keyIndex, source.device.library);
     }
   }
 
@@ -178,7 +189,7 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
         isSessionFailure,
       );
     } catch (error) {
-      throw explain(error, this.keyIndex);
+      throw explain(error, this.keyIndex, this.source.device.library);
     }
   }
 

@@ -61,7 +61,7 @@ export interface SignerOptions {
    * Where the HSM backend computes e = SM3(Z||M): 'host' (default, measured faster: one device
    * call per signature) or 'device' (SDF_HashInit/Update/Final, then the signature).
    */
-  digest?: 'host' | 'device';
+  digestOn?: 'host' | 'device';
   /**
    * What the HSM backend does when a session fails with a link or session code (SDR_COMMFAIL,
    * SDR_HARDFAIL, SDR_OPENSESSION, SDR_OPENDEVICE, SDR_UNKNOWERR): the session is replaced and

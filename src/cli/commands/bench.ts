@@ -106,7 +106,7 @@ function signerOptions(values: { sessions?: string; hash?: string }): SignerOpti
     if (values.hash !== 'host' && values.hash !== 'device') {
       throw new UsageError(`--hash must be host or device, got ${values.hash}`);
     }
-    opts.digest = values.hash;
+    opts.digestOn = values.hash;
   }
   return opts;
 }
