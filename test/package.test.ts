@@ -4,7 +4,9 @@ import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { hexToBytes } from '../src/sm2';
 import { MOCK_LIB } from './helpers/mock-card';
+import { opensslOracle } from './helpers/oracles';
 
 jest.setTimeout(120_000);
 
@@ -28,6 +30,7 @@ function runOk(command: string, args: string[], cwd: string): string {
 }
 
 let packedFiles: string[];
+let installOutput: string;
 
 beforeAll(() => {
   for (const file of ['dist/index.js', 'dist/index.mjs', 'dist/cli.js']) {
@@ -46,11 +49,13 @@ beforeAll(() => {
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
   // --ignore-scripts proves nothing has to be compiled or fetched at install: koffi's package
   // carries its prebuilt binaries. --prefer-offline reuses the npm cache.
-  runOk(
+  const install = run(
     'npm',
     ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', join(work, packed.filename)],
-    app,
+    { cwd: app },
   );
+  if (install.status !== 0) throw new Error(`npm install exited ${install.status}: ${install.stderr}`);
+  installOutput = `${install.stdout}\n${install.stderr}`;
   for (const example of ['quick-start.cjs', 'quick-start.mjs']) {
     copyFileSync(join(ROOT, 'examples', example), join(app, example));
   }
@@ -60,9 +65,14 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the packed tarball', () => {
   it('ships only the build, the README, the changelog and the licence', () => {
-    const stray = packedFiles.filter(
-      (path) => !path.startsWith('dist/') && !['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE'].includes(path),
-    );
+    const shipped = [
+      'package.json',
+      'README.md',
+      'CHANGELOG.md',
+      'LICENSE',
+      'native-bindings/mock-sdf/build/libgmt0018.so',
+    ];
+    const stray = packedFiles.filter((path) => !path.startsWith('dist/') && !shipped.includes(path));
     expect(stray).toEqual([]);
     expect(packedFiles).toEqual(
       expect.arrayContaining([
@@ -73,6 +83,12 @@ describe('the packed tarball', () => {
         'dist/index.mjs',
         'dist/cli.js',
         'dist/index.d.ts',
+        'dist/sdf.js',
+        'dist/sdf.mjs',
+        'dist/sdf.d.ts',
+        'dist/mock.js',
+        'dist/pkcs11.js',
+        'native-bindings/mock-sdf/build/libgmt0018.so',
       ]),
     );
   });
@@ -182,5 +198,126 @@ describe('the packed tarball', () => {
     const changelog = readFileSync(join(app, 'node_modules', 'gmt0018', 'CHANGELOG.md'), 'utf8');
     expect(changelog).toContain(`## [${manifest.version}] - `);
     expect(changelog).toMatch(new RegExp(`^\\[${manifest.version.replace(/\./g, '\\.')}\\]: `, 'm'));
+  });
+
+  it('installs on the Node.js its engines field declares without an engine warning from any dependency', () => {
+    const manifest = JSON.parse(readFileSync(join(app, 'node_modules', 'gmt0018', 'package.json'), 'utf8'));
+    const declaredMajor = Number(/^>=(\d+)$/.exec(manifest.engines.node)?.[1]);
+    expect(Number(process.versions.node.split('.')[0])).toBeGreaterThanOrEqual(declaredMajor);
+    expect(installOutput).not.toContain('EBADENGINE');
+  });
+
+  it("require('gmt0018') does not load the signing service's framework", () => {
+    const script = [
+      'const loaded = () => Object.keys(require.cache).filter((f) => /node_modules[\\/](fastify|prom-client)[\\/]/.test(f)).length;',
+      "require('gmt0018');",
+      'const fromRoot = loaded();',
+      "require('fastify');",
+      'console.log(JSON.stringify({ fromRoot, afterFastify: loaded() }));',
+    ].join('\n');
+    const { fromRoot, afterFastify } = JSON.parse(runOk(process.execPath, ['-e', script], app));
+    expect(fromRoot).toBe(0);
+    expect(afterFastify).toBeGreaterThan(0); // the filter does see the framework once it is loaded
+  });
+
+  it('keeps the device APIs and the mock card out of the root entry, in subpaths that share its classes', () => {
+    const script = [
+      "const root = require('gmt0018'); const sdf = require('gmt0018/sdf');",
+      "const pkcs11 = require('gmt0018/pkcs11'); const mock = require('gmt0018/mock');",
+      "import('gmt0018/sdf').then((esmSdf) => console.log(JSON.stringify({",
+      "  rootHas: ['openDevice', 'SdfLibrary', 'importMockKey', 'resolveSdfLibraryOptions', 'SDF_FUNCTION_NAMES', 'Pkcs11Module'].filter((n) => n in root),",
+      "  sdf: ['openDevice', 'SdfLibrary', 'SdfSessionKey', 'resolveSdfLibraryOptions', 'SDF_FUNCTION_NAMES'].filter((n) => typeof sdf[n] !== 'undefined'),",
+      '  pkcs11: typeof pkcs11.Pkcs11Module, mock: typeof mock.importMockKey,',
+      '  sameSdfError: root.SdfError === sdf.SdfError && esmSdf.SdfError === root.SdfError,',
+      '  samePkcs11Error: root.Pkcs11Error === pkcs11.Pkcs11Error,',
+      '})));',
+    ].join('\n');
+    expect(JSON.parse(runOk(process.execPath, ['-e', script], app))).toEqual({
+      rootHas: [],
+      sdf: ['openDevice', 'SdfLibrary', 'SdfSessionKey', 'resolveSdfLibraryOptions', 'SDF_FUNCTION_NAMES'],
+      pkcs11: 'function',
+      mock: 'function',
+      sameSdfError: true,
+      samePkcs11Error: true,
+    });
+  });
+
+  it('exports the types its API hands out, from the root and the subpaths', () => {
+    writeFileSync(
+      join(app, 'types.mts'),
+      [
+        "import type { ConfigErrorCode, ConfigWarning, SecurityConfig } from 'gmt0018';",
+        "import { openDevice, type SdfSessionKey } from 'gmt0018/sdf';",
+        "import { importMockKey, type MockKeyImport } from 'gmt0018/mock';",
+        "const code: ConfigErrorCode = 'CONFIG_BAD_BOOLEAN';",
+        'const warnings = (config: SecurityConfig): readonly ConfigWarning[] => config.warnings ?? [];',
+        'const key = async (): Promise<SdfSessionKey> => (await (await (await openDevice("x")).openSession()).generateKeyWithKek(1)).key;',
+        "const request: MockKeyImport = { keystore: 'k', index: 1, password: '', privateKey: new Uint8Array(32) };",
+        'void [code, warnings, key, request, importMockKey];',
+      ].join('\n'),
+    );
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const flags = ['--noEmit', '--strict', '--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022'];
+    const typeRoots = ['--typeRoots', join(ROOT, 'node_modules', '@types'), '--types', 'node'];
+    expect(run(process.execPath, [tsc, ...flags, ...typeRoots, 'types.mts'], { cwd: app })).toMatchObject({
+      status: 0,
+      stdout: '',
+    });
+  });
+});
+
+describe("a newcomer's path to a signature through the mock card, by the README's steps", () => {
+  const keystore = () => join(app, 'mock-keys');
+  const bin = () => join(app, 'node_modules', '.bin', 'gmt0018');
+  const withKeystore = { ...env, GMT0018_MOCK_KEYSTORE: join(app, 'mock-keys') };
+  let nodeId: string;
+  let libraryPath: string;
+
+  beforeAll(() => {
+    writeFileSync(join(app, 'password'), 'Pa#ss;w0rd\n', { mode: 0o600 });
+    const imported = run(
+      bin(),
+      ['mock-import', '--keystore', keystore(), '--index', '1', '--password-file', 'password', '--generate', '--json'],
+      { cwd: app },
+    );
+    expect(imported).toMatchObject({ status: 0, stderr: '' });
+    nodeId = JSON.parse(imported.stdout).nodeId;
+    libraryPath = runOk(process.execPath, ['-p', "require('gmt0018/mock').mockCardLibrary()"], app);
+    writeFileSync(
+      join(app, 'config.ini'),
+      `[security]\n    enable_hsm=true\n    hsm_lib_path=${libraryPath}\n    key_index=1\n    password=Pa#ss;w0rd\n`,
+    );
+  });
+
+  it('uses the mock card the package ships', () => {
+    expect(libraryPath).toBe(
+      join(app, 'node_modules', 'gmt0018', 'native-bindings', 'mock-sdf', 'build', 'libgmt0018.so'),
+    );
+  });
+
+  it("signs with a FISCO node's config.ini on the command line, and OpenSSL verifies the signature", () => {
+    writeFileSync(join(app, 'message'), 'transfer 10 to node1');
+    const nodeid = run(bin(), ['nodeid', '--config', 'config.ini'], { cwd: app, env: withKeystore });
+    expect(nodeid).toMatchObject({ status: 0, stdout: nodeId });
+    const signed = run(bin(), ['sign', '--config', 'config.ini', '--file', 'message', '--json'], {
+      cwd: app,
+      env: withKeystore,
+    });
+    expect(signed.status).toBe(0);
+    const { backend, signature, publicKey } = JSON.parse(signed.stdout);
+    expect(backend).toBe('hsm');
+    const message = new TextEncoder().encode('transfer 10 to node1');
+    expect(opensslOracle.verify(hexToBytes(publicKey), message, hexToBytes(signature))).toBe(true);
+    expect(opensslOracle.verify(hexToBytes(publicKey), message.subarray(1), hexToBytes(signature))).toBe(false);
+  });
+
+  it('says what is missing when GMT0018_MOCK_KEYSTORE is not set', () => {
+    const withoutKeystore = { ...env };
+    delete withoutKeystore.GMT0018_MOCK_KEYSTORE;
+    const result = run(bin(), ['nodeid', '--config', 'config.ini'], { cwd: app, env: withoutKeystore });
+    expect(result.status).toBe(3);
+    expect(result.stderr).toContain('SDR_KEYNOTEXIST');
+    expect(result.stderr).toContain('GMT0018_MOCK_KEYSTORE');
+    expect(result.stderr).not.toContain('Pa#ss;w0rd');
   });
 });
