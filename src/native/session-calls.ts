@@ -1,6 +1,13 @@
 import type { CallWatcher } from './async-call';
 
 /**
+ * Most sessions of one library that may be stuck in a call past its deadline (or have failed to
+ * close) before no more are opened: each holds a thread and a device session, and a library that
+ * hangs would otherwise take them all.
+ */
+export const MAX_SESSIONS_LEFT_BEHIND = 32;
+
+/**
  * What a session of a foreign library keeps about its calls: how many are in flight, who waits
  * for them to end, and whether it is retired (closed, or one of its calls passed its deadline and
  * may still be running inside the library). Shared by SDF and PKCS#11 sessions.

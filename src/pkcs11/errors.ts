@@ -31,7 +31,8 @@ export type Pkcs11BindingErrorCode =
   | 'PKCS11_KEY_CHANGED'
   | 'PKCS11_BAD_RESPONSE'
   | 'PKCS11_HANDLE_CLOSED'
-  | 'PKCS11_CALL_TIMEOUT';
+  | 'PKCS11_CALL_TIMEOUT'
+  | 'PKCS11_SESSIONS_EXHAUSTED';
 
 /**
  * The binding could not do its job: the module is missing or is no PKCS#11 module, the token or

@@ -1,5 +1,6 @@
 import koffi from 'koffi';
 import { guardIntact, guardedBuffer } from '../native/guard-bytes';
+import { MAX_SESSIONS_LEFT_BEHIND } from '../native/session-calls';
 import { paddedText, readUlongArray, ulongArray } from './attributes';
 import { CKF_OS_LOCKING_OK, CKF_SERIAL_SESSION, CKR } from './constants';
 import { Pkcs11BindingError, Pkcs11Error } from './errors';
@@ -81,6 +82,13 @@ class SharedModule {
     for (const session of sessions) session.forgetFinalizedModule();
     this.initialized = false;
     await this.initialize();
+  }
+
+  /** Sessions retired by a call that passed its deadline and has not returned yet. */
+  sessionsStuckInCalls(): number {
+    let stuck = 0;
+    for (const session of this.sessions) if (session.timedOut && session.callsInFlight > 0) stuck++;
+    return stuck;
   }
 
   async finalize(): Promise<void> {
@@ -213,6 +221,14 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
       });
     }
     await this.module.initialize();
+    const stuck = this.module.sessionsStuckInCalls();
+    if (stuck >= MAX_SESSIONS_LEFT_BEHIND) {
+      throw new Pkcs11BindingError(
+        'PKCS11_SESSIONS_EXHAUSTED',
+        `${stuck} sessions of ${this.path} are stuck in calls past their deadline; no more are opened until they return`,
+        { fn: 'C_OpenSession', libPath: this.path },
+      );
+    }
     const handle = [0];
     await this.functions.call('C_OpenSession', [slot, CKF_SERIAL_SESSION, null, null, handle]);
     const session = new Pkcs11Session(this.functions, Number(handle[0]), slot, this);

@@ -171,6 +171,8 @@ export class Pkcs11Session {
     if (handle === null) return;
     this.#calls.retire();
     await this.whenIdle();
+    // Finalising the module meanwhile closed it, and its handle may now name another session.
+    if (this.#handle === null) return;
     this.#handle = null;
     try {
       await this.functions.call('C_CloseSession', [handle], this.#calls.begin());

@@ -1,14 +1,8 @@
+import { MAX_SESSIONS_LEFT_BEHIND } from '../native/session-calls';
 import { SdfBindingError } from './errors';
 import { SdfLibrary, type SdfLibraryOptions } from './library';
 import { SdfSession, type SessionOwner } from './session';
 import type { DeviceInfo } from './structs';
-
-/**
- * Sessions that may be left behind on a device (stuck in a call past its deadline, or whose
- * close failed) before no more are opened: a pool that kept replacing them would otherwise pile
- * up sessions, and the access rights they hold, on the card.
- */
-export const MAX_SESSIONS_LEFT_BEHIND = 32;
 
 /**
  * The one opened device of a library file in this process. Some libraries refuse a second

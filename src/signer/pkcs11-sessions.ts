@@ -107,8 +107,9 @@ export class Pkcs11Sessions {
   }
 
   async dispose({ session }: KeySession): Promise<void> {
-    if (session.timedOut && session.callsInFlight > 0) return; // closed with the module once it returns
-    await session.close();
+    // A session stuck in a call is closed once the call returns, without holding up the pool.
+    if (session.timedOut && session.callsInFlight > 0) void session.close().catch(() => undefined);
+    else await session.close();
   }
 
   async close(): Promise<void> {

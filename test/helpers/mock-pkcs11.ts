@@ -16,7 +16,11 @@ function loadHooks() {
     setFault: lib.func(
       'unsigned long MOCKP11_SetFault(const char *fn, unsigned long rv, unsigned long after, long count)',
     ),
+    setStall: lib.func(
+      'unsigned long MOCKP11_SetStall(const char *fn, unsigned int ms, unsigned long after, long count)',
+    ),
     proxyRestart: lib.func('unsigned long MOCKP11_ProxyRestart(void)'),
+    getCounters: lib.func('unsigned long MOCKP11_GetCounters(void *out)'),
     getCallCount: lib.func('unsigned long MOCKP11_GetCallCount(const char *fn, _Out_ unsigned long long *out)'),
     reset: lib.func('unsigned long MOCKP11_Reset(void)'),
   };
@@ -27,6 +31,14 @@ export function mockPkcs11() {
   const api = hooks;
   return {
     setFault: (fn: string | null, rv: number, after = 0, count = -1) => api.setFault(fn, rv, after, count),
+    /** `count` calls of `fn`, after `after` others, sleep `ms` inside the module first. */
+    setStall: (fn: string, ms: number, after = 0, count = -1) => api.setStall(fn, ms, after, count),
+    /** Live session handles in the module. */
+    openSessions(): number {
+      const counters = Buffer.alloc(12 * 8); // MOCKP11_Counters: 12 unsigned long longs, openSessions the 4th
+      api.getCounters(counters);
+      return Number(counters.readBigUInt64LE(3 * 8));
+    },
     /** As p11-kit's client after its server restarted: CKR_DEVICE_ERROR until C_Finalize + C_Initialize. */
     proxyRestart: () => api.proxyRestart(),
     callCount(fn: string): number {
