@@ -266,47 +266,43 @@ describe('the packed tarball', () => {
   });
 });
 
-describe("a newcomer's path to a signature through the mock card, by the README's steps", () => {
-  const keystore = () => join(app, 'mock-keys');
+/** The shell lines of one README section marked `<!-- NAME: ... -->` … `<!-- /NAME -->`. */
+function readmeBlock(name: string): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = new RegExp(`<!-- ${name}:[^>]*-->\\s*\`\`\`sh\\n([\\s\\S]*?)\`\`\`\\s*<!-- /${name} -->`).exec(
+    readme,
+  );
+  if (!section) throw new Error(`README.md has no ${name} block`);
+  return section[1];
+}
+
+describe("a newcomer's path to a signature through the mock card, by the README's quick start", () => {
   const bin = () => join(app, 'node_modules', '.bin', 'gmt0018');
-  const withKeystore = { ...env, GMT0018_MOCK_KEYSTORE: join(app, 'mock-keys') };
-  let nodeId: string;
-  let libraryPath: string;
+  let quickStart: ReturnType<typeof run>;
 
   beforeAll(() => {
-    writeFileSync(join(app, 'password'), 'Pa#ss;w0rd\n', { mode: 0o600 });
-    const imported = run(
-      bin(),
-      ['mock-import', '--keystore', keystore(), '--index', '1', '--password-file', 'password', '--generate', '--json'],
-      { cwd: app },
-    );
-    expect(imported).toMatchObject({ status: 0, stderr: '' });
-    nodeId = JSON.parse(imported.stdout).nodeId;
-    libraryPath = runOk(process.execPath, ['-p', "require('gmt0018/mock').mockCardLibrary()"], app);
-    writeFileSync(
-      join(app, 'config.ini'),
-      `[security]\n    enable_hsm=true\n    hsm_lib_path=${libraryPath}\n    key_index=1\n    password=Pa#ss;w0rd\n`,
-    );
+    // The README's lines as they are, in the project the tarball was installed into.
+    quickStart = run('bash', ['-euo', 'pipefail', '-c', readmeBlock('quick-start')], { cwd: app });
+  });
+
+  it('runs to the end', () => {
+    expect(quickStart).toMatchObject({ status: 0, stderr: '' });
   });
 
   it('uses the mock card the package ships', () => {
-    expect(libraryPath).toBe(
-      join(app, 'node_modules', 'gmt0018', 'native-bindings', 'mock-sdf', 'build', 'libgmt0018.so'),
-    );
+    const config = readFileSync(join(app, 'config.ini'), 'utf8');
+    const shipped = join(app, 'node_modules', 'gmt0018', 'native-bindings', 'mock-sdf', 'build', 'libgmt0018.so');
+    expect(config).toContain(`hsm_lib_path=${shipped}\n`);
   });
 
-  it("signs with a FISCO node's config.ini on the command line, and OpenSSL verifies the signature", () => {
-    writeFileSync(join(app, 'message'), 'transfer 10 to node1');
-    const nodeid = run(bin(), ['nodeid', '--config', 'config.ini'], { cwd: app, env: withKeystore });
-    expect(nodeid).toMatchObject({ status: 0, stdout: nodeId });
-    const signed = run(bin(), ['sign', '--config', 'config.ini', '--file', 'message', '--json'], {
-      cwd: app,
-      env: withKeystore,
-    });
-    expect(signed.status).toBe(0);
-    const { backend, signature, publicKey } = JSON.parse(signed.stdout);
+  it('signs inside the card with the key mock-import put there, and OpenSSL verifies the signature', () => {
+    const lines = quickStart.stdout.split('\n');
+    const imported = lines.find((line) => line.startsWith('node id: '));
+    // sign --json prints one JSON object, last
+    const { backend, signature, publicKey } = JSON.parse(lines.slice(lines.indexOf('{')).join('\n'));
     expect(backend).toBe('hsm');
-    const message = new TextEncoder().encode('transfer 10 to node1');
+    expect(imported).toBe(`node id: ${publicKey}`);
+    const message = readFileSync(join(app, 'message'));
     expect(opensslOracle.verify(hexToBytes(publicKey), message, hexToBytes(signature))).toBe(true);
     expect(opensslOracle.verify(hexToBytes(publicKey), message.subarray(1), hexToBytes(signature))).toBe(false);
   });
