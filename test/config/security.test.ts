@@ -7,9 +7,9 @@ import {
   loadSecurityConfig,
   parseSecurityConfig,
   type SecurityConfig,
-} from '../src/config';
+} from '../../src/config';
 
-const FIXTURES = path.join(__dirname, 'fixtures', 'config');
+const FIXTURES = path.join(__dirname, '..', 'fixtures', 'config');
 const fixture = (name: string): string => path.join(FIXTURES, name, 'config.ini');
 
 /** The fields of a config, password included (which Object spread would drop). */

@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
-import { ConfigError, ConfigErrorCodes, loadSecurityConfig, parseSecurityConfig } from '../src/config';
+import { ConfigError, ConfigErrorCodes, loadSecurityConfig, parseSecurityConfig } from '../../src/config';
 
 const PASSWORD = 'S3cr3t#;pw';
 const FILE = '/srv/fisco/node0/config.ini';
