@@ -12,7 +12,7 @@
  */
 import { inspect, type InspectOptions } from 'node:util';
 import { INT_MAX } from './values';
-import type { HsmLibrarySettings, Pkcs11Settings, RemoteSignerSettings, SecurityConfig } from './types';
+import type { ConfigWarning, HsmLibrarySettings, Pkcs11Settings, RemoteSignerSettings, SecurityConfig } from './types';
 
 const REDACTED = '<redacted>';
 
@@ -33,6 +33,7 @@ class SecurityConfigRecord {
   declare readonly hsmVerifySignatures?: boolean;
   declare readonly pkcs11?: Pkcs11Settings;
   declare readonly remoteSigner?: RemoteSignerSettings;
+  declare readonly warnings?: readonly ConfigWarning[];
 
   constructor(fields: PublicFields) {
     const define = (name: keyof PublicFields, value: unknown): void => {
@@ -49,6 +50,7 @@ class SecurityConfigRecord {
     define('hsmVerifySignatures', fields.hsmVerifySignatures);
     define('pkcs11', fields.pkcs11);
     define('remoteSigner', fields.remoteSigner);
+    define('warnings', fields.warnings);
     Object.freeze(this);
   }
 
@@ -141,6 +143,21 @@ function frozenRemoteSigner(settings: RemoteSignerSettings): RemoteSignerSetting
   return Object.freeze(copy);
 }
 
+const WARNING_FIELDS = ['message', 'section', 'key', 'suggestion', 'file', 'line'] as const;
+
+/** Frozen copies holding only the fields of ConfigWarning (nothing else rides along into logs). */
+function frozenWarnings(warnings: readonly ConfigWarning[]): readonly ConfigWarning[] {
+  if (!Array.isArray(warnings)) throw new TypeError('createSecurityConfig: warnings must be an array');
+  return Object.freeze(
+    warnings.map((warning: ConfigWarning) => {
+      checkString('warnings[].message', warning?.message);
+      const copy: Record<string, unknown> = {};
+      for (const name of WARNING_FIELDS) if (warning[name] !== undefined) copy[name] = warning[name];
+      return Object.freeze(copy as unknown as ConfigWarning);
+    }),
+  );
+}
+
 /**
  * Build the redacting, frozen SecurityConfig object from plain fields (which may themselves be a
  * redacting object: its password is read through the getter). encKeyIndex defaults to keyIndex.
@@ -178,5 +195,6 @@ export function createSecurityConfig(fields: SecurityConfig): SecurityConfig {
     plain.hsmVerifySignatures = fields.hsmVerifySignatures;
   }
   if (fields.remoteSigner !== undefined) plain.remoteSigner = frozenRemoteSigner(fields.remoteSigner);
+  if (fields.warnings !== undefined && fields.warnings.length > 0) plain.warnings = frozenWarnings(fields.warnings);
   return redacting(plain, fields.password);
 }

@@ -25,11 +25,12 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, ConfigErrorCodes } from './errors';
-import { parseIni, type IniDocument } from './ini';
-import { readSecurityKeys, SECURITY_KEYS, SECURITY_SECTION, type SecurityValues } from './keys';
+import { parseIni, type IniDocument, type IniSection } from './ini';
+import { KNOWN_SECURITY_KEYS, readSecurityKeys, SECURITY_KEYS, SECURITY_SECTION, type SecurityValues } from './keys';
 import { createSecurityConfig } from './security-config';
-import type { HsmLibrarySettings, Pkcs11Settings, RemoteSignerSettings, SecurityConfig } from './types';
+import type { ConfigWarning, HsmLibrarySettings, Pkcs11Settings, RemoteSignerSettings, SecurityConfig } from './types';
 import { parseBoolean, type ValueSite } from './values';
+import { unknownKeyWarning } from './warnings';
 
 /** FISCO's default for private_key_path (SecurityConfig.cpp); the generated config.ini says conf/node.pem. */
 export const DEFAULT_PRIVATE_KEY_PATH = 'node.pem';
@@ -190,7 +191,23 @@ function securityConfigFromIni(doc: IniDocument, ctx: BuildContext): SecurityCon
     if (remoteSigner !== undefined) throw conflict(v.pkcs11Library, 'remote_signer_url', where);
     fields.pkcs11 = pkcs11;
   }
+  const warnings = unknownSecurityKeys(section, file);
+  if (warnings.length > 0) fields.warnings = warnings;
   return createSecurityConfig(fields);
+}
+
+/** A warning for each key of `[security]` that neither FISCO BCOS nor gmt0018 reads, in file order. */
+function unknownSecurityKeys(section: IniSection, file: string | undefined): ConfigWarning[] {
+  return [...section.entries.values()]
+    .filter((entry) => !KNOWN_SECURITY_KEYS.includes(entry.key))
+    .map((entry) =>
+      unknownKeyWarning(
+        SECURITY_SECTION,
+        entry.key,
+        KNOWN_SECURITY_KEYS,
+        file === undefined ? { line: entry.line } : { file, line: entry.line },
+      ),
+    );
 }
 
 function conflict(
