@@ -32,9 +32,9 @@ import type { ConfigWarning, HsmLibrarySettings, Pkcs11Settings, RemoteSignerSet
 import { parseBoolean, type ValueSite } from './values';
 import { unknownKeyWarning } from './warnings';
 
-/** FISCO's default for private_key_path (SecurityConfig.cpp); the generated config.ini says conf/node.pem. */
-export const DEFAULT_PRIVATE_KEY_PATH = 'node.pem';
-export const DEFAULT_HSM_LIB_PATH = '/usr/local/lib/libgmt0018.so';
+import { DEFAULT_HSM_LIB_PATH, DEFAULT_PRIVATE_KEY_PATH } from './defaults';
+
+export { DEFAULT_HSM_LIB_PATH, DEFAULT_PRIVATE_KEY_PATH };
 
 export interface ParseSecurityConfigOptions {
   /**

@@ -271,7 +271,7 @@ describe('createSecurityConfig', () => {
   it.each([
     [{ enableHsm: 'yes' }, TypeError],
     [{ password: 42 }, TypeError],
-    [{ hsmLibPath: undefined }, TypeError],
+    [{ hsmLibPath: 42 }, TypeError],
     [{ keyIndex: 1.5 }, TypeError],
     [{ keyIndex: -1 }, RangeError],
     [{ encKeyIndex: 2 ** 31 }, RangeError],
