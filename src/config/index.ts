@@ -10,3 +10,4 @@ export {
   DEFAULT_PRIVATE_KEY_PATH,
   type ParseSecurityConfigOptions,
 } from './security';
+export { parseJavaSdkConfig, type JavaSdkConfigOptions } from './java-sdk-config';

@@ -24,11 +24,14 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { isJavaSdkToml } from './config-format';
 import { ConfigError, ConfigErrorCodes } from './errors';
+import { parseJavaSdkConfig } from './java-sdk-config';
 import { parseIni, type IniDocument, type IniSection } from './ini';
 import { KNOWN_SECURITY_KEYS, readSecurityKeys, SECURITY_KEYS, SECURITY_SECTION, type SecurityValues } from './keys';
 import { createSecurityConfig } from './security-config';
 import type { ConfigWarning, HsmLibrarySettings, Pkcs11Settings, RemoteSignerSettings, SecurityConfig } from './types';
+import { resolveFilePath, resolveLibraryPath } from './paths';
 import { parseBoolean, type ValueSite } from './values';
 import { unknownKeyWarning } from './warnings';
 
@@ -53,16 +56,21 @@ interface BuildContext {
 }
 
 /**
- * Read the `[security]` section of config.ini text the way a FISCO BCOS 3.x node does.
+ * Read the `[security]` section of config.ini text the way a FISCO BCOS 3.x node does (or, when
+ * `configPath` ends in .toml or the text has no `[security]` but a `[cryptoMaterial]` or
+ * `[account]`, a java-sdk config.toml: see parseJavaSdkConfig).
  * @throws ConfigError
  */
 export function parseSecurityConfig(iniText: string, opts: ParseSecurityConfigOptions = {}): SecurityConfig {
+  if (isJavaSdkToml(iniText, opts.configPath)) return parseJavaSdkConfig(iniText, opts);
   return fromText(iniText, opts, false);
 }
 
 /**
  * Read a node's config.ini (UTF-8) and its `[security]` section. Relative paths resolve against
- * the file's folder; `configPath` is the absolute path of the file.
+ * the file's folder; `configPath` is the absolute path of the file. A java-sdk config.toml (by its
+ * extension, or by its `[cryptoMaterial]` / `[account]` headers) is read by parseJavaSdkConfig,
+ * with relative paths against the working directory, as the java-sdk reads them.
  * @throws ConfigError (CONFIG_FILE_UNREADABLE when the file cannot be read)
  */
 export function loadSecurityConfig(iniPath: string): SecurityConfig {
@@ -84,6 +92,15 @@ export function loadSecurityConfig(iniPath: string): SecurityConfig {
   } catch {
     text = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(bytes);
     invalidUtf8 = true;
+  }
+  if (isJavaSdkToml(text, file)) {
+    if (invalidUtf8) {
+      throw new ConfigError(ConfigErrorCodes.CONFIG_SYNTAX, 'the file is not valid UTF-8 (TOML files must be UTF-8)', {
+        file,
+      });
+    }
+    // relative paths as the java-sdk reads them: against the working directory
+    return parseJavaSdkConfig(text, { configPath: file });
   }
   return fromText(text, { configPath: file, baseDir: path.dirname(file) }, invalidUtf8);
 }
@@ -377,20 +394,4 @@ function remoteSignerFromKeys(
   const out: RemoteSignerSettings = { urls: v.remoteSignerUrl.value };
   if (tokenFile !== undefined) out.tokenFile = resolveFilePath(tokenFile.value, baseDir);
   return out;
-}
-
-/** A file path: absolute as written, else relative to the node's folder. Empty stays empty. */
-function resolveFilePath(p: string, baseDir: string): string {
-  if (p === '' || path.isAbsolute(p)) return p;
-  return path.resolve(baseDir, p);
-}
-
-/**
- * A library path as dlopen reads it (FISCO's hsm-crypto passes hsm_lib_path straight to dlopen):
- * absolute stays; with a `/` it is relative to the working folder (the node's folder); a bare
- * file name is searched by the dynamic loader, so it is kept as it is.
- */
-function resolveLibraryPath(p: string, baseDir: string): string {
-  if (p === '' || path.isAbsolute(p) || !p.includes('/')) return p;
-  return path.resolve(baseDir, p);
 }
