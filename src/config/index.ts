@@ -1,7 +1,7 @@
 export { ConfigError, ConfigErrorCodes, type ConfigErrorCode, type ConfigErrorLocation } from './errors';
 export { parseIni, type IniDocument, type IniSection, type IniEntry } from './ini';
 export { parseBoolean, parseUnsignedInt } from './values';
-export type { SecurityConfig, ConfigWarning } from './types';
+export type { SecurityConfig, SecurityConfigInput, HsmConfigInput, SoftwareConfigInput, ConfigWarning } from './types';
 export { createSecurityConfig } from './security-config';
 export {
   parseSecurityConfig,
@@ -10,3 +10,4 @@ export {
   DEFAULT_PRIVATE_KEY_PATH,
   type ParseSecurityConfigOptions,
 } from './security';
+export { parseJavaSdkConfig, type JavaSdkConfigOptions } from './java-sdk-config';

@@ -107,6 +107,18 @@ export const SECURITY_KEYS = {
 
 export type SecurityKeyName = keyof typeof SECURITY_KEYS;
 
+/**
+ * Keys of `[security]` that FISCO BCOS 3.x reads (bcos-tool SecurityConfig.cpp) for features
+ * gmt0018 does not serve: known, so they raise no unknown-key warning.
+ */
+const FISCO_ONLY_SECURITY_KEYS = ['kms_connection_str', 'cloud_kms_type', 'cipher_data_key'] as const;
+
+/** Every key `[security]` may hold without a warning, the ones set most often first. */
+export const KNOWN_SECURITY_KEYS: readonly string[] = [
+  ...Object.values(SECURITY_KEYS).flatMap((spec) => spec.names),
+  ...FISCO_ONLY_SECURITY_KEYS,
+];
+
 /** A key found in the file: its parsed value, the spelling used, and the line. */
 export interface FoundValue<T> {
   readonly value: T;

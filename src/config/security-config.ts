@@ -11,8 +11,16 @@
  * password explicitly: `createSecurityConfig({ ...cfg, password: cfg.password, keyIndex: 2 })`.
  */
 import { inspect, type InspectOptions } from 'node:util';
+import { DEFAULT_HSM_LIB_PATH } from './defaults';
 import { INT_MAX } from './values';
-import type { HsmLibrarySettings, Pkcs11Settings, RemoteSignerSettings, SecurityConfig } from './types';
+import type {
+  ConfigWarning,
+  HsmLibrarySettings,
+  Pkcs11Settings,
+  RemoteSignerSettings,
+  SecurityConfig,
+  SecurityConfigInput,
+} from './types';
 
 const REDACTED = '<redacted>';
 
@@ -33,6 +41,7 @@ class SecurityConfigRecord {
   declare readonly hsmVerifySignatures?: boolean;
   declare readonly pkcs11?: Pkcs11Settings;
   declare readonly remoteSigner?: RemoteSignerSettings;
+  declare readonly warnings?: readonly ConfigWarning[];
 
   constructor(fields: PublicFields) {
     const define = (name: keyof PublicFields, value: unknown): void => {
@@ -49,6 +58,7 @@ class SecurityConfigRecord {
     define('hsmVerifySignatures', fields.hsmVerifySignatures);
     define('pkcs11', fields.pkcs11);
     define('remoteSigner', fields.remoteSigner);
+    define('warnings', fields.warnings);
     Object.freeze(this);
   }
 
@@ -141,30 +151,52 @@ function frozenRemoteSigner(settings: RemoteSignerSettings): RemoteSignerSetting
   return Object.freeze(copy);
 }
 
+const WARNING_FIELDS = ['message', 'section', 'key', 'suggestion', 'file', 'line'] as const;
+
+/** Frozen copies holding only the fields of ConfigWarning (nothing else rides along into logs). */
+function frozenWarnings(warnings: readonly ConfigWarning[]): readonly ConfigWarning[] {
+  if (!Array.isArray(warnings)) throw new TypeError('createSecurityConfig: warnings must be an array');
+  return Object.freeze(
+    warnings.map((warning: ConfigWarning) => {
+      checkString('warnings[].message', warning?.message);
+      const copy: Record<string, unknown> = {};
+      for (const name of WARNING_FIELDS) if (warning[name] !== undefined) copy[name] = warning[name];
+      return Object.freeze(copy as unknown as ConfigWarning);
+    }),
+  );
+}
+
 /**
  * Build the redacting, frozen SecurityConfig object from plain fields (which may themselves be a
- * redacting object: its password is read through the getter). encKeyIndex defaults to keyIndex.
+ * redacting object: its password is read through the getter), filling what an HsmConfigInput or
+ * SoftwareConfigInput may leave out: enableHsm false, hsmLibPath DEFAULT_HSM_LIB_PATH, password '',
+ * encKeyIndex = keyIndex, and privateKeyPath '' where no key file is used (HSM, PKCS#11, remote).
  * @throws TypeError / RangeError for fields of the wrong type or range (never showing the password)
  */
-export function createSecurityConfig(fields: SecurityConfig): SecurityConfig {
-  if (fields === null || typeof fields !== 'object') {
+export function createSecurityConfig(input: SecurityConfigInput): SecurityConfig {
+  if (input === null || typeof input !== 'object') {
     throw new TypeError('createSecurityConfig: expected an object');
   }
-  if (typeof fields.enableHsm !== 'boolean') {
+  const fields = input as Partial<SecurityConfig>;
+  const enableHsm = fields.enableHsm ?? false;
+  if (typeof enableHsm !== 'boolean') {
     throw new TypeError('createSecurityConfig: enableHsm must be a boolean');
   }
-  checkString('hsmLibPath', fields.hsmLibPath);
-  checkString('privateKeyPath', fields.privateKeyPath);
-  checkString('password', fields.password);
+  const usesKeyFile = !enableHsm && fields.pkcs11 === undefined && fields.remoteSigner === undefined;
+  if (usesKeyFile && fields.privateKeyPath === undefined) {
+    throw new TypeError('createSecurityConfig: privateKeyPath is required for a software key (enableHsm false)');
+  }
+  const hsmLibPath = fields.hsmLibPath ?? DEFAULT_HSM_LIB_PATH;
+  const privateKeyPath = fields.privateKeyPath ?? '';
+  const password = fields.password ?? '';
+  checkString('hsmLibPath', hsmLibPath);
+  checkString('privateKeyPath', privateKeyPath);
+  checkString('password', password);
   if (fields.configPath !== undefined) checkString('configPath', fields.configPath);
   checkIndex('keyIndex', fields.keyIndex);
   checkIndex('encKeyIndex', fields.encKeyIndex);
 
-  const plain: PublicFields = {
-    enableHsm: fields.enableHsm,
-    hsmLibPath: fields.hsmLibPath,
-    privateKeyPath: fields.privateKeyPath,
-  };
+  const plain: PublicFields = { enableHsm, hsmLibPath, privateKeyPath };
   if (fields.keyIndex !== undefined) plain.keyIndex = fields.keyIndex;
   const encKeyIndex = fields.encKeyIndex ?? fields.keyIndex;
   if (encKeyIndex !== undefined) plain.encKeyIndex = encKeyIndex;
@@ -178,5 +210,6 @@ export function createSecurityConfig(fields: SecurityConfig): SecurityConfig {
     plain.hsmVerifySignatures = fields.hsmVerifySignatures;
   }
   if (fields.remoteSigner !== undefined) plain.remoteSigner = frozenRemoteSigner(fields.remoteSigner);
-  return redacting(plain, fields.password);
+  if (fields.warnings !== undefined && fields.warnings.length > 0) plain.warnings = frozenWarnings(fields.warnings);
+  return redacting(plain, password);
 }

@@ -24,16 +24,20 @@
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { isJavaSdkToml } from './config-format';
 import { ConfigError, ConfigErrorCodes } from './errors';
-import { parseIni, type IniDocument } from './ini';
-import { readSecurityKeys, SECURITY_KEYS, SECURITY_SECTION, type SecurityValues } from './keys';
+import { parseJavaSdkConfig } from './java-sdk-config';
+import { parseIni, type IniDocument, type IniSection } from './ini';
+import { KNOWN_SECURITY_KEYS, readSecurityKeys, SECURITY_KEYS, SECURITY_SECTION, type SecurityValues } from './keys';
 import { createSecurityConfig } from './security-config';
-import type { HsmLibrarySettings, Pkcs11Settings, RemoteSignerSettings, SecurityConfig } from './types';
+import type { ConfigWarning, HsmLibrarySettings, Pkcs11Settings, RemoteSignerSettings, SecurityConfig } from './types';
+import { resolveFilePath, resolveLibraryPath } from './paths';
 import { parseBoolean, type ValueSite } from './values';
+import { unknownKeyWarning } from './warnings';
 
-/** FISCO's default for private_key_path (SecurityConfig.cpp); the generated config.ini says conf/node.pem. */
-export const DEFAULT_PRIVATE_KEY_PATH = 'node.pem';
-export const DEFAULT_HSM_LIB_PATH = '/usr/local/lib/libgmt0018.so';
+import { DEFAULT_HSM_LIB_PATH, DEFAULT_PRIVATE_KEY_PATH } from './defaults';
+
+export { DEFAULT_HSM_LIB_PATH, DEFAULT_PRIVATE_KEY_PATH };
 
 export interface ParseSecurityConfigOptions {
   /**
@@ -52,16 +56,21 @@ interface BuildContext {
 }
 
 /**
- * Read the `[security]` section of config.ini text the way a FISCO BCOS 3.x node does.
+ * Read the `[security]` section of config.ini text the way a FISCO BCOS 3.x node does (or, when
+ * `configPath` ends in .toml or the text has no `[security]` but a `[cryptoMaterial]` or
+ * `[account]`, a java-sdk config.toml: see parseJavaSdkConfig).
  * @throws ConfigError
  */
 export function parseSecurityConfig(iniText: string, opts: ParseSecurityConfigOptions = {}): SecurityConfig {
+  if (isJavaSdkToml(iniText, opts.configPath)) return parseJavaSdkConfig(iniText, opts);
   return fromText(iniText, opts, false);
 }
 
 /**
  * Read a node's config.ini (UTF-8) and its `[security]` section. Relative paths resolve against
- * the file's folder; `configPath` is the absolute path of the file.
+ * the file's folder; `configPath` is the absolute path of the file. A java-sdk config.toml (by its
+ * extension, or by its `[cryptoMaterial]` / `[account]` headers) is read by parseJavaSdkConfig,
+ * with relative paths against the working directory, as the java-sdk reads them.
  * @throws ConfigError (CONFIG_FILE_UNREADABLE when the file cannot be read)
  */
 export function loadSecurityConfig(iniPath: string): SecurityConfig {
@@ -83,6 +92,15 @@ export function loadSecurityConfig(iniPath: string): SecurityConfig {
   } catch {
     text = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(bytes);
     invalidUtf8 = true;
+  }
+  if (isJavaSdkToml(text, file)) {
+    if (invalidUtf8) {
+      throw new ConfigError(ConfigErrorCodes.CONFIG_SYNTAX, 'the file is not valid UTF-8 (TOML files must be UTF-8)', {
+        file,
+      });
+    }
+    // relative paths as the java-sdk reads them: against the working directory
+    return parseJavaSdkConfig(text, { configPath: file });
   }
   return fromText(text, { configPath: file, baseDir: path.dirname(file) }, invalidUtf8);
 }
@@ -190,7 +208,23 @@ function securityConfigFromIni(doc: IniDocument, ctx: BuildContext): SecurityCon
     if (remoteSigner !== undefined) throw conflict(v.pkcs11Library, 'remote_signer_url', where);
     fields.pkcs11 = pkcs11;
   }
+  const warnings = unknownSecurityKeys(section, file);
+  if (warnings.length > 0) fields.warnings = warnings;
   return createSecurityConfig(fields);
+}
+
+/** A warning for each key of `[security]` that neither FISCO BCOS nor gmt0018 reads, in file order. */
+function unknownSecurityKeys(section: IniSection, file: string | undefined): ConfigWarning[] {
+  return [...section.entries.values()]
+    .filter((entry) => !KNOWN_SECURITY_KEYS.includes(entry.key))
+    .map((entry) =>
+      unknownKeyWarning(
+        SECURITY_SECTION,
+        entry.key,
+        KNOWN_SECURITY_KEYS,
+        file === undefined ? { line: entry.line } : { file, line: entry.line },
+      ),
+    );
 }
 
 function conflict(
@@ -360,20 +394,4 @@ function remoteSignerFromKeys(
   const out: RemoteSignerSettings = { urls: v.remoteSignerUrl.value };
   if (tokenFile !== undefined) out.tokenFile = resolveFilePath(tokenFile.value, baseDir);
   return out;
-}
-
-/** A file path: absolute as written, else relative to the node's folder. Empty stays empty. */
-function resolveFilePath(p: string, baseDir: string): string {
-  if (p === '' || path.isAbsolute(p)) return p;
-  return path.resolve(baseDir, p);
-}
-
-/**
- * A library path as dlopen reads it (FISCO's hsm-crypto passes hsm_lib_path straight to dlopen):
- * absolute stays; with a `/` it is relative to the working folder (the node's folder); a bare
- * file name is searched by the dynamic loader, so it is kept as it is.
- */
-function resolveLibraryPath(p: string, baseDir: string): string {
-  if (p === '' || path.isAbsolute(p) || !p.includes('/')) return p;
-  return path.resolve(baseDir, p);
 }

@@ -54,6 +54,37 @@ export interface SecurityConfig {
   warnings?: readonly ConfigWarning[];
 }
 
+/**
+ * A key inside a cipher card, as a plain object: what createSecurityConfig and createSigner need
+ * to know, the rest has defaults (hsmLibPath DEFAULT_HSM_LIB_PATH, password '', encKeyIndex =
+ * keyIndex). No privateKeyPath: the key never leaves the card.
+ */
+export interface HsmConfigInput {
+  enableHsm: true;
+  /** Index of the SM2 sign key inside the card. */
+  keyIndex: number;
+  hsmLibPath?: string;
+  encKeyIndex?: number;
+  /** The card's access password for the key; '' (the default) makes no access-right call. */
+  password?: string;
+  hsmLibrary?: HsmLibrarySettings;
+  hsmVerifySignatures?: boolean;
+  configPath?: string;
+  warnings?: readonly ConfigWarning[];
+}
+
+/** A software key held in a PEM (or hex) file, as a plain object. */
+export interface SoftwareConfigInput {
+  enableHsm?: false;
+  /** The SM2 private key file, e.g. conf/node.pem. */
+  privateKeyPath: string;
+  configPath?: string;
+  warnings?: readonly ConfigWarning[];
+}
+
+/** What createSecurityConfig accepts: a complete SecurityConfig, or one of the two shapes above. */
+export type SecurityConfigInput = SecurityConfig | HsmConfigInput | SoftwareConfigInput;
+
 /** One key that was read past: where it was, and what it may have meant. */
 export interface ConfigWarning {
   /** The whole sentence, as the CLI prints it after `warning: `. */

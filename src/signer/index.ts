@@ -1,4 +1,4 @@
-import { loadSecurityConfig, type SecurityConfig } from '../config';
+import { createSecurityConfig, loadSecurityConfig, type SecurityConfig, type SecurityConfigInput } from '../config';
 import { HsmSigner } from './hsm';
 import { Pkcs11Signer } from './pkcs11';
 import { SoftwareSigner } from './software';
@@ -13,13 +13,29 @@ export function backendOf(config: SecurityConfig, opts: SignerOptions = {}): Sig
 }
 
 /**
+ * A SecurityConfig as it is when it already is one (so a hand-made config keeps working exactly as
+ * before); an HsmConfigInput or SoftwareConfigInput gets its defaults from createSecurityConfig.
+ */
+function completeConfig(input: SecurityConfigInput): SecurityConfig {
+  const fields = input as Partial<SecurityConfig>;
+  const complete =
+    typeof fields.enableHsm === 'boolean' &&
+    typeof fields.hsmLibPath === 'string' &&
+    typeof fields.privateKeyPath === 'string' &&
+    typeof fields.password === 'string';
+  return complete ? (input as SecurityConfig) : createSecurityConfig(input);
+}
+
+/**
  * The signer a node's `[security]` section asks for: the cipher card when the HSM is enabled, a
  * PKCS#11 key with pkcs11_library, otherwise the software key at `private_key_path`. With
- * `remote_signer_url` (a gmt0018 extension) it is a client of `gmt0018 serve` instead.
+ * `remote_signer_url` (a gmt0018 extension) it is a client of `gmt0018 serve` instead. `source` is
+ * the path of a config.ini (or a java-sdk config.toml), a SecurityConfig, or a plain HsmConfigInput
+ * / SoftwareConfigInput such as `{ enableHsm: true, keyIndex: 1, hsmLibPath: '/path/libsdf.so' }`.
  * `opts.backend` refuses any other backend than the one named.
  */
-export async function createSigner(source: string | SecurityConfig, opts: SignerOptions = {}): Promise<Signer> {
-  const config = typeof source === 'string' ? loadSecurityConfig(source) : source;
+export async function createSigner(source: string | SecurityConfigInput, opts: SignerOptions = {}): Promise<Signer> {
+  const config = typeof source === 'string' ? loadSecurityConfig(source) : completeConfig(source);
   const backend = backendOf(config, opts);
   if (opts.backend !== undefined && opts.backend !== backend) {
     throw new RangeError(

@@ -1,4 +1,4 @@
-import { ConfigError, parseIni, type IniDocument } from '../src/config';
+import { ConfigError, parseIni, type IniDocument } from '../../src/config';
 
 const value = (doc: IniDocument, section: string, key: string): string | undefined =>
   doc.sections.get(section)?.entries.get(key)?.value;

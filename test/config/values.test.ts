@@ -1,4 +1,4 @@
-import { ConfigError, parseBoolean, parseUnsignedInt } from '../src/config';
+import { ConfigError, parseBoolean, parseUnsignedInt } from '../../src/config';
 
 function codeOf(fn: () => unknown): string {
   try {

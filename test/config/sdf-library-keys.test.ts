@@ -1,11 +1,11 @@
 import { rmSync } from 'node:fs';
-import { ConfigError, loadSecurityConfig, parseSecurityConfig } from '../src/config';
-import { resolveSdfLibraryOptions, SDF_PROFILES, SdfLibrary } from '../src/sdf';
-import { createSigner } from '../src/signer';
-import { generatePrivateKey, publicKeyFromPrivateKey } from '../src/sm2';
-import { mockVariantLib, TempKeystore } from './helpers/mock-card';
-import { writeNodeFolder } from './helpers/node-config';
-import { smCryptoOracle } from './helpers/oracles';
+import { ConfigError, loadSecurityConfig, parseSecurityConfig } from '../../src/config';
+import { resolveSdfLibraryOptions, SDF_PROFILES, SdfLibrary } from '../../src/sdf';
+import { createSigner } from '../../src/signer';
+import { generatePrivateKey, publicKeyFromPrivateKey } from '../../src/sm2';
+import { mockVariantLib, TempKeystore } from '../helpers/mock-card';
+import { writeNodeFolder } from '../helpers/node-config';
+import { smCryptoOracle } from '../helpers/oracles';
 
 const HSM = 'enable_hsm=true\nkey_index=1\npassword=pw';
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { ConfigError, parseIni, parseSecurityConfig } from '../src/config';
-import { trimIni } from '../src/config/ini';
-import { expectNoSecret } from './helpers/secrets';
+import { ConfigError, parseIni, parseSecurityConfig } from '../../src/config';
+import { trimIni } from '../../src/config/ini';
+import { expectNoSecret } from '../helpers/secrets';
 
 /** Printable ASCII (0x20..0x7e): includes #, ;, =, quotes, brackets and spaces. */
 const printable = fc.string({

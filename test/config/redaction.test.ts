@@ -1,13 +1,13 @@
 import * as path from 'node:path';
 import { format, inspect } from 'node:util';
-import { createSecurityConfig, loadSecurityConfig, parseSecurityConfig, type SecurityConfig } from '../src/config';
+import { createSecurityConfig, loadSecurityConfig, parseSecurityConfig, type SecurityConfig } from '../../src/config';
 
 const PASSWORD = 'S3cr3t#;pw';
 
 const configs: [string, () => SecurityConfig][] = [
   [
     'loadSecurityConfig',
-    () => loadSecurityConfig(path.join(__dirname, 'fixtures', 'config', 'fisco-node', 'config.ini')),
+    () => loadSecurityConfig(path.join(__dirname, '..', 'fixtures', 'config', 'fisco-node', 'config.ini')),
   ],
   [
     'parseSecurityConfig',
