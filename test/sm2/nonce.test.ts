@@ -171,14 +171,12 @@ describe('a random source that always returns the same bytes', () => {
   });
 });
 
-test('with the real random source, signatures of one message differ and verify in OpenSSL and sm-crypto', () => {
+// That OpenSSL and sm-crypto accept sm2Sign's signatures is checked in crosscheck.test.ts.
+test('with the real random source, signatures of one message differ and verify', () => {
   const privateKey = generatePrivateKey();
   const publicKey = publicKeyFromPrivateKey(privateKey);
   const m = text('block 7');
   const sigs = Array.from({ length: 4 }, () => sm2Sign(privateKey, m, { publicKey }));
   expect(new Set(sigs.map(bytesToHex)).size).toBe(sigs.length);
-  for (const sig of sigs) {
-    expect(smCryptoOracle.verify(publicKey, m, sig)).toBe(true);
-    expect(opensslOracle.verify(publicKey, m, sig)).toBe(true);
-  }
+  for (const sig of sigs) expect(sm2Verify(publicKey, m, sig)).toBe(true);
 });
