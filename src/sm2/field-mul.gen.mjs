@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Writes src/sm2/field-mul.ts: Montgomery multiplication and squaring modulo the SM2 prime on
 // 11 signed limbs of 24 bits held in doubles, unrolled (V8 keeps the limbs in registers; the loop
-// form is 3 to 4 times slower). test/sm2-field.test.ts checks that the file is this script's output.
+// form is 3 to 4 times slower). test/sm2/field.test.ts checks that the file is this script's output.
 //   node src/sm2/field-mul.gen.mjs > src/sm2/field-mul.ts && npx prettier --write src/sm2/field-mul.ts
 const LIMBS = 11;
 

@@ -1,7 +1,7 @@
 // Comb tables for the public keys that keep coming back. With one, t·P costs 43 doublings and
 // additions instead of 256 doublings, and a verification about 40 % of one without (see comb.ts);
 // building one costs about one verification. Only public data is held here, and a table only
-// changes how fast an answer comes, never the answer (test/sm2-cache.test.ts checks this).
+// changes how fast an answer comes, never the answer (test/sm2/cache.test.ts checks this).
 //
 // Which keys get one (TinyLFU, with a build budget):
 //   - a frequency sketch counts every key verified, the recent past weighing most;
