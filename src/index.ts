@@ -2,9 +2,12 @@
 // The low-level device APIs are subpaths: gmt0018/sdf (GM/T 0018 cards), gmt0018/pkcs11 (PKCS#11
 // modules); gmt0018/mock provisions the mock card.
 
-// Configuration: config.ini [security], read as a FISCO BCOS node reads it.
-export { parseSecurityConfig, loadSecurityConfig, createSecurityConfig, ConfigError } from './config';
-export type { SecurityConfig, ConfigWarning, ConfigErrorCode, ConfigErrorLocation } from './config';
+// Configuration: a FISCO BCOS node's config.ini [security] (read as the node reads it), a
+// java-sdk config.toml, or a plain object.
+export { loadSecurityConfig, parseSecurityConfig, parseJavaSdkConfig, createSecurityConfig } from './config';
+export { ConfigError, DEFAULT_HSM_LIB_PATH } from './config';
+export type { SecurityConfig, SecurityConfigInput, HsmConfigInput, SoftwareConfigInput, ConfigWarning } from './config';
+export type { ConfigErrorCode, ConfigErrorLocation, JavaSdkConfigOptions, ParseSecurityConfigOptions } from './config';
 
 // Signing through the cipher card, a PKCS#11 token, the signing service or in software, behind one interface.
 export { createSigner, HsmSigner, Pkcs11Signer, SoftwareSigner, SignerClosedError } from './signer';

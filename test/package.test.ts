@@ -246,14 +246,16 @@ describe('the packed tarball', () => {
     writeFileSync(
       join(app, 'types.mts'),
       [
-        "import type { ConfigErrorCode, ConfigWarning, SecurityConfig } from 'gmt0018';",
+        "import { createSigner, type ConfigErrorCode, type ConfigWarning, type SecurityConfig } from 'gmt0018';",
+        "const card = () => createSigner({ enableHsm: true, keyIndex: 1, hsmLibPath: '/lib/libsdf.so', password: 'p' });",
+        "const file = () => createSigner({ privateKeyPath: 'conf/node.pem' });",
         "import { openDevice, type SdfSessionKey } from 'gmt0018/sdf';",
         "import { importMockKey, type MockKeyImport } from 'gmt0018/mock';",
         "const code: ConfigErrorCode = 'CONFIG_BAD_BOOLEAN';",
         'const warnings = (config: SecurityConfig): readonly ConfigWarning[] => config.warnings ?? [];',
         'const key = async (): Promise<SdfSessionKey> => (await (await (await openDevice("x")).openSession()).generateKeyWithKek(1)).key;',
         "const request: MockKeyImport = { keystore: 'k', index: 1, password: '', privateKey: new Uint8Array(32) };",
-        'void [code, warnings, key, request, importMockKey];',
+        'void [code, warnings, key, request, importMockKey, card, file];',
       ].join('\n'),
     );
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -282,7 +284,8 @@ describe("a newcomer's path to a signature through the mock card, by the README'
 
   beforeAll(() => {
     // The README's lines as they are, in the project the tarball was installed into.
-    quickStart = run('bash', ['-euo', 'pipefail', '-c', readmeBlock('quick-start')], { cwd: app });
+    const lines = `${readmeBlock('quick-start')}${readmeBlock('java-sdk')}`;
+    quickStart = run('bash', ['-euo', 'pipefail', '-c', lines], { cwd: app });
   });
 
   it('runs to the end', () => {
@@ -295,16 +298,20 @@ describe("a newcomer's path to a signature through the mock card, by the README'
     expect(config).toContain(`hsm_lib_path=${shipped}\n`);
   });
 
-  it('signs inside the card with the key mock-import put there, and OpenSSL verifies the signature', () => {
+  it('signs inside the card with the key mock-import put there, through config.ini and config.toml; OpenSSL verifies both', () => {
     const lines = quickStart.stdout.split('\n');
     const imported = lines.find((line) => line.startsWith('node id: '));
-    // sign --json prints one JSON object, last
-    const { backend, signature, publicKey } = JSON.parse(lines.slice(lines.indexOf('{')).join('\n'));
-    expect(backend).toBe('hsm');
-    expect(imported).toBe(`node id: ${publicKey}`);
+    // each sign --json prints one JSON object: config.ini's, then config.toml's
+    const objects = quickStart.stdout.match(/^\{$[\s\S]*?^\}$/gm) ?? [];
+    expect(objects).toHaveLength(2);
     const message = readFileSync(join(app, 'message'));
-    expect(opensslOracle.verify(hexToBytes(publicKey), message, hexToBytes(signature))).toBe(true);
-    expect(opensslOracle.verify(hexToBytes(publicKey), message.subarray(1), hexToBytes(signature))).toBe(false);
+    for (const object of objects) {
+      const { backend, signature, publicKey } = JSON.parse(object);
+      expect(backend).toBe('hsm');
+      expect(imported).toBe(`node id: ${publicKey}`);
+      expect(opensslOracle.verify(hexToBytes(publicKey), message, hexToBytes(signature))).toBe(true);
+      expect(opensslOracle.verify(hexToBytes(publicKey), message.subarray(1), hexToBytes(signature))).toBe(false);
+    }
   });
 
   it('says what is missing when GMT0018_MOCK_KEYSTORE is not set', () => {
