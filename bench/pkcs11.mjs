@@ -10,8 +10,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { alternate, signDigestRate, timed } from './measure.mjs';
-import { gm, ROOT } from './setup.mjs';
+import { gm, koffi, ROOT } from './setup.mjs';
 import { Table } from './table.mjs';
 
 const PKCS11JS_VERSION = '2.1.7';
@@ -96,6 +97,55 @@ function pkcs11jsSigner(lib) {
   };
 }
 
+/**
+ * What the token itself does on several threads: `threads` worker threads, each signing on the
+ * calling thread with a session of its own. No binding can make a pool faster than this.
+ */
+function tokenCeiling(threads, settings) {
+  const worker = () =>
+    new Promise((resolve, reject) => {
+      const thread = new Worker(new URL('./pkcs11-sign-worker.mjs', import.meta.url), {
+        workerData: { module: MODULE, ...settings, ms: 1000 },
+      });
+      thread.once('message', resolve);
+      thread.once('error', reject);
+    });
+  return Promise.all(Array.from({ length: threads }, worker)).then((results) => ({
+    ops: results.reduce((sum, { ops }) => sum + ops, 0),
+    seconds: Math.max(...results.map(({ seconds }) => seconds)),
+  }));
+}
+
+/**
+ * The pool against one session where the device, not the host, is the limit: the mock PKCS#11
+ * module answering every call 2 ms after it began, as a network HSM does.
+ */
+async function latencyBoundPool(rounds, sessions) {
+  const library = join(ROOT, 'native-bindings', 'mock-pkcs11', 'build', 'libmockp11.so');
+  const hooks = koffi.load(library);
+  const dir = mkdtempSync(join(tmpdir(), 'gmt0018-bench-mockp11-'));
+  writeFileSync(
+    join(dir, 'token.conf'),
+    `[token]\nlabel=remote\npin=${PIN}\n\n[key]\nlabel=k\ntype=p256\nprivate=${'1f'.repeat(32)}\n`,
+  );
+  hooks.func('unsigned long MOCKP11_SetDir(const char *dir)')(dir);
+  const settings = { library, tokenLabel: 'remote', pin: PIN, keyLabel: 'k' };
+  const single = await gm.Pkcs11Signer.open({ ...settings, sessions: 1 });
+  const pool = await gm.Pkcs11Signer.open({ ...settings, sessions });
+  try {
+    hooks.func('unsigned long MOCKP11_SetLatencyUs(unsigned int us)')(2000);
+    const [one, many] = await alternate(rounds, [
+      () => signDigestRate(single, { ms: 600 }),
+      () => signDigestRate(pool, { ms: 600 }),
+    ]);
+    return { one, many, sessions: pool.sessions };
+  } finally {
+    hooks.func('unsigned long MOCKP11_SetLatencyUs(unsigned int us)')(0);
+    await Promise.all([single.close(), pool.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function measurePkcs11(rounds = 5) {
   const lib = pkcs11js();
   const token = createToken();
@@ -114,8 +164,14 @@ export async function measurePkcs11(rounds = 5) {
       () => timed(() => other.sign(digest), { ms: 600, warmup: 50 }),
     ]);
     const [one, many] = await alternate(rounds, [() => signDigestRate(single), () => signDigestRate(pool)]);
+    const tokenSettings = { tokenLabel: 'bench', pin: PIN, keyLabel: 'bench-key' };
+    const [oneThread, twoThreads] = await alternate(rounds, [
+      () => tokenCeiling(1, tokenSettings),
+      () => tokenCeiling(2, tokenSettings),
+    ]);
     await session.close();
-    return { ours, theirs, one, many, sessions: pool.sessions };
+    const remote = await latencyBoundPool(rounds, pool.sessions);
+    return { ours, theirs, one, many, sessions: pool.sessions, oneThread, twoThreads, remote };
   } finally {
     other.close();
     await Promise.all([single.close(), pool.close(), module.close()]);
@@ -123,11 +179,21 @@ export async function measurePkcs11(rounds = 5) {
   }
 }
 
-export function addPkcs11Rows(table, { ours, theirs, one, many, sessions }) {
+export function addPkcs11Rows(table, { ours, theirs, one, many, sessions, oneThread, twoThreads, remote }) {
   table.info('pkcs11js sign, SoftHSM P-256, 1 session, sync', theirs);
   table.atLeast('gmt0018 PKCS#11 sign, SoftHSM P-256, 1 session, sync', ours, theirs, 1.0, 'pkcs11js');
   table.info('gmt0018 PKCS#11 async, 1 session', one);
   table.atLeast(`gmt0018 PKCS#11 async pool, ${sessions} sessions`, many, one, 1.8, '1 session');
+  table.info('SoftHSM itself: sync signs on 1 thread', oneThread);
+  table.info(`SoftHSM itself: sync signs on 2 threads (${(twoThreads / oneThread).toFixed(2)} x 1 thread)`, twoThreads);
+  table.info('gmt0018 PKCS#11 async, 1 session, device answering in 2 ms', remote.one);
+  table.atLeast(
+    `gmt0018 PKCS#11 async pool, ${remote.sessions} sessions, device answering in 2 ms`,
+    remote.many,
+    remote.one,
+    1.8,
+    '1 session',
+  );
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
