@@ -1,12 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { serve } from '../src/cli/commands/serve';
-import { generatePrivateKey } from '../src/sm2';
-import { writeNodeFolder } from './helpers/node-config';
-import { slowClient } from './helpers/slow-client';
+import { serve } from '../../src/cli/commands/serve';
+import { generatePrivateKey } from '../../src/sm2';
+import { writeNodeFolder } from '../helpers/node-config';
+import { slowClient } from '../helpers/slow-client';
 
-const CLI = join(__dirname, '..', 'dist', 'cli.js');
+const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 const TOKEN = 'cli-serve-token-88aa';
 const node = writeNodeFolder({ security: 'private_key_path=conf/node.pem', privateKey: generatePrivateKey() });
 const tokenFile = join(node.dir, 'serve.token');

@@ -2,11 +2,11 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { generatePrivateKey } from '../src/sm2';
-import { MOCK_LIB, TempKeystore } from './helpers/mock-card';
-import { writeNodeFolder } from './helpers/node-config';
+import { generatePrivateKey } from '../../src/sm2';
+import { MOCK_LIB, TempKeystore } from '../helpers/mock-card';
+import { writeNodeFolder } from '../helpers/node-config';
 
-const CLI = resolve(__dirname, '../dist/cli.js');
+const CLI = resolve(__dirname, '../../dist/cli.js');
 const PASSWORD = 'bench smoke';
 const keystore = new TempKeystore();
 const privateKey = generatePrivateKey();
