@@ -1,6 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { hexToBytes } from '../sm2';
 import { UsageError } from './command';
+import type { OptionTable } from './options';
+
+/** The flags of commands that take data to sign or verify. */
+export const DATA_OPTIONS = {
+  hex: { type: 'string', value: 'HEX', description: 'the data, as hex' },
+  file: { type: 'string', value: 'FILE', description: 'the data, from a file' },
+} as const satisfies OptionTable;
+
+export const DATA_NOTE = 'The data comes from --hex, --file, or else standard input (give one of them).';
 
 export function parseHexArgument(text: string, flag: string): Uint8Array {
   try {

@@ -284,7 +284,9 @@ describe('gmt0018 verify', () => {
     const result = gmt0018([...base, '--signature', bytesToHex(tampered), '--json']);
     expect(result.status).toBe(1);
     expect(JSON.parse(result.stdout)).toEqual({ valid: false });
-    expect(result.stderr).toBe('gmt0018 verify: INVALID_SIGNATURE: signature does not verify');
+    expect(JSON.parse(result.stderr)).toEqual({
+      error: { command: 'verify', code: 'INVALID_SIGNATURE', message: 'signature does not verify', exitCode: 1 },
+    });
   });
 
   it('exits 1 for a FISCO signature that carries another public key', () => {
@@ -375,6 +377,7 @@ describe('gmt0018 without a command', () => {
     expect(result.stdout).toContain('keygen');
     const help = gmt0018(['keygen', '--help']);
     expect(help.status).toBe(0);
-    expect(help.stdout).toContain('usage: gmt0018 keygen [--out FILE');
+    expect(help.stdout).toContain('usage: gmt0018 keygen [options]');
+    expect(help.stdout).toMatch(/--out FILE +where to write the key \(mode 0600\) \(default: conf\/node\.pem\)/);
   });
 });

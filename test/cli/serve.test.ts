@@ -213,3 +213,13 @@ test('gmt0018 serve passes --metrics-listen and the timeout flags on', async () 
   }
   expect(await exited).toBe(0);
 });
+
+test('gmt0018 serve --verbose says which backend it serves before it listens, and no token', async () => {
+  const { child, output, exited } = await startCliServe(['--verbose']);
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  const lines = output.stderr.split('\n');
+  expect(lines[0]).toBe(`backend: software (${join(node.dir, 'conf', 'node.pem')})`);
+  expect(lines[1]).toMatch(/listening on/);
+  expect(output.stderr).not.toContain(TOKEN);
+});

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { createSigner, HsmSigner, type SignerOptions, type Signer } from '../../signer';
-import { defineCommand, required, UsageError } from '../command';
+import { HsmSigner, type SignerOptions, type Signer } from '../../signer';
+import { defineCommand, SIGNER_OPTIONS, UsageError } from '../command';
+import { openSigner } from '../node-config';
 
 export interface LoadResult {
   ops: number;
@@ -91,8 +92,7 @@ function progressReporter(total: number): { update: (done: number) => void; end:
   };
 }
 
-function positiveInt(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback;
+function positiveInt(value: string, flag: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
     throw new UsageError(`${flag} must be a positive integer, got ${value}`);
   }
@@ -101,7 +101,7 @@ function positiveInt(value: string | undefined, flag: string, fallback: number):
 
 function signerOptions(values: { sessions?: string; hash?: string }): SignerOptions {
   const opts: SignerOptions = {};
-  if (values.sessions !== undefined) opts.sessions = positiveInt(values.sessions, '--sessions', 1);
+  if (values.sessions !== undefined) opts.sessions = positiveInt(values.sessions, '--sessions');
   if (values.hash !== undefined) {
     if (values.hash !== 'host' && values.hash !== 'device') {
       throw new UsageError(`--hash must be host or device, got ${values.hash}`);
@@ -114,24 +114,25 @@ function signerOptions(values: { sessions?: string; hash?: string }): SignerOpti
 export const bench = defineCommand({
   name: 'bench',
   summary: 'measure signing throughput of the configured signer (HSM pool or software key)',
-  usage:
-    'gmt0018 bench --config config.ini [--ops N] [--concurrency C] [--sessions S] [--hash host|device] ' +
-    '[--warmup W] [--raw] [--json]',
   options: {
-    config: { type: 'string' },
-    ops: { type: 'string' },
-    concurrency: { type: 'string' },
-    sessions: { type: 'string' },
-    hash: { type: 'string' },
-    warmup: { type: 'string' },
-    raw: { type: 'boolean' },
+    ...SIGNER_OPTIONS,
+    ops: { type: 'string', value: 'N', default: '10000', description: 'signs to time' },
+    concurrency: { type: 'string', value: 'C', default: '64', description: 'signs in flight at once' },
+    sessions: { type: 'string', value: 'S', defaultNote: "the signer's", description: 'HSM sessions in the pool' },
+    hash: {
+      type: 'string',
+      value: 'host|device',
+      default: 'host',
+      description: 'where SM3(Z||M) is computed for an HSM key',
+    },
+    warmup: { type: 'string', value: 'W', defaultNote: 'min(1000, --ops)', description: 'signs first, not timed' },
+    raw: { type: 'boolean', description: 'sign a ready 32-byte digest (device time only)' },
   },
   async run(values, out) {
-    const configPath = required(values.config, '--config');
-    const ops = positiveInt(values.ops, '--ops', 10_000);
-    const concurrency = positiveInt(values.concurrency, '--concurrency', 64);
-    const warmup = positiveInt(values.warmup, '--warmup', Math.min(1000, ops));
-    const signer: Signer = await createSigner(configPath, signerOptions(values));
+    const ops = positiveInt(values.ops, '--ops');
+    const concurrency = positiveInt(values.concurrency, '--concurrency');
+    const warmup = values.warmup === undefined ? Math.min(1000, ops) : positiveInt(values.warmup, '--warmup');
+    const signer: Signer = await openSigner(values, out, signerOptions(values));
     const sessions = signer instanceof HsmSigner ? signer.sessions : undefined;
     let result: LoadResult;
     try {
