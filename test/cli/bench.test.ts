@@ -73,6 +73,23 @@ test('bench runs on a software key and with device-side hashing', () => {
   expect(device.stdout).toMatch(/hsm \(1 sessions\)[\s\S]*throughput:\s+[\d.]+ signs\/s/);
 });
 
+test('bench reports the event loop as delayed while software signing blocks it, not 0', () => {
+  // Software signs run on the main thread: the loop does not turn until the last one is done.
+  const { status, stdout } = bench([
+    '--config',
+    node('enable_hsm=false\nprivate_key_path=conf/node.pem'),
+    '--ops',
+    '50',
+    '--warmup',
+    '1',
+    '--json',
+  ]);
+  expect(status).toBe(0);
+  const report = JSON.parse(stdout);
+  expect(report.loopDelayP99Ms).toBeGreaterThan(0);
+  expect(report.loopDelayMaxMs).toBeGreaterThanOrEqual(report.loopDelayP99Ms);
+});
+
 test('bad bench options are usage errors', () => {
   expect(bench(['--config', hsm(), '--ops', '0']).status).toBe(2);
   expect(bench(['--config', hsm(), '--hash', 'gpu']).stderr).toContain('--hash must be host or device');

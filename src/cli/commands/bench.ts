@@ -9,8 +9,13 @@ export interface LoadResult {
   concurrency: number;
   seconds: number;
   opsPerSecond: number;
-  /** p99 of the event loop's delay while the load ran, in ms. */
-  loopDelayP99Ms: number;
+  /**
+   * p99 and maximum of the event loop's delay while the load ran, in ms; null when the run was
+   * too short for one sample. With signing on the main thread (software key) the loop may not
+   * turn at all during the run: then the one sample is the whole run, taken when it ends.
+   */
+  loopDelayP99Ms: number | null;
+  loopDelayMaxMs: number | null;
   /** Resident set size after the warm-up and at the end (after a GC when --expose-gc), MiB. */
   rssStartMiB: number;
   rssEndMiB: number;
@@ -21,6 +26,18 @@ const MiB = 1024 * 1024;
 function rssMiB(): number {
   (globalThis as { gc?: () => void }).gc?.();
   return process.memoryUsage.rss() / MiB;
+}
+
+const SAMPLE_MS = 1;
+
+/**
+ * Resolves after the delay monitor's timer has fired once more (it fires first: it is due
+ * sooner). It records the time since its last firing, so a load that never let the loop turn
+ * (synchronous signing) is one sample as long as the run, taken here, and only if the monitor had
+ * fired once before the run: its first firing sets the start and records nothing.
+ */
+function afterNextSample(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, SAMPLE_MS + 1));
 }
 
 /**
@@ -45,19 +62,23 @@ export async function runLoad(
   };
   await drive(opts.warmup);
   const rssStartMiB = rssMiB();
-  const delay = monitorEventLoopDelay({ resolution: 1 });
+  const delay = monitorEventLoopDelay({ resolution: SAMPLE_MS });
   delay.enable();
+  await afterNextSample();
   const start = process.hrtime.bigint();
   opts.progress?.(0);
   await drive(opts.ops, opts.progress);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  await afterNextSample();
   delay.disable();
+  const measured = delay.count > 0;
   return {
     ops: opts.ops,
     concurrency: opts.concurrency,
     seconds,
     opsPerSecond: opts.ops / seconds,
-    loopDelayP99Ms: delay.percentile(99) / 1e6,
+    loopDelayP99Ms: measured ? delay.percentile(99) / 1e6 : null,
+    loopDelayMaxMs: measured ? delay.max / 1e6 : null,
     rssStartMiB,
     rssEndMiB: rssMiB(),
   };
@@ -153,7 +174,8 @@ export const bench = defineCommand({
       ...result,
       seconds: round(result.seconds, 3),
       opsPerSecond: round(result.opsPerSecond),
-      loopDelayP99Ms: round(result.loopDelayP99Ms, 2),
+      loopDelayP99Ms: result.loopDelayP99Ms === null ? null : round(result.loopDelayP99Ms, 2),
+      loopDelayMaxMs: result.loopDelayMaxMs === null ? null : round(result.loopDelayMaxMs, 2),
       rssStartMiB: round(result.rssStartMiB),
       rssEndMiB: round(result.rssEndMiB),
     };
@@ -162,7 +184,9 @@ export const bench = defineCommand({
         `backend:        ${signer.backend}${sessions === undefined ? '' : ` (${sessions} sessions)`}`,
         `signs:          ${ops} in ${data.seconds} s, ${concurrency} in flight`,
         `throughput:     ${data.opsPerSecond} signs/s`,
-        `event loop p99: ${data.loopDelayP99Ms} ms`,
+        data.loopDelayP99Ms === null
+          ? 'event loop p99: not measured (no sample)'
+          : `event loop p99: ${data.loopDelayP99Ms} ms (max ${data.loopDelayMaxMs} ms)`,
         `rss:            ${data.rssStartMiB} -> ${data.rssEndMiB} MiB`,
       ].join('\n'),
       data,
