@@ -5,6 +5,8 @@ import type { OptionSpec } from './options';
 export const EXIT_CODES_LINE =
   'exit codes: 0 ok, 1 signature does not verify, 2 bad usage or configuration, 3 device or runtime error';
 
+const FLAG_COLUMN = 30;
+
 function flagWithValue(name: string, spec: OptionSpec): string {
   return spec.type === 'string' ? `--${name} ${spec.value ?? 'VALUE'}` : `--${name}`;
 }
@@ -25,14 +27,16 @@ function flagLine(name: string, spec: OptionSpec, width: number): string {
     spec.defaultNote !== undefined ? `default: ${spec.defaultNote}` : undefined,
   ].filter((extra) => extra !== undefined);
   const right = `${spec.description}${extras.length > 0 ? ` (${extras.join(', ')})` : ''}`;
+  // A flag wider than the column (a long list of values) has its description on the next line.
+  if (left.length > width) return `  ${left}\n  ${' '.repeat(width)}  ${right}`;
   return `  ${left.padEnd(width)}  ${right}`;
 }
 
 /** `gmt0018 <command> --help`: summary, usage line, every flag with its default, and the notes. */
 export function commandHelp(command: Command): string {
   const flags = Object.entries(allOptions(command));
-  // Every flag column starts after room for a `-h, ` alias.
-  const width = Math.max(...flags.map(([name, spec]) => 4 + flagWithValue(name, spec).length));
+  // Every flag column starts after room for a `-h, ` alias; at most FLAG_COLUMN wide.
+  const width = Math.min(FLAG_COLUMN, Math.max(...flags.map(([name, spec]) => 4 + flagWithValue(name, spec).length)));
   return [
     `gmt0018 ${command.name}: ${command.summary}`,
     '',

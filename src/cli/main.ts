@@ -53,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
   // Before parsing: a parse error is to be reported as JSON too.
   const json = rest.includes('--json');
   const command = COMMANDS.find((candidate) => candidate.name === name);
-  if (!command) return unknownCommand(name, argv.includes('--json'));
+  if (!command) return unknownCommand(name, json);
   try {
     const values = parseCommandArgs(command, rest);
     if (values.help) {

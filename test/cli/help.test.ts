@@ -12,6 +12,7 @@ const example = defineCommand({
     format: { type: 'string', value: 'hex|pem', default: 'hex', description: 'the output form' },
     warmup: { type: 'string', value: 'W', defaultNote: 'min(1000, --ops)', description: 'untimed runs' },
     quiet: { type: 'boolean', short: 'q', description: 'say less' },
+    level: { type: 'string', value: 'debug|info|warn|error|silent', description: 'how much to log' },
   },
   notes: ['A note after the flags.'],
   async run() {},
@@ -31,6 +32,9 @@ describe('help generated from an option table', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^ {2}-q, --quiet +say less$/));
     expect(lines).toContainEqual(expect.stringMatching(/^ {2}-h, --help +show this help$/));
     expect(lines).toContainEqual(expect.stringMatching(/^ {6}--json +print the result as one JSON document/));
+    // A flag wider than the column has its description on the next line, in the column.
+    const level = lines.findIndex((line) => line === '      --level debug|info|warn|error|silent');
+    expect(lines[level + 1]).toMatch(/^ {34}how much to log$/);
     expect(lines[lines.length - 1]).toBe('A note after the flags.');
   });
 
@@ -65,10 +69,12 @@ describe.each(COMMANDS.map((command) => [command.name, command] as const))('gmt0
     expect(result.stdout.split('\n')[0]).toBe(`gmt0018 ${name}: ${command.summary}`);
     for (const [flag, spec] of Object.entries(allOptions(command))) {
       const value = spec.type === 'string' ? ` ${escape(spec.value ?? 'VALUE')}` : '';
-      const line = new RegExp(`^ +(-\\w, )?--${flag}${value} +${escape(spec.description)}`, 'm');
+      const line = new RegExp(`^ +(-\\w, )?--${flag}${value}\\s+${escape(spec.description)}`, 'm');
       expect(result.stdout).toMatch(line);
       if (spec.default !== undefined)
-        expect(result.stdout).toMatch(new RegExp(`--${flag}\\b.*\\(.*default: ${escape(spec.default)}`));
+        expect(result.stdout).toMatch(
+          new RegExp(`--${flag}\\b[^\\n]*(\\n +)?[^\\n]*\\(.*default: ${escape(spec.default)}`),
+        );
     }
   });
 });
