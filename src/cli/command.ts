@@ -84,6 +84,20 @@ function unknownOption(message: string, flags: OptionTable): string | undefined 
   return `unknown option ${dashes}${name}${long === undefined ? '' : ` (did you mean --${long}?)`}`;
 }
 
+/**
+ * parseArgs quotes a stray argument; it may be the second half of a password given without
+ * quotes (`--password two words`), so only its position is told.
+ */
+function strayArgument(message: string, argv: readonly string[], command: string): string | undefined {
+  const match = /^Unexpected argument '(.*)'\. This command does not take positional arguments/s.exec(message);
+  if (match === null) return undefined;
+  const position = argv.indexOf(match[1]!) + 1;
+  return (
+    `argument ${position} after ${command} is not an option nor the value of one (not shown: it may be part of a secret); ` +
+    'quote values that contain spaces'
+  );
+}
+
 export function parseCommandArgs<O extends OptionTable>(
   command: Command<O>,
   argv: string[],
@@ -93,8 +107,9 @@ export function parseCommandArgs<O extends OptionTable>(
   try {
     ({ values } = parseArgs({ args: argv, options: parseArgsOptions(flags), strict: true, allowPositionals: false }));
   } catch (error) {
-    const first = (error as Error).message.split('\n')[0]!;
-    throw new UsageError(unknownOption(first, flags) ?? first);
+    const message = (error as Error).message;
+    const first = message.split('\n')[0]!;
+    throw new UsageError(strayArgument(message, argv, command.name) ?? unknownOption(first, flags) ?? first);
   }
   if (values.help !== true) {
     const missing = missingRequired(command.options, values);

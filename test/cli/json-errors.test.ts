@@ -80,6 +80,16 @@ test('usage errors and unknown commands are JSON too, without the usage text', (
   });
 });
 
+test('a stray argument is not echoed: it may be the second half of a password given unquoted', () => {
+  const result = gmt0018(['mock-import', '--keystore', keystore.dir, '--index', '4', '--password', 'two', 'Words#9']);
+  expect(result.status).toBe(2);
+  expect(jsonError(result).error).toMatchObject({
+    code: 'USAGE',
+    message: expect.stringMatching(/^argument 7 after mock-import is not an option nor the value of one/),
+  });
+  expect(result.stderr).not.toContain('Words#9');
+});
+
 test('each error class maps to its own code and exit code', () => {
   expect(classify(new ConfigError('CONFIG_MISSING_KEY', 'key_index is required'))).toMatchObject({
     code: 'CONFIG_MISSING_KEY',
