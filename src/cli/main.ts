@@ -1,6 +1,4 @@
-import { ConfigError } from '../config';
-import { SdfBindingError, SdfError } from '../sdf';
-import { Command, Output, parseCommandArgs, UsageError, VerificationFailed } from './command';
+import { Command, Output, parseCommandArgs, UsageError } from './command';
 import { info } from './commands/info';
 import { keygen } from './commands/keygen';
 import { mockImport } from './commands/mock-import';
@@ -8,8 +6,14 @@ import { bench } from './commands/bench';
 import { nodeid, pubkey, sign } from './commands/signer-commands';
 import { verify } from './commands/verify';
 import { serve } from './commands/serve';
+import { closest } from './did-you-mean';
+import { classify, errorJson, errorLine, EXIT } from './errors';
+import { commandHelp, mainHelp, usageLine } from './help';
+import { packageVersion } from './version';
 
-const COMMANDS: Command[] = [
+export { EXIT } from './errors';
+
+export const COMMANDS: Command[] = [
   info,
   pubkey,
   nodeid,
@@ -21,61 +25,54 @@ const COMMANDS: Command[] = [
   serve,
 ] as unknown as Command[];
 
-export const EXIT = { ok: 0, invalidSignature: 1, usage: 2, device: 3 } as const;
-
-function mainUsage(): string {
-  const width = Math.max(...COMMANDS.map((command) => command.name.length));
-  return [
-    'usage: gmt0018 <command> [options]   (gmt0018 <command> --help for its options)',
-    '',
-    ...COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
-    '',
-    'exit codes: 0 ok, 1 signature does not verify, 2 bad usage or configuration, 3 device or runtime error',
-  ].join('\n');
-}
-
-/** Exit code and the one-line `code: message` for an error. */
-function classify(error: unknown): { exit: number; code: string; message: string } {
-  if (error instanceof VerificationFailed)
-    return { exit: EXIT.invalidSignature, code: error.code, message: error.message };
-  if (error instanceof UsageError) return { exit: EXIT.usage, code: error.code, message: error.message };
-  if (error instanceof ConfigError) return { exit: EXIT.usage, code: error.code, message: error.message };
-  if (error instanceof SdfError) return { exit: EXIT.device, code: error.codeName, message: error.message };
-  if (error instanceof SdfBindingError) {
-    const exit = error.code === 'SDF_LIBRARY_NOT_FOUND' ? EXIT.usage : EXIT.device;
-    return { exit, code: error.code, message: error.message };
-  }
-  if (error instanceof TypeError || error instanceof RangeError) {
-    return { exit: EXIT.usage, code: 'BAD_INPUT', message: error.message };
-  }
-  return { exit: EXIT.device, code: 'ERROR', message: error instanceof Error ? error.message : String(error) };
+/** An unknown command: exit 2, with the closest command's name and the list of commands. */
+function unknownCommand(name: string, json: boolean): number {
+  const near = closest(
+    name,
+    COMMANDS.map((command) => command.name),
+  );
+  const error = {
+    exit: EXIT.usage,
+    code: 'USAGE',
+    message: `unknown command "${name}"${near === undefined ? '' : ` (did you mean ${near}?)`}`,
+  };
+  process.stderr.write(json ? `${errorJson(error)}\n` : `${errorLine(error)}\n${mainHelp(COMMANDS)}\n`);
+  return EXIT.usage;
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return EXIT.ok;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(`${mainUsage()}\n`);
+    process.stdout.write(`${mainHelp(COMMANDS)}\n`);
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
+  // Before parsing: a parse error is to be reported as JSON too.
+  const json = rest.includes('--json');
   const command = COMMANDS.find((candidate) => candidate.name === name);
-  if (!command) {
-    process.stderr.write(`gmt0018: USAGE: unknown command "${name}"\n${mainUsage()}\n`);
-    return EXIT.usage;
-  }
+  if (!command) return unknownCommand(name, json);
   try {
     const values = parseCommandArgs(command, rest);
     if (values.help) {
-      process.stdout.write(`${command.summary}\n\nusage: ${command.usage}\n`);
+      process.stdout.write(`${commandHelp(command)}\n`);
       return EXIT.ok;
     }
     await command.run(values, new Output(values.json ?? false));
     return EXIT.ok;
   } catch (error) {
-    const { exit, code, message } = classify(error);
-    const oneLine = message.replace(/\s*\n\s*/g, ' ');
-    process.stderr.write(`gmt0018 ${command.name}: ${code}: ${oneLine}\n`);
-    if (error instanceof UsageError) process.stderr.write(`usage: ${command.usage}\n`);
-    return exit;
+    const problem = classify(error);
+    if (json) {
+      process.stderr.write(`${errorJson(problem, command.name)}\n`);
+    } else {
+      process.stderr.write(`${errorLine(problem, command.name)}\n`);
+      if (error instanceof UsageError) {
+        process.stderr.write(`usage: ${usageLine(command)}   (gmt0018 ${command.name} --help lists them)\n`);
+      }
+    }
+    return problem.exit;
   }
 }
 

@@ -1,4 +1,3 @@
-import { loadSecurityConfig } from '../../config';
 import { parseEccFieldBytes, parseHsmPreload, parseHsmProfile, parseHsmSymbols } from '../../config/hsm-library-keys';
 import {
   openDevice,
@@ -8,7 +7,9 @@ import {
   type DeviceInfo,
   type SdfLibraryOptions,
 } from '../../sdf';
-import { defineCommand, UsageError } from '../command';
+import { SDF_PROFILE_NAMES } from '../../sdf/profiles';
+import { defineCommand, UsageError, type Output } from '../command';
+import { loadNodeConfig } from '../node-config';
 import { pkcs11Report, reportLines } from './pkcs11-report';
 
 interface InfoValues {
@@ -24,8 +25,8 @@ interface InfoValues {
 }
 
 /** Library path and options: from --config's [security] first, then the flags on top. */
-function target(values: InfoValues): { libPath: string; options: SdfLibraryOptions } {
-  const config = values.config === undefined ? undefined : loadSecurityConfig(values.config);
+function target(values: InfoValues, out: Output): { libPath: string; options: SdfLibraryOptions } {
+  const config = values.config === undefined ? undefined : loadNodeConfig(values.config, out);
   const libPath = values.lib ?? config?.hsmLibPath;
   if (libPath === undefined || libPath === '') throw new UsageError('--lib (or --config) is required');
   const flags: SdfLibraryOptions = {};
@@ -73,28 +74,41 @@ function deviceLines(info: DeviceInfo): string[] {
 export const info = defineCommand({
   name: 'info',
   summary: "show device information and which SDF functions a library exports, or a PKCS#11 module's tokens and keys",
-  usage:
-    'gmt0018 info (--lib PATH | --config config.ini) [--profile NAME] [--ecc-field-bytes 64|32] ' +
-    '[--sign-with-alg-id] [--symbols SDF_A=B,...] [--preload LIB1:LIB2] [--json]\n' +
-    '       gmt0018 info --pkcs11 MODULE [--pin-file FILE] [--json]',
   options: {
-    lib: { type: 'string' },
-    pkcs11: { type: 'string' },
-    'pin-file': { type: 'string' },
-    config: { type: 'string' },
-    profile: { type: 'string' },
-    'ecc-field-bytes': { type: 'string' },
-    'sign-with-alg-id': { type: 'boolean' },
-    symbols: { type: 'string' },
-    preload: { type: 'string' },
+    lib: { type: 'string', value: 'PATH', description: 'the SDF library to inspect' },
+    config: {
+      type: 'string',
+      value: 'FILE',
+      description: "a node's config.ini: the library and its profile from [security] (flags override)",
+    },
+    profile: { type: 'string', value: SDF_PROFILE_NAMES.join('|'), description: "the vendor library's profile" },
+    'ecc-field-bytes': { type: 'string', value: '64|32', description: 'size of each ECC field in SDF structures' },
+    'sign-with-alg-id': { type: 'boolean', description: 'SDF_InternalSign_ECC takes a uiAlgID argument' },
+    symbols: {
+      type: 'string',
+      value: 'SDF_A=B,...',
+      description: 'standard function names the library exports as others',
+    },
+    preload: { type: 'string', value: 'LIB1:LIB2', description: 'libraries to load before it' },
+    pkcs11: {
+      type: 'string',
+      value: 'MODULE',
+      description: 'a PKCS#11 module: its slots, tokens, mechanisms and keys',
+    },
+    'pin-file': {
+      type: 'string',
+      value: 'FILE',
+      description: 'with --pkcs11: a file holding the user PIN, to list private keys',
+    },
   },
+  notes: ['Give --lib or --config for an SDF library, or --pkcs11 for a PKCS#11 module.'],
   async run(values, out) {
     if (values.pkcs11 !== undefined) {
       const report = await pkcs11Report(values.pkcs11, values['pin-file']);
       out.result(reportLines(report).join('\n'), report);
       return;
     }
-    const { libPath, options } = target(values);
+    const { libPath, options } = target(values, out);
     const { library, info: deviceInfo, error } = await readDevice(libPath, options);
     const { present, missing } = library.exports();
     const symbols = library.options.symbols ?? {};

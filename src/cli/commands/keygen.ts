@@ -61,20 +61,24 @@ function writeKeyFile(path: string, content: string, overwrite: boolean): void {
 export const keygen = defineCommand({
   name: 'keygen',
   summary: 'write a new software SM2 key (the node.pem a FISCO node reads with enable_hsm=false)',
-  usage: 'gmt0018 keygen [--out FILE (default conf/node.pem)] [--format pem|hex] [--sec1] [--force] [--json]',
   options: {
-    out: { type: 'string' },
-    format: { type: 'string' },
-    sec1: { type: 'boolean' },
-    force: { type: 'boolean' },
+    out: { type: 'string', value: 'FILE', default: 'conf/node.pem', description: 'where to write the key (mode 0600)' },
+    format: {
+      type: 'string',
+      value: 'pem|hex',
+      default: 'pem',
+      description: 'PEM (PKCS#8 unless --sec1), or bare hex',
+    },
+    sec1: { type: 'boolean', description: 'write SEC1 PEM (BEGIN EC PRIVATE KEY) instead of PKCS#8' },
+    force: { type: 'boolean', description: 'replace an existing regular file' },
   },
   async run(values, out) {
-    const format = values.format ?? 'pem';
+    const format = values.format;
     if (format !== 'pem' && format !== 'hex') throw new UsageError(`--format must be pem or hex, got ${format}`);
     if (values.sec1 && format !== 'pem')
       throw new UsageError('--sec1 is a PEM form: it cannot be combined with --format hex');
     if (values.out === '') throw new UsageError('--out needs a file name');
-    const file = resolve(values.out ?? 'conf/node.pem');
+    const file = resolve(values.out);
     const form: KeyForm = format === 'hex' ? 'hex' : values.sec1 ? 'sec1' : 'pkcs8';
     const privateKey = generatePrivateKey();
     try {

@@ -46,23 +46,21 @@ function readKek(values: { key?: string; generate?: boolean }): Uint8Array {
 export const mockImport = defineCommand({
   name: 'mock-import',
   summary: 'provision a key into the mock cipher card (test tool)',
-  usage:
-    'gmt0018 mock-import --keystore DIR --index N [(--password P | --password-file F)] (--key FILE | --generate) ' +
-    '[--enc | --kek] [--force] [--json]  (--kek: an SM4 KEK, --key holds 32 hex chars, no password)',
   options: {
-    keystore: { type: 'string' },
-    index: { type: 'string' },
-    password: { type: 'string' },
-    'password-file': { type: 'string' },
-    key: { type: 'string' },
-    generate: { type: 'boolean' },
-    enc: { type: 'boolean' },
-    kek: { type: 'boolean' },
-    force: { type: 'boolean' },
+    keystore: { type: 'string', value: 'DIR', required: true, description: "the mock card's keystore folder" },
+    index: { type: 'string', value: 'N', required: true, description: 'key index, 0 to 4294967295' },
+    password: { type: 'string', value: 'P', description: "the key's access password" },
+    'password-file': { type: 'string', value: 'FILE', description: 'a file holding the password (one line)' },
+    key: { type: 'string', value: 'FILE', description: 'the private key (PEM or hex); with --kek, 32 hex characters' },
+    generate: { type: 'boolean', description: 'generate the key instead of reading --key' },
+    enc: { type: 'boolean', description: 'import as the encryption key at the index' },
+    kek: { type: 'boolean', description: 'import an SM4 key-encryption key (no password)' },
+    force: { type: 'boolean', description: 'replace a key already at the index' },
   },
+  notes: ['Give --key FILE or --generate, and for a sign or enc key --password or --password-file.'],
   async run(values, out) {
-    const keystore = required(values.keystore, '--keystore');
-    const indexText = required(values.index, '--index');
+    const keystore = values.keystore;
+    const indexText = values.index;
     if (!/^\d+$/.test(indexText) || Number(indexText) > 0xffffffff) {
       throw new UsageError(`--index must be an integer from 0 to 4294967295, got ${indexText}`);
     }

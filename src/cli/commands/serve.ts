@@ -1,6 +1,7 @@
 import type { SigningServer, SigningServerOptions } from '../../server';
 import { MAX_SIGN_THREADS } from '../../signer/sign-workers';
-import { defineCommand, required, UsageError } from '../command';
+import { defineCommand, required, SIGNER_OPTIONS, UsageError } from '../command';
+import { announceBackend, loadNodeConfig } from '../node-config';
 import { readFlagFile } from '../input';
 
 function readSecretFile(file: string, flag: string): string {
@@ -76,37 +77,86 @@ function reopenAuditLogOnSighup(server: () => SigningServer | undefined): void {
 export const serve = defineCommand({
   name: 'serve',
   summary: 'run the signing service (HTTP+JSON) in front of the configured card or key',
-  usage:
-    'gmt0018 serve --config config.ini [--listen HOST:PORT] [--token-file F] [--insecure-no-auth] [--allowed-hosts H,H:P] ' +
-    '[--tls-cert F --tls-key F [--client-ca F]] [--allow-key-index 1,2] [--max-body BYTES] [--max-queue N] [--max-verify-queue N] ' +
-    '[--max-connections N] [--request-timeout-ms MS] [--headers-timeout-ms MS] [--keep-alive-timeout-ms MS] ' +
-    '[--metrics-listen HOST:PORT] [--audit-log FILE] [--threads N] [--log-level info|warn|error|silent]',
   options: {
-    config: { type: 'string' },
-    listen: { type: 'string' },
-    'token-file': { type: 'string' },
-    'insecure-no-auth': { type: 'boolean' },
-    'allowed-hosts': { type: 'string' },
-    'metrics-listen': { type: 'string' },
-    'audit-log': { type: 'string' },
-    'tls-cert': { type: 'string' },
-    'tls-key': { type: 'string' },
-    'client-ca': { type: 'string' },
-    'allow-key-index': { type: 'string' },
-    'max-body': { type: 'string' },
-    'max-queue': { type: 'string' },
-    'max-verify-queue': { type: 'string' },
-    'max-connections': { type: 'string' },
-    'request-timeout-ms': { type: 'string' },
-    'headers-timeout-ms': { type: 'string' },
-    'keep-alive-timeout-ms': { type: 'string' },
-    threads: { type: 'string' },
-    'log-level': { type: 'string' },
+    ...SIGNER_OPTIONS,
+    listen: { type: 'string', value: 'HOST:PORT', defaultNote: '127.0.0.1:8443', description: 'where to listen' },
+    'token-file': {
+      type: 'string',
+      value: 'FILE',
+      defaultNote: '$GMT0018_SERVE_TOKEN',
+      description: 'a file holding the bearer token clients must send',
+    },
+    'insecure-no-auth': { type: 'boolean', description: 'no token at all (loopback only)' },
+    'allowed-hosts': {
+      type: 'string',
+      value: 'H,H:P',
+      defaultNote: 'the listen address',
+      description: "Host header values served ('*': any)",
+    },
+    'tls-cert': { type: 'string', value: 'FILE', description: 'TLS certificate chain, PEM (with --tls-key)' },
+    'tls-key': { type: 'string', value: 'FILE', description: 'TLS private key, PEM (with --tls-cert)' },
+    'client-ca': { type: 'string', value: 'FILE', description: 'require client certificates from this CA (mTLS)' },
+    'allow-key-index': {
+      type: 'string',
+      value: '1,2',
+      defaultNote: "the config's key_index",
+      description: 'card key indices clients may use',
+    },
+    'max-body': { type: 'string', value: 'BYTES', defaultNote: '1048576', description: 'largest request body' },
+    'max-queue': { type: 'string', value: 'N', defaultNote: '1024', description: 'sign requests that may wait' },
+    'max-verify-queue': {
+      type: 'string',
+      value: 'N',
+      defaultNote: '64',
+      description: 'verify requests that may wait',
+    },
+    'max-connections': { type: 'string', value: 'N', defaultNote: '512', description: 'connections open at once' },
+    'request-timeout-ms': {
+      type: 'string',
+      value: 'MS',
+      defaultNote: '10000',
+      description: 'time for a whole request to arrive',
+    },
+    'headers-timeout-ms': {
+      type: 'string',
+      value: 'MS',
+      defaultNote: '5000',
+      description: 'time for the headers (and TLS handshake) to arrive',
+    },
+    'keep-alive-timeout-ms': {
+      type: 'string',
+      value: 'MS',
+      defaultNote: '5000',
+      description: 'idle keep-alive connections close after this',
+    },
+    'metrics-listen': {
+      type: 'string',
+      value: 'HOST:PORT',
+      description: 'serve Prometheus /metrics on a listener of its own',
+    },
+    'audit-log': {
+      type: 'string',
+      value: 'FILE',
+      description: 'append one JSON line per signature (SIGHUP reopens it)',
+    },
+    threads: {
+      type: 'string',
+      value: 'N',
+      defaultNote: 'one per core but one',
+      description: `software key: signing threads, at most ${MAX_SIGN_THREADS}`,
+    },
+    'log-level': {
+      type: 'string',
+      value: LOG_LEVELS.join('|'),
+      defaultNote: 'info',
+      description: 'JSON log lines on stdout at this level and above',
+    },
   },
-  async run(values) {
+  notes: ['Without TLS it listens on loopback only. SIGTERM or SIGINT drains and closes it.'],
+  async run(values, out) {
     // Loaded here, not at the top: Fastify and prom-client cost ~80 ms that other commands never need.
     const { parseListen, ServeRefusedError, startSigningServer } = await import('../../server');
-    const options: SigningServerOptions = { config: required(values.config, '--config'), batchHelperThreads: true };
+    const options: SigningServerOptions = { config: values.config, batchHelperThreads: true };
     try {
       if (values.listen !== undefined) Object.assign(options, parseListen(values.listen));
       if (values['metrics-listen'] !== undefined) {
@@ -152,6 +202,11 @@ export const serve = defineCommand({
       if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
       options.log = level === 'silent' ? false : { level: level as 'info' };
     }
+
+    // Read here, after the flags are checked, for its warnings and --verbose.
+    const config = loadNodeConfig(values.config, out);
+    if (values.verbose === true) announceBackend(config, out);
+    options.config = config;
 
     // Listening for signals before the service starts: a SIGTERM sent the moment it says it is
     // listening, or while it starts, still drains and closes it instead of killing it.

@@ -1,11 +1,16 @@
-import { createSigner, type Signer } from '../../signer';
+import type { Signer } from '../../signer';
 import { publicKeyPemFor, type EcdsaHash } from '../../signer/algorithms';
-import { bytesToHex, signatureToDer, toFiscoSignature } from '../../sm2';
-import { defineCommand, ownEntry, required, UsageError } from '../command';
-import { readData } from '../input';
+import { bytesToHex, signatureToDer, SM2_DEFAULT_USER_ID, toFiscoSignature } from '../../sm2';
+import { defineCommand, ownEntry, SIGNER_OPTIONS, UsageError, type Output } from '../command';
+import { DATA_OPTIONS, DATA_NOTE, readData } from '../input';
+import { openSigner } from '../node-config';
 
-async function withSigner<T>(configPath: string | undefined, use: (signer: Signer) => Promise<T>): Promise<T> {
-  const signer = await createSigner(required(configPath, '--config'));
+async function withSigner<T>(
+  values: { config: string; verbose?: boolean },
+  out: Output,
+  use: (signer: Signer) => Promise<T>,
+): Promise<T> {
+  const signer = await openSigner(values, out);
   try {
     return await use(signer);
   } finally {
@@ -16,12 +21,14 @@ async function withSigner<T>(configPath: string | undefined, use: (signer: Signe
 export const pubkey = defineCommand({
   name: 'pubkey',
   summary: "print the signing key's public key",
-  usage: 'gmt0018 pubkey --config config.ini [--format hex|pem] [--json]',
-  options: { config: { type: 'string' }, format: { type: 'string' } },
+  options: {
+    ...SIGNER_OPTIONS,
+    format: { type: 'string', value: 'hex|pem', default: 'hex', description: 'hex of the 64-byte key, or SPKI PEM' },
+  },
   async run(values, out) {
-    const format = values.format ?? 'hex';
+    const format = values.format;
     if (format !== 'hex' && format !== 'pem') throw new UsageError(`--format must be hex or pem, got ${format}`);
-    await withSigner(values.config, async (signer) => {
+    await withSigner(values, out, async (signer) => {
       const text =
         format === 'pem' ? publicKeyPemFor(signer.algorithm, signer.publicKey).trimEnd() : bytesToHex(signer.publicKey);
       out.result(text, { backend: signer.backend, algorithm: signer.algorithm, format, publicKey: text });
@@ -32,10 +39,9 @@ export const pubkey = defineCommand({
 export const nodeid = defineCommand({
   name: 'nodeid',
   summary: 'print the node ID (hex of the 64-byte public key), as FISCO writes node.nodeid',
-  usage: 'gmt0018 nodeid --config config.ini [--json]',
-  options: { config: { type: 'string' } },
+  options: SIGNER_OPTIONS,
   async run(values, out) {
-    await withSigner(values.config, async (signer) => {
+    await withSigner(values, out, async (signer) => {
       out.result(signer.nodeId, { backend: signer.backend, nodeId: signer.nodeId });
     });
   },
@@ -50,20 +56,27 @@ const SIGNATURE_FORMATS = {
 export const sign = defineCommand({
   name: 'sign',
   summary: 'sign data (SM2 over SM3(Z||data), ECDSA over SHA-256 or Keccak-256, Ed25519) or a 32-byte digest',
-  usage:
-    'gmt0018 sign --config config.ini (--hex DATA | --file F | < data) [--digest] [--format hex|der|fisco] ' +
-    '[--user-id ID] [--hash sha256|keccak256] [--json]',
   options: {
-    config: { type: 'string' },
-    hex: { type: 'string' },
-    file: { type: 'string' },
-    digest: { type: 'boolean' },
-    format: { type: 'string' },
-    'user-id': { type: 'string' },
-    hash: { type: 'string' },
+    ...SIGNER_OPTIONS,
+    ...DATA_OPTIONS,
+    digest: { type: 'boolean', description: 'the data is a 32-byte digest, signed as it is' },
+    format: {
+      type: 'string',
+      value: 'hex|der|fisco',
+      default: 'hex',
+      description: 'r||s, DER, or FISCO r||s||public key',
+    },
+    'user-id': { type: 'string', value: 'ID', defaultNote: SM2_DEFAULT_USER_ID, description: 'SM2 user ID in Z' },
+    hash: {
+      type: 'string',
+      value: 'sha256|keccak256',
+      defaultNote: 'sha256',
+      description: 'ECDSA keys: the hash of the data',
+    },
   },
+  notes: [DATA_NOTE],
   async run(values, out) {
-    const format = values.format ?? 'hex';
+    const format = values.format;
     const hash = values.hash as EcdsaHash | undefined;
     if (hash !== undefined && hash !== 'sha256' && hash !== 'keccak256') {
       throw new UsageError(`--hash must be sha256 or keccak256, got ${hash}`);
@@ -75,7 +88,7 @@ export const sign = defineCommand({
     }
     const data = readData(values);
     if (values.digest && data.length !== 32) throw new UsageError(`--digest takes 32 bytes (SM3), got ${data.length}`);
-    await withSigner(values.config, async (signer) => {
+    await withSigner(values, out, async (signer) => {
       if (signer.algorithm !== 'sm2' && (format === 'fisco' || values['user-id'] !== undefined)) {
         throw new UsageError(`--format fisco and --user-id are for SM2 keys; this key is ${signer.algorithm}`);
       }

@@ -1,4 +1,4 @@
-import { parsePublicKey, parseSignature, sm2Verify, sm2VerifyDigest, bytesToHex } from '../../sm2';
+import { parsePublicKey, parseSignature, sm2Verify, sm2VerifyDigest, bytesToHex, SM2_DEFAULT_USER_ID } from '../../sm2';
 import {
   publicKeyFromHex,
   SIGNER_ALGORITHMS,
@@ -7,8 +7,8 @@ import {
   type EcdsaHash,
   type SignerAlgorithm,
 } from '../../signer/algorithms';
-import { defineCommand, required, UsageError, VerificationFailed } from '../command';
-import { parseHexArgument, readData, readFlagFile } from '../input';
+import { defineCommand, UsageError, VerificationFailed } from '../command';
+import { DATA_NOTE, DATA_OPTIONS, parseHexArgument, readData, readFlagFile } from '../input';
 
 /** r||s of the --signature argument; a FISCO signature must carry the key given as --pubkey. */
 function signatureFor(bytes: Uint8Array, publicKey: Uint8Array): Uint8Array {
@@ -27,37 +27,46 @@ function signatureFor(bytes: Uint8Array, publicKey: Uint8Array): Uint8Array {
 export const verify = defineCommand({
   name: 'verify',
   summary: 'verify a signature (SM2 unless --algorithm says otherwise); exit code 1 when it does not verify',
-  usage:
-    'gmt0018 verify --pubkey HEX|PEM-FILE (--hex DATA | --file F | < data) --signature HEX [--digest] ' +
-    '[--user-id ID] [--algorithm sm2|ecdsa-p256|ecdsa-secp256k1|ed25519] [--hash sha256|keccak256] [--json]',
   options: {
-    algorithm: { type: 'string' },
-    hash: { type: 'string' },
-    pubkey: { type: 'string' },
-    hex: { type: 'string' },
-    file: { type: 'string' },
-    signature: { type: 'string' },
-    digest: { type: 'boolean' },
-    'user-id': { type: 'string' },
+    pubkey: {
+      type: 'string',
+      value: 'HEX|FILE',
+      required: true,
+      description: 'the public key: hex, or a PEM file (SM2); hex for the other algorithms',
+    },
+    signature: { type: 'string', value: 'HEX', required: true, description: 'r||s, DER, or FISCO form (SM2)' },
+    ...DATA_OPTIONS,
+    digest: { type: 'boolean', description: 'the data is the 32-byte digest that was signed' },
+    'user-id': { type: 'string', value: 'ID', defaultNote: SM2_DEFAULT_USER_ID, description: 'SM2 user ID in Z' },
+    algorithm: {
+      type: 'string',
+      value: SIGNER_ALGORITHMS.join('|'),
+      default: 'sm2',
+      description: 'the key and signature algorithm',
+    },
+    hash: {
+      type: 'string',
+      value: 'sha256|keccak256',
+      defaultNote: 'sha256',
+      description: 'ECDSA: the hash of the data',
+    },
   },
+  notes: [DATA_NOTE],
   async run(values, out) {
-    const algorithm = values.algorithm ?? 'sm2';
+    const algorithm = values.algorithm;
     if (algorithm !== 'sm2') {
       await verifyOther(values, algorithm, out);
       return;
     }
     let publicKey: Uint8Array;
-    const keyText = required(values.pubkey, '--pubkey');
+    const keyText = values.pubkey;
     const keyInput = /^(0x)?[0-9a-f]+$/i.test(keyText) ? keyText : readFlagFile(keyText, '--pubkey').toString('utf8');
     try {
       publicKey = parsePublicKey(keyInput);
     } catch (error) {
       throw new UsageError(`--pubkey: ${(error as Error).message}`);
     }
-    const signature = signatureFor(
-      parseHexArgument(required(values.signature, '--signature'), '--signature'),
-      publicKey,
-    );
+    const signature = signatureFor(parseHexArgument(values.signature, '--signature'), publicKey);
     const data = readData(values);
     if (values.digest && data.length !== 32) throw new UsageError(`--digest takes 32 bytes (SM3), got ${data.length}`);
     const valid = values.digest
@@ -70,7 +79,7 @@ export const verify = defineCommand({
 
 /** Verification of ECDSA and Ed25519 signatures: the key as hex, the signature as 64 raw bytes. */
 async function verifyOther(
-  values: { pubkey?: string; signature?: string; digest?: boolean; hash?: string; hex?: string; file?: string },
+  values: { pubkey: string; signature: string; digest?: boolean; hash?: string; hex?: string; file?: string },
   algorithm: string,
   out: { result(text: string, data: unknown): void },
 ): Promise<void> {
@@ -83,11 +92,11 @@ async function verifyOther(
   }
   let publicKey: Uint8Array;
   try {
-    publicKey = publicKeyFromHex(which, required(values.pubkey, '--pubkey'));
+    publicKey = publicKeyFromHex(which, values.pubkey);
   } catch (error) {
     throw new UsageError(`--pubkey: ${(error as Error).message}`);
   }
-  const signature = parseHexArgument(required(values.signature, '--signature'), '--signature');
+  const signature = parseHexArgument(values.signature, '--signature');
   const data = readData(values);
   const valid = values.digest
     ? verifyDigestWith(which, publicKey, data, signature)

@@ -2,10 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/cli/main';
-import { SDF_FUNCTION_NAMES } from '../src/sdf';
-import { MOCK_LIB, mockVariantLib, TempKeystore } from './helpers/mock-card';
-import { writeNodeFolder } from './helpers/node-config';
+import { main } from '../../src/cli/main';
+import { SDF_FUNCTION_NAMES } from '../../src/sdf';
+import { MOCK_LIB, mockVariantLib, TempKeystore } from '../helpers/mock-card';
+import { writeNodeFolder } from '../helpers/node-config';
 
 // A vendor-like library that exports only half of the functions, one of them under another name.
 const HALF_SOURCE = `
@@ -86,6 +86,7 @@ describe('gmt0018 info', () => {
     expect(report.functions.present).toEqual(
       expect.arrayContaining(['SDF_ExternalEncrypt_ECC', 'SDF_InternalSign_ECC']),
     );
+    expect(report.library).toBe(MOCK_LIB);
     expect(report.functions.missing).toEqual([]);
   });
 

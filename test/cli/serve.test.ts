@@ -1,12 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { serve } from '../src/cli/commands/serve';
-import { generatePrivateKey } from '../src/sm2';
-import { writeNodeFolder } from './helpers/node-config';
-import { slowClient } from './helpers/slow-client';
+import { serve } from '../../src/cli/commands/serve';
+import { generatePrivateKey } from '../../src/sm2';
+import { writeNodeFolder } from '../helpers/node-config';
+import { slowClient } from '../helpers/slow-client';
 
-const CLI = join(__dirname, '..', 'dist', 'cli.js');
+const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 const TOKEN = 'cli-serve-token-88aa';
 const node = writeNodeFolder({ security: 'private_key_path=conf/node.pem', privateKey: generatePrivateKey() });
 const tokenFile = join(node.dir, 'serve.token');
@@ -212,4 +212,14 @@ test('gmt0018 serve passes --metrics-listen and the timeout flags on', async () 
     child.kill('SIGTERM');
   }
   expect(await exited).toBe(0);
+});
+
+test('gmt0018 serve --verbose says which backend it serves before it listens, and no token', async () => {
+  const { child, output, exited } = await startCliServe(['--verbose']);
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  const lines = output.stderr.split('\n');
+  expect(lines[0]).toBe(`backend: software (${join(node.dir, 'conf', 'node.pem')})`);
+  expect(lines[1]).toMatch(/listening on/);
+  expect(output.stderr).not.toContain(TOKEN);
 });

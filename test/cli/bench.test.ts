@@ -2,11 +2,11 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { generatePrivateKey } from '../src/sm2';
-import { MOCK_LIB, TempKeystore } from './helpers/mock-card';
-import { writeNodeFolder } from './helpers/node-config';
+import { generatePrivateKey } from '../../src/sm2';
+import { MOCK_LIB, TempKeystore } from '../helpers/mock-card';
+import { writeNodeFolder } from '../helpers/node-config';
 
-const CLI = resolve(__dirname, '../dist/cli.js');
+const CLI = resolve(__dirname, '../../dist/cli.js');
 const PASSWORD = 'bench smoke';
 const keystore = new TempKeystore();
 const privateKey = generatePrivateKey();
@@ -71,6 +71,23 @@ test('bench runs on a software key and with device-side hashing', () => {
   const device = bench(['--config', hsm(), '--ops', '5', '--sessions', '1', '--hash', 'device']);
   expect(device.status).toBe(0);
   expect(device.stdout).toMatch(/hsm \(1 sessions\)[\s\S]*throughput:\s+[\d.]+ signs\/s/);
+});
+
+test('bench reports the event loop as delayed while software signing blocks it, not 0', () => {
+  // Software signs run on the main thread: the loop does not turn until the last one is done.
+  const { status, stdout } = bench([
+    '--config',
+    node('enable_hsm=false\nprivate_key_path=conf/node.pem'),
+    '--ops',
+    '50',
+    '--warmup',
+    '1',
+    '--json',
+  ]);
+  expect(status).toBe(0);
+  const report = JSON.parse(stdout);
+  expect(report.loopDelayP99Ms).toBeGreaterThan(0);
+  expect(report.loopDelayMaxMs).toBeGreaterThanOrEqual(report.loopDelayP99Ms);
 });
 
 test('bad bench options are usage errors', () => {
