@@ -67,8 +67,8 @@ async function main() {
 
     step('digest on the host vs in the device, in turns');
     const [device, host] = await alternate(2, [
-      () => cliBench(card, ['--sessions', '1', '--hash', 'device', '--ops', '2000', '--concurrency', '16']),
-      () => cliBench(card, ['--sessions', '1', '--hash', 'host', '--ops', '2000', '--concurrency', '16']),
+      () => cliBench(card, ['--sessions', '1', '--digest-on', 'device', '--ops', '2000', '--concurrency', '16']),
+      () => cliBench(card, ['--sessions', '1', '--digest-on', 'host', '--ops', '2000', '--concurrency', '16']),
     ]);
     table.info('sign(message), SM3(Z||M) in the device, 1 session', device);
     table.atLeast('sign(message), SM3(Z||M) on the host (default)', host, device, 1, 'device');

@@ -29,7 +29,8 @@ export const SIGNER_OPTIONS = {
     type: 'string',
     value: 'FILE',
     required: true,
-    description: "the node's config.ini; its [security] section chooses the card, PKCS#11 key or key file",
+    description:
+      "the node's config.ini ([security] chooses the card, PKCS#11 key or key file) or a java-sdk config.toml",
   },
   verbose: {
     type: 'boolean',

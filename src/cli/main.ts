@@ -9,7 +9,7 @@ import { serve } from './commands/serve';
 import { closest } from './did-you-mean';
 import { classify, errorJson, errorLine, EXIT } from './errors';
 import { commandHelp, mainHelp, usageLine } from './help';
-import { packageVersion } from './version';
+import { ownPackage } from '../own-package';
 
 export { EXIT } from './errors';
 
@@ -43,7 +43,7 @@ function unknownCommand(name: string, json: boolean): number {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === '--version' || name === '-V') {
-    process.stdout.write(`${packageVersion()}\n`);
+    process.stdout.write(`${ownPackage().version}\n`);
     return EXIT.ok;
   }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {

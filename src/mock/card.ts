@@ -1,6 +1,7 @@
 // The mock card as a user meets it: where the packaged build is, and how to tell it is the one loaded.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ownPackage } from '../own-package';
 import type { SdfLibrary } from '../sdf/library';
 
 /** The environment variable naming the folder the mock card reads its keys from. */
@@ -9,24 +10,13 @@ export const MOCK_KEYSTORE_VARIABLE = 'GMT0018_MOCK_KEYSTORE';
 /** A function only the mock card defines. */
 const MOCK_ONLY_SYMBOL = 'MOCK_SetKeystore';
 
-/** The folder holding gmt0018's package.json, from this file in src/ or in the build. */
-function packageRoot(): string {
-  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'gmt0018') {
-      return dir;
-    }
-  }
-  throw new Error(`cannot find gmt0018's package.json above ${__dirname}`);
-}
-
 /**
  * The mock card's library as the package ships it (linux-x64, built against glibc and OpenSSL 3's
  * libcrypto.so.3): the path to put in `hsm_lib_path`. Elsewhere, build it from the repository's
  * native-bindings/mock-sdf (`npm run build:mock`, which needs a C compiler and OpenSSL 3 headers).
  */
 export function mockCardLibrary(): string {
-  const path = join(packageRoot(), 'native-bindings', 'mock-sdf', 'build', 'libgmt0018.so');
+  const path = join(ownPackage().root, 'native-bindings', 'mock-sdf', 'build', 'libgmt0018.so');
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     throw new Error(
       `the packaged mock card is built for linux-x64, not ${process.platform}-${process.arch}: ` +

@@ -68,7 +68,7 @@ test('bench runs on a software key and with device-side hashing', () => {
   ]);
   expect(software.status).toBe(0);
   expect(JSON.parse(software.stdout)).toMatchObject({ backend: 'software', ops: 5 });
-  const device = bench(['--config', hsm(), '--ops', '5', '--sessions', '1', '--hash', 'device']);
+  const device = bench(['--config', hsm(), '--ops', '5', '--sessions', '1', '--digest-on', 'device']);
   expect(device.status).toBe(0);
   expect(device.stdout).toMatch(/hsm \(1 sessions\)[\s\S]*throughput:\s+[\d.]+ signs\/s/);
 });
@@ -92,6 +92,6 @@ test('bench reports the event loop as delayed while software signing blocks it, 
 
 test('bad bench options are usage errors', () => {
   expect(bench(['--config', hsm(), '--ops', '0']).status).toBe(2);
-  expect(bench(['--config', hsm(), '--hash', 'gpu']).stderr).toContain('--hash must be host or device');
+  expect(bench(['--config', hsm(), '--digest-on', 'gpu']).stderr).toContain('--digest-on must be host or device');
   expect(bench(['--ops', '5']).stderr).toContain('--config is required');
 });

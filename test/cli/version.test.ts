@@ -1,6 +1,6 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { CLI, runCli } from '../helpers/cli';
 
@@ -14,8 +14,7 @@ test.each([['--version'], ['-V']])('gmt0018 %s prints the version in package.jso
 test('an installed package reads its own package.json, beside dist/, when it runs', () => {
   const pkg = mkdtempSync(join(tmpdir(), 'gmt0018-installed-'));
   try {
-    mkdirSync(join(pkg, 'dist'));
-    copyFileSync(CLI, join(pkg, 'dist', 'cli.js'));
+    cpSync(dirname(CLI), join(pkg, 'dist'), { recursive: true });
     writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'gmt0018', version: '9.8.7-installed' }));
     symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
     const result = spawnSync(process.execPath, [join(pkg, 'dist', 'cli.js'), '--version'], { encoding: 'utf8' });

@@ -120,14 +120,15 @@ function positiveInt(value: string, flag: string): number {
   return Number(value);
 }
 
-function signerOptions(values: { sessions?: string; hash?: string }): SignerOptions {
+function signerOptions(values: { sessions?: string; 'digest-on'?: string }): SignerOptions {
   const opts: SignerOptions = {};
   if (values.sessions !== undefined) opts.sessions = positiveInt(values.sessions, '--sessions');
-  if (values.hash !== undefined) {
-    if (values.hash !== 'host' && values.hash !== 'device') {
-      throw new UsageError(`--hash must be host or device, got ${values.hash}`);
+  const digestOn = values['digest-on'];
+  if (digestOn !== undefined) {
+    if (digestOn !== 'host' && digestOn !== 'device') {
+      throw new UsageError(`--digest-on must be host or device, got ${digestOn}`);
     }
-    opts.digestOn = values.hash;
+    opts.digestOn = digestOn;
   }
   return opts;
 }
@@ -140,7 +141,7 @@ export const bench = defineCommand({
     ops: { type: 'string', value: 'N', default: '10000', description: 'signs to time' },
     concurrency: { type: 'string', value: 'C', default: '64', description: 'signs in flight at once' },
     sessions: { type: 'string', value: 'S', defaultNote: "the signer's", description: 'HSM sessions in the pool' },
-    hash: {
+    'digest-on': {
       type: 'string',
       value: 'host|device',
       default: 'host',
