@@ -11,16 +11,10 @@
  * password explicitly: `createSecurityConfig({ ...cfg, password: cfg.password, keyIndex: 2 })`.
  */
 import { inspect, type InspectOptions } from 'node:util';
+import type { SdfLibraryOptions } from '../sdf/library';
 import { DEFAULT_HSM_LIB_PATH } from './defaults';
 import { INT_MAX } from './values';
-import type {
-  ConfigWarning,
-  HsmLibrarySettings,
-  Pkcs11Settings,
-  RemoteSignerSettings,
-  SecurityConfig,
-  SecurityConfigInput,
-} from './types';
+import type { ConfigWarning, Pkcs11Settings, RemoteSignerSettings, SecurityConfig, SecurityConfigInput } from './types';
 
 const REDACTED = '<redacted>';
 
@@ -37,7 +31,7 @@ class SecurityConfigRecord {
   declare readonly encKeyIndex?: number;
   declare readonly privateKeyPath: string;
   declare readonly configPath?: string;
-  declare readonly hsmLibrary?: HsmLibrarySettings;
+  declare readonly hsmLibrary?: SdfLibraryOptions;
   declare readonly hsmVerifySignatures?: boolean;
   declare readonly pkcs11?: Pkcs11Settings;
   declare readonly remoteSigner?: RemoteSignerSettings;
@@ -115,11 +109,11 @@ function checkIndex(name: string, value: unknown): void {
 }
 
 /** A frozen copy, so that the config object stays immutable all the way down. */
-function frozenLibrarySettings(settings: HsmLibrarySettings): HsmLibrarySettings {
+function frozenLibrarySettings(settings: SdfLibraryOptions): SdfLibraryOptions {
   if (settings === null || typeof settings !== 'object') {
     throw new TypeError('createSecurityConfig: hsmLibrary must be an object');
   }
-  const copy: HsmLibrarySettings = { ...settings };
+  const copy: SdfLibraryOptions = { ...settings };
   if (settings.symbols !== undefined) copy.symbols = Object.freeze({ ...settings.symbols });
   if (settings.preload !== undefined) copy.preload = Object.freeze([...settings.preload]);
   return Object.freeze(copy);

@@ -30,7 +30,8 @@ import { parseJavaSdkConfig } from './java-sdk-config';
 import { parseIni, type IniDocument, type IniSection } from './ini';
 import { KNOWN_SECURITY_KEYS, readSecurityKeys, SECURITY_KEYS, SECURITY_SECTION, type SecurityValues } from './keys';
 import { createSecurityConfig } from './security-config';
-import type { ConfigWarning, HsmLibrarySettings, Pkcs11Settings, RemoteSignerSettings, SecurityConfig } from './types';
+import type { SdfLibraryOptions } from '../sdf/library';
+import type { ConfigWarning, Pkcs11Settings, RemoteSignerSettings, SecurityConfig } from './types';
 import { resolveFilePath, resolveLibraryPath } from './paths';
 import { parseBoolean, type ValueSite } from './values';
 import { unknownKeyWarning } from './warnings';
@@ -360,8 +361,8 @@ function checkStorageSecurity(doc: IniDocument, enableHsm: boolean, where: (extr
 }
 
 /** The vendor-library extension keys, or undefined when none is set. */
-function hsmLibraryFromKeys(v: SecurityValues, baseDir: string): HsmLibrarySettings | undefined {
-  const out: HsmLibrarySettings = {};
+function hsmLibraryFromKeys(v: SecurityValues, baseDir: string): SdfLibraryOptions | undefined {
+  const out: SdfLibraryOptions = {};
   if (v.hsmProfile !== undefined) out.profile = v.hsmProfile.value;
   if (v.hsmEccFieldBytes !== undefined) out.eccFieldBytes = v.hsmEccFieldBytes.value;
   if (v.hsmSignWithAlgId !== undefined) out.internalSignWithAlgId = v.hsmSignWithAlgId.value;

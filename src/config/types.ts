@@ -30,7 +30,7 @@ export interface SecurityConfig {
    * How the vendor's SDF library differs from the standard (gmt0018 extension keys hsm_profile,
    * hsm_ecc_field_bytes, hsm_sign_with_alg_id, hsm_symbols, hsm_preload); absent when none is set.
    */
-  hsmLibrary?: HsmLibrarySettings;
+  hsmLibrary?: SdfLibraryOptions;
   /**
    * gmt0018 extension key hsm_verify_signatures: verify every signature the card returns on the
    * host before handing it out (default false; see the signer option verifySignatures).
@@ -67,7 +67,7 @@ export interface HsmConfigInput {
   encKeyIndex?: number;
   /** The card's access password for the key; '' (the default) makes no access-right call. */
   password?: string;
-  hsmLibrary?: HsmLibrarySettings;
+  hsmLibrary?: SdfLibraryOptions;
   hsmVerifySignatures?: boolean;
   configPath?: string;
   warnings?: readonly ConfigWarning[];
@@ -129,10 +129,3 @@ export interface RemoteSignerSettings {
   urls: readonly string[];
   tokenFile?: string;
 }
-
-/**
- * The SDF library options a config file can set (hsm_profile, hsm_ecc_field_bytes,
- * hsm_sign_with_alg_id, hsm_symbols, hsm_preload, hsm_thread_model, hsm_call_timeout_ms,
- * hsm_kek_algorithm); preload paths are resolved like hsm_lib_path.
- */
-export type HsmLibrarySettings = SdfLibraryOptions;

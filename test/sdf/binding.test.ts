@@ -211,7 +211,7 @@ describe('loading libraries', () => {
     const script = `
       const koffi = require('koffi');
       const before = koffi.config().resident_async_pools;
-      const gm = require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'index.js'))});
+      const gm = require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'sdf.js'))});
       gm.SdfDevice.open(${JSON.stringify(MOCK_LIB)}).then(async (device) => {
         await device.close();
         console.log(before, koffi.config().resident_async_pools);

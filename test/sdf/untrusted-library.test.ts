@@ -94,7 +94,7 @@ describe('the library file is checked before it is loaded', () => {
   it('hands a bare library name to the system search instead of looking for a file', () => {
     // LD_LIBRARY_PATH counts only when the process starts, so the check runs in a child.
     const script = `
-      const { openDevice } = require(${JSON.stringify(join(__dirname, '../../dist/index.js'))});
+      const { openDevice } = require(${JSON.stringify(join(__dirname, '../../dist/sdf.js'))});
       openDevice('libgmt0018.so').then(async (device) => {
         console.log((await device.info()).issuerName);
         await device.close();
