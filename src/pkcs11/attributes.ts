@@ -13,13 +13,18 @@ export interface TemplateEntry {
 /** A CK_ULONG attribute value (CKA_CLASS, CKA_KEY_TYPE …) in the platform's width and byte order. */
 export function ulongValue(value: number): Buffer {
   const out = Buffer.alloc(ULONG_BYTES);
-  if (ULONG_BYTES === 8) out.writeBigUInt64LE(BigInt(value));
-  else out.writeUInt32LE(value);
+  writeUlong(out, value);
   return out;
 }
 
+export function writeUlong(bytes: Buffer, value: number): void {
+  bytes.writeUInt32LE(value % 2 ** 32, 0);
+  if (ULONG_BYTES === 8) bytes.writeUInt32LE(Math.floor(value / 2 ** 32), 4);
+}
+
 export function readUlong(bytes: Buffer): number {
-  return ULONG_BYTES === 8 ? Number(bytes.readBigUInt64LE(0)) : bytes.readUInt32LE(0);
+  const low = bytes.readUInt32LE(0);
+  return ULONG_BYTES === 8 ? bytes.readUInt32LE(4) * 2 ** 32 + low : low;
 }
 
 /** A search template: attribute type → value bytes. */

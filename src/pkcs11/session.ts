@@ -1,9 +1,18 @@
 import { SessionCalls } from '../native/session-calls';
 import { capacityOf, guardedBuffer, guardIntact } from '../native/guard-bytes';
-import { readUlongArray, reportedLength, ulongArray, type TemplateEntry } from './attributes';
+import koffi from 'koffi';
+import {
+  readUlong,
+  readUlongArray,
+  reportedLength,
+  ulongArray,
+  ulongValue,
+  writeUlong,
+  type TemplateEntry,
+} from './attributes';
 import { CKR, CKU_USER } from './constants';
 import { Pkcs11BindingError, Pkcs11Error } from './errors';
-import type { Pkcs11FunctionName, Pkcs11Functions } from './functions';
+import { CK_MECHANISM, type Pkcs11FunctionName, type Pkcs11Functions } from './functions';
 
 /** What a session tells the module that opened it. */
 export interface Pkcs11SessionOwner {
@@ -23,6 +32,10 @@ export class Pkcs11Session {
   #handle: number | null;
   readonly #calls = new SessionCalls();
   #closing: Promise<void> | null = null;
+  /** Where C_Sign writes, kept from one signature to the next (one operation at a time). */
+  #signatureRoom: Buffer | null = null;
+  /** C_Sign's CK_ULONG length, in and out, as bytes (cheaper to pass than a JS array). */
+  readonly #signatureLength = ulongValue(0);
 
   /** @internal sessions are opened by Pkcs11Module.openSession */
   constructor(
@@ -129,18 +142,19 @@ export class Pkcs11Session {
   /** One signature: C_SignInit and C_Sign (asking for the size first only when it is large). */
   async sign(mechanism: number, key: number, data: Uint8Array): Promise<Buffer> {
     await this.call('C_SignInit', [mechanismOf(mechanism), key]);
-    let out = guardedBuffer(SIGNATURE_ROOM);
-    const length = [SIGNATURE_ROOM];
+    let out = this.signatureRoom();
+    const length = this.#signatureLength;
+    writeUlong(length, SIGNATURE_ROOM);
     try {
       await this.call('C_Sign', [data, data.length, out, length]);
     } catch (error) {
       if (!(error instanceof Pkcs11Error && error.code === CKR.CKR_BUFFER_TOO_SMALL)) throw error;
       // the operation stays active after CKR_BUFFER_TOO_SMALL; length holds the size needed
-      out = guardedBuffer(length[0]);
-      length[0] = capacityOf(out);
+      out = guardedBuffer(readUlong(length));
+      writeUlong(length, capacityOf(out));
       await this.call('C_Sign', [data, data.length, out, length]);
     }
-    return signatureIn(out, length[0]);
+    return this.signatureIn(out, readUlong(length));
   }
 
   /**
@@ -150,10 +164,25 @@ export class Pkcs11Session {
   signSync(mechanism: number, key: number, data: Uint8Array): Buffer {
     const handle = this.live('C_SignInit');
     this.functions.callSync('C_SignInit', [handle, mechanismOf(mechanism), key]);
-    const out = guardedBuffer(SIGNATURE_ROOM);
-    const length = [SIGNATURE_ROOM];
+    const out = this.signatureRoom();
+    const length = this.#signatureLength;
+    writeUlong(length, SIGNATURE_ROOM);
     this.functions.callSync('C_Sign', [handle, data, data.length, out, length]);
-    return signatureIn(out, length[0]);
+    return this.signatureIn(out, readUlong(length));
+  }
+
+  private signatureRoom(): Buffer {
+    this.#signatureRoom ??= guardedBuffer(SIGNATURE_ROOM);
+    return this.#signatureRoom;
+  }
+
+  /** The `length` bytes C_Sign wrote, once it is clear it wrote no more than it had room for. */
+  private signatureIn(out: Buffer, length: number): Buffer {
+    if (!guardIntact(out) || length > capacityOf(out)) {
+      if (out === this.#signatureRoom) this.#signatureRoom = null;
+      throw new Pkcs11BindingError('PKCS11_BAD_RESPONSE', 'C_Sign wrote past the room it was given', { fn: 'C_Sign' });
+    }
+    return Buffer.from(out.subarray(0, length));
   }
 
   whenIdle(): Promise<void> {
@@ -189,21 +218,17 @@ export class Pkcs11Session {
   }
 }
 
-/** CK_MECHANISM without parameters (every mechanism the signer uses), made once per code. */
-const mechanisms = new Map<number, { mechanism: number; pParameter: null; ulParameterLen: number }>();
+/** CK_MECHANISM without parameters (every mechanism the signer uses), encoded once per code. */
+const mechanisms = new Map<number, Buffer>();
 
-function mechanismOf(mechanism: number) {
+function mechanismOf(mechanism: number): Buffer {
   let struct = mechanisms.get(mechanism);
-  if (!struct) mechanisms.set(mechanism, (struct = { mechanism, pParameter: null, ulParameterLen: 0 }));
-  return struct;
-}
-
-/** The `length` bytes C_Sign wrote, once it is clear it wrote no more than it had room for. */
-function signatureIn(out: Buffer, length: number): Buffer {
-  if (!guardIntact(out) || length > capacityOf(out)) {
-    throw new Pkcs11BindingError('PKCS11_BAD_RESPONSE', 'C_Sign wrote past the room it was given', { fn: 'C_Sign' });
+  if (!struct) {
+    struct = Buffer.alloc(koffi.sizeof(CK_MECHANISM));
+    koffi.encode(struct, CK_MECHANISM, { mechanism, pParameter: null, ulParameterLen: 0 });
+    mechanisms.set(mechanism, struct);
   }
-  return Buffer.from(out.subarray(0, length));
+  return struct;
 }
 
 /**
