@@ -5,16 +5,17 @@
 // Configuration: a FISCO BCOS node's config.ini [security] (read as the node reads it), a
 // java-sdk config.toml, or a plain object.
 export { loadSecurityConfig, parseSecurityConfig, parseJavaSdkConfig, createSecurityConfig } from './config';
-export { ConfigError, DEFAULT_HSM_LIB_PATH } from './config';
+export { ConfigError, ConfigErrorCodes, DEFAULT_HSM_LIB_PATH } from './config';
 export type { SecurityConfig, SecurityConfigInput, HsmConfigInput, SoftwareConfigInput, ConfigWarning } from './config';
 export type { ConfigErrorCode, ConfigErrorLocation, JavaSdkConfigOptions, ParseSecurityConfigOptions } from './config';
+export type { Pkcs11Settings, RemoteSignerSettings } from './config';
 
 // Signing through the cipher card, a PKCS#11 token, the signing service or in software, behind one interface.
 export { createSigner, HsmSigner, Pkcs11Signer, SoftwareSigner, SignerClosedError } from './signer';
 export { createRemoteSigner, RemoteSigner, RemoteSignerError } from './signer';
 export type { EndpointBackoff, RemoteSignerOptions, RetryPolicy, SoftwareSignerOptions } from './signer';
 export type { Signer, Sm2Signer, SignerOptions, SignOptions, SignerBackend, SignerAlgorithm } from './signer';
-export type { Pkcs11SignerSettings } from './signer';
+export type { Pkcs11SignerSettings, EcdsaHash } from './signer';
 
 // Stateless SM2/SM3.
 export {

@@ -200,6 +200,17 @@ describe('the packed tarball', () => {
     expect(changelog).toMatch(new RegExp(`^\\[${manifest.version.replace(/\./g, '\\.')}\\]: `, 'm'));
   });
 
+  it('keeps the syntax it was written in (no transpiler helpers in place of ?., ?? and class fields)', () => {
+    // sucrase (tsup's CommonJS code splitting) rewrote these into helper calls that halved the
+    // speed of SM2 signing and verification.
+    const bundle = readFileSync(join(app, 'node_modules', 'gmt0018', 'dist', 'entries.js'), 'utf8');
+    expect(bundle).toMatch(/\?\./);
+    expect(bundle).toMatch(/ \?\? /);
+    for (const helper of ['_optionalChain(', '_nullishCoalesce(', '.prototype.__init']) {
+      expect(bundle).not.toContain(helper);
+    }
+  });
+
   it('installs on the Node.js its engines field declares without an engine warning from any dependency', () => {
     const manifest = JSON.parse(readFileSync(join(app, 'node_modules', 'gmt0018', 'package.json'), 'utf8'));
     const declaredMajor = Number(/^>=(\d+)$/.exec(manifest.engines.node)?.[1]);

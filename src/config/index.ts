@@ -1,7 +1,15 @@
 export { ConfigError, ConfigErrorCodes, type ConfigErrorCode, type ConfigErrorLocation } from './errors';
 export { parseIni, type IniDocument, type IniSection, type IniEntry } from './ini';
 export { parseBoolean, parseUnsignedInt } from './values';
-export type { SecurityConfig, SecurityConfigInput, HsmConfigInput, SoftwareConfigInput, ConfigWarning } from './types';
+export type {
+  SecurityConfig,
+  SecurityConfigInput,
+  HsmConfigInput,
+  SoftwareConfigInput,
+  ConfigWarning,
+  Pkcs11Settings,
+  RemoteSignerSettings,
+} from './types';
 export { createSecurityConfig } from './security-config';
 export {
   parseSecurityConfig,

@@ -9,3 +9,4 @@ export { PKCS11_SM2_PROFILES, PKCS11_SM2_PROFILE_NAMES, isPkcs11Sm2ProfileName }
 export type { Pkcs11Sm2ProfileName, Sm2Profile } from './profiles';
 export { findSigningKey } from './keys';
 export type { Pkcs11Algorithm, KeySelector, FoundKey } from './keys';
+export type { TemplateEntry } from './attributes';

@@ -3,7 +3,7 @@ export type { SdrName, SgdName } from './codes';
 export { SdfError, SdfBindingError } from './errors';
 export type { SdfBindingErrorCode } from './errors';
 export { SdfLibrary, SDF_FUNCTION_NAMES, DEFAULT_CALL_TIMEOUT_MS } from './library';
-export type { SdfLibraryOptions, SdfFunctionName, SdfThreadModel } from './library';
+export type { SdfLibraryOptions, SdfFunctionName, SdfThreadModel, SdfResolvedOptions } from './library';
 export { SdfDevice, openDevice } from './device';
 export { MAX_SESSIONS_LEFT_BEHIND } from '../native/session-calls';
 export { SdfSession } from './session';

@@ -16,7 +16,8 @@ export type SignerAlgorithm = 'sm2' | 'ecdsa-p256' | 'ecdsa-secp256k1' | 'ed2551
 /** How an ECDSA message is hashed before signing. */
 export type EcdsaHash = 'sha256' | 'keccak256';
 
-export interface AlgorithmSignOptions {
+/** `userId` for SM2 keys, `hash` ('sha256' by default, or 'keccak256') for ECDSA keys. */
+export interface SignOptions {
   /** SM2 user ID for the Z value; default "1234567812345678". */
   userId?: Uint8Array | string;
   /** ECDSA: the message hash, default sha256. */
@@ -35,7 +36,7 @@ export function digestFor(
   algorithm: SignerAlgorithm,
   publicKey: Uint8Array,
   message: Uint8Array,
-  opts: AlgorithmSignOptions,
+  opts: SignOptions,
 ): Uint8Array {
   if (algorithm === 'sm2') return sm2Digest(publicKey, message, opts.userId);
   if (algorithm === 'ed25519') throw new TypeError('Ed25519 signs the message itself, not a digest');
@@ -70,7 +71,7 @@ export function verifyWith(
   publicKey: Uint8Array,
   message: Uint8Array,
   signature: Uint8Array,
-  opts: AlgorithmSignOptions = {},
+  opts: SignOptions = {},
 ): boolean {
   if (algorithm === 'sm2') return sm2Verify(publicKey, message, signature, opts);
   try {

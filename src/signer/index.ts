@@ -61,4 +61,5 @@ export type { EndpointBackoff } from './remote-endpoints';
 export type { RetryPolicy } from './recovery';
 export type { SoftwareSignerOptions } from './software';
 export type { Signer, Sm2Signer, SignerOptions, SignOptions, SignerBackend, SignerAlgorithm } from './types';
+export type { EcdsaHash } from './algorithms';
 export type { Pkcs11SignerSettings } from './pkcs11';

@@ -1,13 +1,10 @@
 import type { Pkcs11Settings } from '../config/types';
 import type { SdfLibraryOptions } from '../sdf';
-import type { AlgorithmSignOptions, SignerAlgorithm } from './algorithms';
+import type { SignOptions, SignerAlgorithm } from './algorithms';
 import type { RetryPolicy } from './recovery';
 
 export type SignerBackend = 'hsm' | 'pkcs11' | 'software' | 'remote';
-export type { SignerAlgorithm };
-
-/** `userId` for SM2 keys, `hash` ('sha256' by default, or 'keccak256') for ECDSA keys. */
-export type SignOptions = AlgorithmSignOptions;
+export type { SignerAlgorithm, SignOptions };
 
 /**
  * One key that can sign: inside a cipher card, a PKCS#11 HSM, in software, or behind a signing
