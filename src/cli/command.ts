@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { closest } from './did-you-mean';
+import { closest } from '../did-you-mean';
 import { missingRequired, parseArgsOptions, type OptionTable, type ParsedValues } from './options';
 
 /** Bad command-line usage: exit code 2, with the command's usage on stderr. */

@@ -6,7 +6,7 @@ import { bench } from './commands/bench';
 import { nodeid, pubkey, sign } from './commands/signer-commands';
 import { verify } from './commands/verify';
 import { serve } from './commands/serve';
-import { closest } from './did-you-mean';
+import { closest } from '../did-you-mean';
 import { classify, errorJson, errorLine, EXIT } from './errors';
 import { commandHelp, mainHelp, usageLine } from './help';
 import { ownPackage } from '../own-package';

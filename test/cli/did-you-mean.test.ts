@@ -1,20 +1,4 @@
-import { closest, editDistance } from '../../src/cli/did-you-mean';
 import { runCli } from '../helpers/cli';
-
-describe('closest', () => {
-  it('counts a swap of neighbours as one edit', () => {
-    expect(editDistance('sing', 'sign')).toBe(1);
-    expect(editDistance('confg', 'config')).toBe(1);
-    expect(editDistance('', 'abc')).toBe(3);
-  });
-
-  it('suggests a near name and nothing for a far one', () => {
-    expect(closest('sing', ['info', 'sign', 'verify'])).toBe('sign');
-    expect(closest('verfy', ['info', 'sign', 'verify'])).toBe('verify');
-    expect(closest('frobnicate', ['info', 'sign', 'verify'])).toBeUndefined();
-    expect(closest('x', ['info', 'sign'])).toBeUndefined();
-  });
-});
 
 describe('gmt0018 with a typo', () => {
   it('names the command it may have meant, exit 2', () => {

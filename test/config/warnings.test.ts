@@ -1,6 +1,5 @@
 import { inspect } from 'node:util';
 import { parseSecurityConfig, type SecurityConfig } from '../../src/config';
-import { editDistance } from '../../src/config/did-you-mean';
 import { expectNoSecret } from '../helpers/secrets';
 
 const FILE = '/node0/config.ini';
@@ -80,16 +79,5 @@ describe('unknown keys in [security] are read past and reported', () => {
     expect(JSON.parse(JSON.stringify(cfg)).warnings[0].suggestion).toBe('enable_hsm');
     expect(inspect(cfg, { depth: 5 })).toContain('did you mean enable_hsm?');
     expectNoSecret(cfg, ['Pw0rd!']);
-  });
-});
-
-describe('editDistance', () => {
-  it.each([
-    ['enable_hsm', 'enable_hsm', 0],
-    ['enable_hms', 'enable_hsm', 1],
-    ['key_idx', 'key_index', 2],
-    ['', 'abc', 3],
-  ])('%s ↔ %s = %i', (a, b, d) => {
-    expect(editDistance(a, b)).toBe(d);
   });
 });
