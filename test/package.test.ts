@@ -335,3 +335,33 @@ describe("a newcomer's path to a signature through the mock card, by the README'
     expect(result.stderr).not.toContain('Pa#ss;w0rd');
   });
 });
+
+// engines says ">= 20": the same installed package on the later LTS lines, whose Node.js binaries
+// npm serves as the `node` package (npx caches them after the first run).
+describe.each(['22', '24'])('the installed package on Node.js %s', (major) => {
+  const withNode = (command: string) =>
+    run('npx', ['--yes', '--package', `node@${major}`, '--call', command], {
+      cwd: app,
+      env: { ...env, GMT0018_MOCK_KEYSTORE: join(app, 'mock-keys') },
+    });
+
+  it('runs there (the check can tell versions apart)', () => {
+    const version = withNode('node -p process.versions.node');
+    expect(version).toMatchObject({ status: 0 });
+    expect(version.stdout.split('.')[0]).toBe(major);
+  });
+
+  it('signs in software through require and import', () => {
+    expect(withNode('node quick-start.cjs').stdout).toMatch(/^require: software node [0-9a-f]{16}… verified: true$/);
+    expect(withNode('node quick-start.mjs').stdout).toMatch(/^import: software node [0-9a-f]{16}… verified: true$/);
+  });
+
+  it('signs through the mock card with the quick start config.ini, and OpenSSL verifies it', () => {
+    const signed = withNode('node node_modules/gmt0018/dist/cli.js sign --config config.ini --file message --json');
+    expect(signed.status).toBe(0);
+    const { backend, signature, publicKey } = JSON.parse(signed.stdout);
+    expect(backend).toBe('hsm');
+    const message = readFileSync(join(app, 'message'));
+    expect(opensslOracle.verify(hexToBytes(publicKey), message, hexToBytes(signature))).toBe(true);
+  });
+});
