@@ -1,5 +1,6 @@
 // Ways of taking one figure: a timed loop in this process, a child process, a native tool.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { CLI, KEY_INDEX, PASSWORD, SDF_LOOP } from './setup.mjs';
 
 /** Calls `fn` repeatedly for about `ms` milliseconds (after `warmup` calls). */
@@ -80,6 +81,29 @@ export function cLoop(card, n, env = {}) {
   const match = /(\d+) signs in ([\d.]+) s/.exec(out);
   if (!match) throw new Error(`sdf-loop printed no rate: ${out}`);
   return { ops: Number(match[1]), seconds: Number(match[2]) };
+}
+
+/**
+ * The native baseline on every core: one sdf-loop process per core, side by side, each signing `n`
+ * times on a session of its own → all their signatures over the longest one's time.
+ */
+export async function cLoopOnEveryCore(card, n) {
+  const loops = Array.from(
+    { length: availableParallelism() },
+    () =>
+      new Promise((resolve, reject) => {
+        execFile(SDF_LOOP, [String(KEY_INDEX), PASSWORD, String(n)], { env: card.env({}) }, (error, stdout) => {
+          const match = /(\d+) signs in ([\d.]+) s/.exec(stdout);
+          if (error || !match) reject(error ?? new Error(`sdf-loop printed no rate: ${stdout}`));
+          else resolve({ ops: Number(match[1]), seconds: Number(match[2]) });
+        });
+      }),
+  );
+  const results = await Promise.all(loops);
+  return {
+    ops: results.reduce((sum, { ops }) => sum + ops, 0),
+    seconds: Math.max(...results.map(({ seconds }) => seconds)),
+  };
 }
 
 /** OpenSSL's C SM2 on this machine: { sign, verify } per second. */

@@ -3,7 +3,8 @@
 // Every figure of issue 4's targets, measured in this one run on this machine, as one table.
 // Progress goes to stderr, the table (Markdown) to stdout.
 import { parseArgs } from 'node:util';
-import { alternate, cLoop, cliBench, timed } from './measure.mjs';
+import { availableParallelism } from 'node:os';
+import { alternate, cLoop, cLoopOnEveryCore, cliBench, timed } from './measure.mjs';
 import { createBenchCard, gm, KEY_INDEX, MOCK_LIB, PASSWORD, slowDeviceCeiling, slowDeviceEnv } from './setup.mjs';
 import { addDefenceRows, measureDefences } from './defences.mjs';
 import { addPkcs11Rows, measurePkcs11 } from './pkcs11.mjs';
@@ -61,6 +62,18 @@ async function main() {
     ]);
     table.info('HSM async, 1 session (CPU-bound mock)', single);
     table.atLeast(`HSM async pool, ${poolSessions} sessions (default)`, pool, single, 1.8, '1 session');
+
+    step('a fast card: the default pool against the C loop on every core, in turns');
+    const cores = availableParallelism();
+    const [everyCore, poolDigests, poolMessages] = await alternate(3, [
+      () => cLoopOnEveryCore(card, 25_000),
+      () => cliBench(card, ['--raw', '--ops', '5000', '--concurrency', '64']),
+      () => cliBench(card, ['--ops', '5000', '--concurrency', '64']),
+    ]);
+    const reference = `C loop x ${cores}`;
+    table.info(`C loop (sdf-loop), ${cores} processes side by side (every core)`, everyCore);
+    table.atLeast(`HSM pool, signDigest, against every core's C loop`, poolDigests, everyCore, 0.8, reference);
+    table.atLeast(`HSM pool, sign(message), against every core's C loop`, poolMessages, everyCore, 0.8, reference);
 
     step('what the defences against untrusted libraries cost the pool, in turns');
     addDefenceRows(table, await measureDefences(card, 3));
