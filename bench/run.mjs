@@ -11,6 +11,7 @@ import { addPkcs11Rows, measurePkcs11 } from './pkcs11.mjs';
 import { addRemoteRows, benchRemote } from './remote/remote.mjs';
 import { measureSoftware } from './software.mjs';
 import { addVerifyKeyRows, measureVerifyKeys } from './verify-keys.mjs';
+import { syncCallsOnWorkers } from './worker-calls.mjs';
 import { Table } from './table.mjs';
 
 const { values } = parseArgs({ options: { 'memory-ops': { type: 'string' } } });
@@ -65,13 +66,15 @@ async function main() {
 
     step('a fast card: the default pool against the C loop on every core, in turns');
     const cores = availableParallelism();
-    const [everyCore, poolDigests, poolMessages] = await alternate(3, [
+    const [everyCore, onWorkers, poolDigests, poolMessages] = await alternate(3, [
       () => cLoopOnEveryCore(card, 25_000),
+      () => syncCallsOnWorkers(cores),
       () => cliBench(card, ['--raw', '--ops', '5000', '--concurrency', '64']),
       () => cliBench(card, ['--ops', '5000', '--concurrency', '64']),
     ]);
     const reference = `C loop x ${cores}`;
     table.info(`C loop (sdf-loop), ${cores} processes side by side (every core)`, everyCore);
+    table.info(`  sync calls through koffi on ${cores} worker threads (what a worker dispatch could reach)`, onWorkers);
     table.atLeast(`HSM pool, signDigest, against every core's C loop`, poolDigests, everyCore, 0.8, reference);
     table.atLeast(`HSM pool, sign(message), against every core's C loop`, poolMessages, everyCore, 0.8, reference);
 
