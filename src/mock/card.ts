@@ -16,13 +16,13 @@ const MOCK_ONLY_SYMBOL = 'MOCK_SetKeystore';
  * native-bindings/mock-sdf (`npm run build:mock`, which needs a C compiler and OpenSSL 3 headers).
  */
 export function mockCardLibrary(): string {
-  const path = join(ownPackage().root, 'native-bindings', 'mock-sdf', 'build', 'libgmt0018.so');
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     throw new Error(
       `the packaged mock card is built for linux-x64, not ${process.platform}-${process.arch}: ` +
         'build it from the repository with npm run build:mock',
     );
   }
+  const path = join(ownPackage().root, 'native-bindings', 'mock-sdf', 'build', 'libgmt0018.so');
   if (!existsSync(path)) throw new Error(`the mock card is not built: ${path} is missing (npm run build:mock)`);
   return path;
 }

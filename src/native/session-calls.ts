@@ -21,8 +21,9 @@ export class SessionCalls implements CallWatcher {
     return this.state !== 'open';
   }
 
-  get timedOut(): boolean {
-    return this.state === 'timed out';
+  /** A call passed its deadline and has not returned yet: it may still be running in the library. */
+  get stuck(): boolean {
+    return this.state === 'timed out' && this.pending > 0;
   }
 
   get inFlight(): number {

@@ -87,7 +87,7 @@ class SharedModule {
   /** Sessions retired by a call that passed its deadline and has not returned yet. */
   sessionsStuckInCalls(): number {
     let stuck = 0;
-    for (const session of this.sessions) if (session.timedOut && session.callsInFlight > 0) stuck++;
+    for (const session of this.sessions) if (session.stuckInCall) stuck++;
     return stuck;
   }
 
@@ -255,7 +255,7 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
   }
 
   private async closeOnce(): Promise<void> {
-    const stuck = [...this.sessions].filter((s) => s.timedOut && s.callsInFlight > 0);
+    const stuck = [...this.sessions].filter((s) => s.stuckInCall);
     await Promise.allSettled([...this.sessions].filter((s) => !stuck.includes(s)).map((s) => s.close()));
     this.closed_ = true;
     this.module.refs--;

@@ -52,9 +52,9 @@ export class Pkcs11Session {
     return this.#calls.retired;
   }
 
-  /** A call on it did not return in time; it is closed once that call returns. */
-  get timedOut(): boolean {
-    return this.#calls.timedOut;
+  /** A call on it passed its deadline and has not returned; it is closed once that call returns. */
+  get stuckInCall(): boolean {
+    return this.#calls.stuck;
   }
 
   get callsInFlight(): number {

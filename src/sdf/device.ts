@@ -89,7 +89,7 @@ class SharedDevice {
     const failures: unknown[] = [];
     await Promise.all(
       sessions.map(async (session) => {
-        if (session.timedOut && session.callsInFlight > 0) {
+        if (session.stuckInCall) {
           this.leaveBehind(session);
           return;
         }
@@ -259,7 +259,7 @@ export class SdfDevice implements SessionOwner {
    * closed once that call returns (counted against MAX_SESSIONS_LEFT_BEHIND meanwhile).
    */
   async retire(session: SdfSession): Promise<void> {
-    if (session.timedOut && session.callsInFlight > 0) {
+    if (session.stuckInCall) {
       this.device.leaveBehind(session);
       return;
     }

@@ -66,9 +66,9 @@ export class SdfSession {
     return this.#calls.retired;
   }
 
-  /** A call on it did not return in time; it is closed once that call returns. */
-  get timedOut(): boolean {
-    return this.#calls.timedOut;
+  /** A call on it passed its deadline and has not returned; it is closed once that call returns. */
+  get stuckInCall(): boolean {
+    return this.#calls.stuck;
   }
 
   /** Device calls of this session that have not returned yet. */

@@ -108,7 +108,7 @@ export class Pkcs11Sessions {
 
   async dispose({ session }: KeySession): Promise<void> {
     // A session stuck in a call is closed once the call returns, without holding up the pool.
-    if (session.timedOut && session.callsInFlight > 0) void session.close().catch(() => undefined);
+    if (session.stuckInCall) void session.close().catch(() => undefined);
     else await session.close();
   }
 
