@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { EcdsaHash } from '../signer/algorithms';
 import { hexToBytes } from '../sm2';
 import { UsageError } from './command';
 import type { OptionTable } from './options';
@@ -32,6 +33,37 @@ export function readFlagFile(path: string | 0, flag: string): Buffer {
     const what = path === 0 ? `${flag}: standard input` : `${flag} ${path}`;
     throw new UsageError(`${what}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
+}
+
+/** A secret kept in a file a flag names (token, PIN), trimmed; never echoed in an error. */
+export function readSecretFlagFile(path: string, flag: string): string {
+  const content = readFlagFile(path, flag);
+  try {
+    return content.toString('utf8').trim();
+  } finally {
+    content.fill(0);
+  }
+}
+
+/** A flag's value as a positive safe integer, or a usage error naming the flag. */
+export function positiveInt(value: string, flag: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+    throw new UsageError(`${flag} must be a positive integer, got ${value}`);
+  }
+  return Number(value);
+}
+
+/** --hash: the ECDSA hash of the data, when given. */
+export function parseHashFlag(value: string | undefined): EcdsaHash | undefined {
+  if (value !== undefined && value !== 'sha256' && value !== 'keccak256') {
+    throw new UsageError(`--hash must be sha256 or keccak256, got ${value}`);
+  }
+  return value;
+}
+
+/** --digest: the data is a ready 32-byte SM3 digest. */
+export function checkDigestLength(data: Uint8Array, digest: boolean | undefined): void {
+  if (digest && data.length !== 32) throw new UsageError(`--digest takes 32 bytes (SM3), got ${data.length}`);
 }
 
 /** `--file -`: standard input, read whole, also from a terminal since it was asked for by name. */

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { HsmSigner, type SignerOptions, type Signer } from '../../signer';
 import { defineCommand, SIGNER_OPTIONS, UsageError } from '../command';
+import { positiveInt } from '../input';
 import { openSigner } from '../node-config';
 
-export interface LoadResult {
+interface LoadResult {
   ops: number;
   concurrency: number;
   seconds: number;
@@ -44,7 +45,7 @@ function afterNextSample(): Promise<void> {
  * Runs `task` `ops` times with at most `concurrency` calls in flight; `progress` hears how many
  * finished. The first `warmup` calls are run first and not counted.
  */
-export async function runLoad(
+async function runLoad(
   task: () => Promise<unknown>,
   opts: { ops: number; concurrency: number; warmup: number; progress?: (done: number) => void },
 ): Promise<LoadResult> {
@@ -111,13 +112,6 @@ function progressReporter(total: number): { update: (done: number) => void; end:
       if (tty) process.stderr.write('\n');
     },
   };
-}
-
-function positiveInt(value: string, flag: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
-    throw new UsageError(`${flag} must be a positive integer, got ${value}`);
-  }
-  return Number(value);
 }
 
 function signerOptions(values: { sessions?: string; 'digest-on'?: string }): SignerOptions {

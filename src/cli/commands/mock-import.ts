@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { importMockKek, importMockKey } from '../../mock/keystore';
 import { bytesToHex, generatePrivateKey, hexToBytes, nodeIdOf, parsePrivateKey } from '../../sm2';
 import { defineCommand, required, UsageError } from '../command';
-import { readFlagFile } from '../input';
+import { readFlagFile, readSecretFlagFile } from '../input';
 
 function readPassword(values: { password?: string; 'password-file'?: string }): string {
   if (values.password !== undefined && values['password-file'] !== undefined) {
@@ -38,7 +38,7 @@ function readKek(values: { key?: string; generate?: boolean }): Uint8Array {
     throw new UsageError('give exactly one of --key FILE and --generate');
   if (values.generate) return new Uint8Array(randomBytes(16));
   const file = values.key as string;
-  const text = readFlagFile(file, '--key').toString('utf8').trim();
+  const text = readSecretFlagFile(file, '--key');
   if (!/^[0-9a-fA-F]{32}$/.test(text)) throw new UsageError(`--key ${file}: a KEK file holds 32 hex characters`);
   return hexToBytes(text);
 }

@@ -1,5 +1,5 @@
 /** What `gmt0018 info --pkcs11 LIB` reports: the module, its slots and tokens, mechanisms and keys. */
-import { readFileSync } from 'node:fs';
+import { readSecretFlagFile } from '../input';
 import { CKM_ECDSA, CKM_EDDSA, PKCS11_SM2_PROFILES, Pkcs11Module, type TokenInfo } from '../../pkcs11';
 import { readUlong, template, ulongValue } from '../../pkcs11/attributes';
 import { CKA, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY } from '../../pkcs11/constants';
@@ -57,7 +57,7 @@ async function listKeys(session: Pkcs11Session, klass: number): Promise<KeyListi
 
 /** Reads everything the module shows; private keys only with a PIN (from `pinFile`). */
 export async function pkcs11Report(library: string, pinFile: string | undefined) {
-  const pin = pinFile === undefined ? undefined : readFileSync(pinFile, 'utf8').trim();
+  const pin = pinFile === undefined ? undefined : readSecretFlagFile(pinFile, '--pin-file');
   const module = await Pkcs11Module.open(library);
   try {
     const info = await module.info();

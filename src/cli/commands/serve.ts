@@ -2,21 +2,10 @@ import type { SigningServer, SigningServerOptions } from '../../server';
 import { MAX_SIGN_THREADS } from '../../signer/sign-workers';
 import { defineCommand, required, SIGNER_OPTIONS, UsageError } from '../command';
 import { announceBackend, loadNodeConfig } from '../node-config';
-import { readFlagFile } from '../input';
-
-function readSecretFile(file: string, flag: string): string {
-  return readFlagFile(file, flag).toString('utf8').trim();
-}
+import { positiveInt, readFlagFile, readSecretFlagFile } from '../input';
 
 function readFile(file: string | undefined, flag: string): Buffer | undefined {
   return file === undefined ? undefined : readFlagFile(file, flag);
-}
-
-function positiveInt(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < 1)
-    throw new UsageError(`${flag} must be a positive integer, got ${value}`);
-  return Number(value);
 }
 
 function keyIndices(value: string | undefined): number[] | undefined {
@@ -168,7 +157,7 @@ export const serve = defineCommand({
     // Both trimmed: a blank token (a newline, spaces) is no token, and refused as such.
     const token =
       values['token-file'] !== undefined
-        ? readSecretFile(values['token-file'], '--token-file')
+        ? readSecretFlagFile(values['token-file'], '--token-file')
         : process.env.GMT0018_SERVE_TOKEN?.trim();
     if (token !== undefined && token !== '') options.token = token;
     if (values['insecure-no-auth'] === true) options.insecureNoAuth = true;
@@ -187,11 +176,11 @@ export const serve = defineCommand({
     const allow = keyIndices(values['allow-key-index']);
     if (allow !== undefined) options.allowKeyIndices = allow;
     for (const [flag, option] of Object.entries(NUMBER_FLAGS)) {
-      const value = positiveInt(values[flag as keyof typeof NUMBER_FLAGS], `--${flag}`);
-      if (value !== undefined) options[option] = value;
+      const value = values[flag as keyof typeof NUMBER_FLAGS];
+      if (value !== undefined) options[option] = positiveInt(value, `--${flag}`);
     }
     // Software backend only: worker threads that sign (default: one per core but one).
-    const threads = positiveInt(values.threads, '--threads');
+    const threads = values.threads === undefined ? undefined : positiveInt(values.threads, '--threads');
     if (threads !== undefined && threads > MAX_SIGN_THREADS) {
       throw new UsageError(`--threads must be at most ${MAX_SIGN_THREADS}, got ${threads}`);
     }

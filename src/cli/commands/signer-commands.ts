@@ -1,8 +1,8 @@
 import type { Signer } from '../../signer';
-import { publicKeyPemFor, type EcdsaHash } from '../../signer/algorithms';
+import { publicKeyPemFor } from '../../signer/algorithms';
 import { bytesToHex, signatureToDer, SM2_DEFAULT_USER_ID, toFiscoSignature } from '../../sm2';
 import { defineCommand, ownEntry, SIGNER_OPTIONS, UsageError, type Output } from '../command';
-import { DATA_OPTIONS, DATA_NOTE, readData } from '../input';
+import { checkDigestLength, DATA_OPTIONS, DATA_NOTE, parseHashFlag, readData } from '../input';
 import { openSigner } from '../node-config';
 
 async function withSigner<T>(
@@ -77,17 +77,14 @@ export const sign = defineCommand({
   notes: [DATA_NOTE],
   async run(values, out) {
     const format = values.format;
-    const hash = values.hash as EcdsaHash | undefined;
-    if (hash !== undefined && hash !== 'sha256' && hash !== 'keccak256') {
-      throw new UsageError(`--hash must be sha256 or keccak256, got ${hash}`);
-    }
+    const hash = parseHashFlag(values.hash);
     const encode = ownEntry<(signature: Uint8Array, publicKey: Uint8Array) => Uint8Array>(SIGNATURE_FORMATS, format);
     if (encode === undefined) throw new UsageError(`--format must be hex, der or fisco, got ${format}`);
     if (values.digest && values['user-id'] !== undefined) {
       throw new UsageError('--user-id goes into the digest: it cannot be combined with --digest');
     }
     const data = readData(values);
-    if (values.digest && data.length !== 32) throw new UsageError(`--digest takes 32 bytes (SM3), got ${data.length}`);
+    checkDigestLength(data, values.digest);
     await withSigner(values, out, async (signer) => {
       if (signer.algorithm !== 'sm2' && (format === 'fisco' || values['user-id'] !== undefined)) {
         throw new UsageError(`--format fisco and --user-id are for SM2 keys; this key is ${signer.algorithm}`);

@@ -4,11 +4,18 @@ import {
   SIGNER_ALGORITHMS,
   verifyDigestWith,
   verifyWith,
-  type EcdsaHash,
   type SignerAlgorithm,
 } from '../../signer/algorithms';
 import { defineCommand, UsageError, VerificationFailed } from '../command';
-import { DATA_NOTE, DATA_OPTIONS, parseHexArgument, readData, readFlagFile } from '../input';
+import {
+  checkDigestLength,
+  DATA_NOTE,
+  DATA_OPTIONS,
+  parseHashFlag,
+  parseHexArgument,
+  readData,
+  readFlagFile,
+} from '../input';
 
 /** r||s of the --signature argument; a FISCO signature must carry the key given as --pubkey. */
 function signatureFor(bytes: Uint8Array, publicKey: Uint8Array): Uint8Array {
@@ -68,7 +75,7 @@ export const verify = defineCommand({
     }
     const signature = signatureFor(parseHexArgument(values.signature, '--signature'), publicKey);
     const data = readData(values);
-    if (values.digest && data.length !== 32) throw new UsageError(`--digest takes 32 bytes (SM3), got ${data.length}`);
+    checkDigestLength(data, values.digest);
     const valid = values.digest
       ? sm2VerifyDigest(publicKey, data, signature)
       : sm2Verify(publicKey, data, signature, { userId: values['user-id'] });
@@ -87,9 +94,7 @@ async function verifyOther(
     throw new UsageError(`--algorithm must be one of ${SIGNER_ALGORITHMS.join(', ')}, got ${algorithm}`);
   }
   const which = algorithm as SignerAlgorithm;
-  if (values.hash !== undefined && values.hash !== 'sha256' && values.hash !== 'keccak256') {
-    throw new UsageError(`--hash must be sha256 or keccak256, got ${values.hash}`);
-  }
+  const hash = parseHashFlag(values.hash);
   let publicKey: Uint8Array;
   try {
     publicKey = publicKeyFromHex(which, values.pubkey);
@@ -100,13 +105,7 @@ async function verifyOther(
   const data = readData(values);
   const valid = values.digest
     ? verifyDigestWith(which, publicKey, data, signature)
-    : verifyWith(
-        which,
-        publicKey,
-        data,
-        signature,
-        values.hash === undefined ? {} : { hash: values.hash as EcdsaHash },
-      );
+    : verifyWith(which, publicKey, data, signature, hash === undefined ? {} : { hash });
   out.result(valid ? 'valid' : 'invalid', { valid });
   if (!valid) throw new VerificationFailed('signature does not verify');
 }
