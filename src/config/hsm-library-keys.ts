@@ -10,17 +10,12 @@
  *   hsm_kek_algorithm=SGD_SM4_ECB|SGD_SM4_CBC
  */
 import { isSdfProfileName, SDF_PROFILE_NAMES } from '../sdf/profiles';
-import { ConfigError, ConfigErrorCodes } from './errors';
-import { parseUnsignedInt, showValue, type ValueSite } from './values';
+import { badValue, parseUnsignedInt, showValue, type ValueSite } from './values';
 import type { SdfThreadModel } from '../sdf/library';
-
-function bad(what: string, expected: string, site: ValueSite): ConfigError {
-  return new ConfigError(ConfigErrorCodes.CONFIG_BAD_VALUE, `${what} (expected ${expected})`, site);
-}
 
 export function parseHsmProfile(raw: string, site: ValueSite): string {
   if (isSdfProfileName(raw)) return raw;
-  throw bad(
+  throw badValue(
     raw === '' ? 'is empty' : `${showValue(raw, site)} is not a known profile`,
     SDF_PROFILE_NAMES.join(', '),
     site,
@@ -30,7 +25,7 @@ export function parseHsmProfile(raw: string, site: ValueSite): string {
 export function parseEccFieldBytes(raw: string, site: ValueSite): 32 | 64 {
   if (raw === '64') return 64;
   if (raw === '32') return 32;
-  throw bad(
+  throw badValue(
     `${showValue(raw, site)} is not a field width`,
     '64 for ECCref_MAX_BITS=512 (the standard) or 32 for ECCref_MAX_BITS=256',
     site,
@@ -45,13 +40,13 @@ export function parseHsmSymbols(raw: string, site: ValueSite): Readonly<Record<s
   for (const pair of raw.split(',')) {
     const [standard = '', vendor = '', ...rest] = pair.split('=').map((part) => part.trim());
     if (!/^SDF_[A-Za-z0-9_]+$/.test(standard) || !C_NAME.test(vendor) || rest.length > 0) {
-      throw bad(
+      throw badValue(
         `${showValue(pair.trim(), site)} is not a symbol mapping`,
         'SDF_Name=VendorSymbol pairs separated by commas, e.g. SDF_InternalSign_ECC=SDF_InternalSign_ECC_Ex',
         site,
       );
     }
-    if (Object.hasOwn(out, standard)) throw bad(`${standard} is mapped twice`, 'one mapping per function', site);
+    if (Object.hasOwn(out, standard)) throw badValue(`${standard} is mapped twice`, 'one mapping per function', site);
     out[standard] = vendor;
   }
   return Object.freeze(out);
@@ -61,14 +56,14 @@ export function parseHsmSymbols(raw: string, site: ValueSite): Readonly<Record<s
 export function parseHsmPreload(raw: string, site: ValueSite): readonly string[] {
   const paths = raw.split(':').map((part) => part.trim());
   if (paths.some((p) => p === '')) {
-    throw bad('has an empty path', 'library paths separated by ":", e.g. /opt/vendor/lib/libdep.so', site);
+    throw badValue('has an empty path', 'library paths separated by ":", e.g. /opt/vendor/lib/libdep.so', site);
   }
   return paths;
 }
 
 export function parseThreadModel(raw: string, site: ValueSite): SdfThreadModel {
   if (raw === 'session' || raw === 'serial') return raw;
-  throw bad(
+  throw badValue(
     raw === '' ? 'is empty' : `${showValue(raw, site)} is not a thread model`,
     'session (calls on different sessions in parallel) or serial (every call of the library one at a time)',
     site,
@@ -82,7 +77,7 @@ export function parseCallTimeoutMs(raw: string, site: ValueSite): number {
 
 export function parseKekAlgorithm(raw: string, site: ValueSite): 'SGD_SM4_ECB' | 'SGD_SM4_CBC' {
   if (raw === 'SGD_SM4_ECB' || raw === 'SGD_SM4_CBC') return raw;
-  throw bad(
+  throw badValue(
     raw === '' ? 'is empty' : `${showValue(raw, site)} is not a key-wrapping algorithm`,
     'SGD_SM4_ECB or SGD_SM4_CBC',
     site,

@@ -28,7 +28,14 @@ import { isJavaSdkToml } from './config-format';
 import { ConfigError, ConfigErrorCodes } from './errors';
 import { parseJavaSdkConfig } from './java-sdk-config';
 import { parseIni, type IniDocument, type IniSection } from './ini';
-import { KNOWN_SECURITY_KEYS, readSecurityKeys, SECURITY_KEYS, SECURITY_SECTION, type SecurityValues } from './keys';
+import {
+  KNOWN_SECURITY_KEYS,
+  readSecurityKeys,
+  SECURITY_KEYS,
+  SECURITY_SECTION,
+  type SecurityKeyName,
+  type SecurityValues,
+} from './keys';
 import { createSecurityConfig } from './security-config';
 import type { SdfLibraryOptions } from '../sdf/library';
 import type { ConfigWarning, Pkcs11Settings, RemoteSignerSettings, SecurityConfig } from './types';
@@ -240,20 +247,10 @@ function conflict(
   );
 }
 
-const PKCS11_KEYS = [
-  'pkcs11TokenLabel',
-  'pkcs11Slot',
-  'pkcs11Pin',
-  'pkcs11PinFile',
-  'pkcs11KeyLabel',
-  'pkcs11KeyId',
-  'pkcs11Sessions',
-  'pkcs11Preload',
-  'pkcs11Profile',
-  'pkcs11Sm2Mechanism',
-  'pkcs11SignatureFormat',
-  'pkcs11CallTimeoutMs',
-] as const;
+/** The pkcs11_* keys that mean nothing without pkcs11_library. */
+const PKCS11_KEYS = (Object.keys(SECURITY_KEYS) as SecurityKeyName[]).filter(
+  (name) => name.startsWith('pkcs11') && name !== 'pkcs11Library',
+);
 
 /** The PKCS#11 key (gmt0018 extension), or undefined when pkcs11_library is absent. */
 function pkcs11FromKeys(

@@ -51,6 +51,11 @@ function example(site: ValueSite, sample: string): string {
  * anything it cannot parse: `enable_hsm=TRUE` or `=yes` would silently leave the HSM off. gmt0018
  * rejects them instead (CONFIG_BAD_BOOLEAN).
  */
+/** CONFIG_BAD_VALUE: `what` is wrong with the value, and what was expected. */
+export function badValue(what: string, expected: string, site: ValueSite): ConfigError {
+  return new ConfigError(ConfigErrorCodes.CONFIG_BAD_VALUE, `${what} (expected ${expected})`, site);
+}
+
 export function parseBoolean(text: string, site: ValueSite = {}): boolean {
   if (text === 'true' || text === '1') return true;
   if (text === 'false' || text === '0') return false;
