@@ -8,6 +8,9 @@
  * it. Starting and finishing a call link and unlink it, allocating nothing: this runs on every
  * device call.
  */
+/** How long one foreign call may take unless configured otherwise (SDF and PKCS#11 alike). */
+export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+
 export abstract class TrackedCall {
   /** When the caller gives up (Date.now() milliseconds); 0 while not watched. */
   deadline = 0;

@@ -66,7 +66,7 @@ export function loadProcessSymbols(): LibraryHandle {
 }
 
 /** True for a name dlopen resolves through the system's search path rather than as a file. */
-export function isBareLibraryName(path: string): boolean {
+function isBareLibraryName(path: string): boolean {
   return !path.includes('/');
 }
 

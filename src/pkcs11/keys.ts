@@ -171,7 +171,7 @@ function describeParams(params: Buffer): string {
  * The point from CKA_EC_POINT: a DER OCTET STRING around it, or the raw point. A raw point can
  * itself parse as an OCTET STRING (it starts with 0x04), so the reading that yields a point wins.
  */
-export function publicKeyOf(point: Buffer, algorithm: Pkcs11Algorithm): Uint8Array {
+function publicKeyOf(point: Buffer, algorithm: Pkcs11Algorithm): Uint8Array {
   const readings = [point];
   try {
     const tlv = readTlv(point, 0);

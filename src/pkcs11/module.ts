@@ -1,5 +1,6 @@
 import koffi from 'koffi';
 import { guardIntact, guardedBuffer } from '../native/guard-bytes';
+import { DEFAULT_CALL_TIMEOUT_MS } from '../native/call-deadlines';
 import { MAX_SESSIONS_LEFT_BEHIND } from '../native/session-calls';
 import { paddedText, readUlongArray, ulongArray } from './attributes';
 import { CKF_OS_LOCKING_OK, CKF_SERIAL_SESSION, CKR } from './constants';
@@ -31,7 +32,6 @@ export interface ModuleInfo {
   functionListVersion: string;
 }
 
-const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 /** ulMaxRwSessionCount of a token that sets no limit (CK_EFFECTIVELY_INFINITE) or does not say. */
 const NO_LIMIT = new Set([0, 0xffffffff]);
 

@@ -69,7 +69,7 @@ export class Pkcs11Session {
     return this.#handle as number;
   }
 
-  private async call(fn: Pkcs11FunctionName, args: unknown[]): Promise<void> {
+  private call(fn: Pkcs11FunctionName, args: unknown[]): Promise<void> {
     const handle = this.live(fn);
     return this.functions.call(fn, [handle, ...args], this.#calls.begin());
   }
@@ -104,7 +104,11 @@ export class Pkcs11Session {
         if (count[0] < FIND_BATCH) return found;
       }
     } finally {
-      await this.call('C_FindObjectsFinal', []).catch(() => undefined);
+      try {
+        await this.call('C_FindObjectsFinal', []);
+      } catch {
+        // the search is over either way; the error that ended it (if any) is the one to report
+      }
     }
   }
 
@@ -140,7 +144,7 @@ export class Pkcs11Session {
   }
 
   /** One signature: C_SignInit and C_Sign (asking for the size first only when it is large). */
-  async sign(mechanism: number, key: number, data: Uint8Array): Promise<Buffer> {
+  async sign(mechanism: number, key: number, data: Uint8Array): Promise<Uint8Array> {
     await this.call('C_SignInit', [mechanismOf(mechanism), key]);
     let out = this.signatureRoom();
     const length = this.#signatureLength;
@@ -161,7 +165,7 @@ export class Pkcs11Session {
    * sign() on the calling thread, for benchmarks: no thread-pool hop and no deadline, the event
    * loop waits for the module. The signature must fit in 512 bytes.
    */
-  signSync(mechanism: number, key: number, data: Uint8Array): Buffer {
+  signSync(mechanism: number, key: number, data: Uint8Array): Uint8Array {
     const handle = this.live('C_SignInit');
     this.functions.callSync('C_SignInit', [handle, mechanismOf(mechanism), key]);
     const out = this.signatureRoom();
@@ -177,12 +181,12 @@ export class Pkcs11Session {
   }
 
   /** The `length` bytes C_Sign wrote, once it is clear it wrote no more than it had room for. */
-  private signatureIn(out: Buffer, length: number): Buffer {
+  private signatureIn(out: Buffer, length: number): Uint8Array {
     if (!guardIntact(out) || length > capacityOf(out)) {
       if (out === this.#signatureRoom) this.#signatureRoom = null;
       throw new Pkcs11BindingError('PKCS11_BAD_RESPONSE', 'C_Sign wrote past the room it was given', { fn: 'C_Sign' });
     }
-    return Buffer.from(out.subarray(0, length));
+    return new Uint8Array(out.subarray(0, length)); // a copy: the room is written again by the next signature
   }
 
   whenIdle(): Promise<void> {

@@ -1,6 +1,6 @@
 import koffi, { type LibraryHandle } from 'koffi';
 import { callForeign, type CallWatcher, type ForeignCallSpec } from '../native/async-call';
-import { CallDeadlines } from '../native/call-deadlines';
+import { CallDeadlines, DEFAULT_CALL_TIMEOUT_MS } from '../native/call-deadlines';
 import { LibraryLoadError, loadLibrary, type LoadedLibrary } from '../native/load';
 import { SerialQueue } from '../native/serial-queue';
 import { SDR_OK } from './codes';
@@ -41,8 +41,8 @@ export interface SdfLibraryOptions {
   randomChunkBytes?: number;
 }
 
-export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
-export const DEFAULT_RANDOM_CHUNK_BYTES = 256;
+export { DEFAULT_CALL_TIMEOUT_MS };
+const DEFAULT_RANDOM_CHUNK_BYTES = 256;
 
 const HANDLE = 'void *';
 const PTR = 'void *';

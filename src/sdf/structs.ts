@@ -1,4 +1,5 @@
 import { capacityOf, guardedBuffer, guardIntact } from '../native/guard-bytes';
+import { SM2_N } from '../sm2/curve';
 import { SdfBindingError } from './errors';
 import { algorithmNames, SgdName } from './codes';
 
@@ -110,7 +111,7 @@ export function encodeSignature(signature: Uint8Array, field: EccFieldBytes): Bu
 }
 
 /** The order n of the SM2 group: r and s of a signature lie in [1, n-1]. */
-const SM2_ORDER = Buffer.from('fffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123', 'hex');
+const SM2_ORDER = Buffer.from(SM2_N.toString(16).padStart(64, '0'), 'hex');
 
 export function decodeSignature(struct: Buffer, field: EccFieldBytes, fn: string): Uint8Array {
   checkOutput(struct, 2 * field, fn);

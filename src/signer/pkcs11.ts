@@ -138,8 +138,8 @@ export class Pkcs11Signer extends PublicKeyHolder<SignerAlgorithm> implements Si
    * r‖s from what the module returned: 64 bytes, or DER (vendors disagree on some SM2
    * mechanisms, so a `raw` profile takes DER too; `der` takes DER only).
    */
-  private decode(raw: Buffer): Uint8Array {
-    if (this.signatureFormat === 'raw' && raw.length === 64) return new Uint8Array(raw);
+  private decode(raw: Uint8Array): Uint8Array {
+    if (this.signatureFormat === 'raw' && raw.length === 64) return raw;
     try {
       return signatureFromDer(raw);
     } catch {

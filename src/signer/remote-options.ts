@@ -76,7 +76,7 @@ function positiveInteger(name: string, value: unknown, fallback: number): number
 }
 
 /** `retry`, or the deprecated `retries` / `retryDelayMs` it replaces (not both). */
-export function remoteRetryPolicy(opts: RemoteSignerOptions): RetryPolicy {
+function remoteRetryPolicy(opts: RemoteSignerOptions): RetryPolicy {
   const legacy = opts.retries !== undefined || opts.retryDelayMs !== undefined;
   if (legacy && opts.retry !== undefined) {
     throw new TypeError('createRemoteSigner: give retry, or the deprecated retries / retryDelayMs, not both');

@@ -1,6 +1,6 @@
 import { type SecurityConfig } from '../config';
 import { readSecretFile } from '../config/secret-file';
-import { bytesToHex, hexToBytes } from '../sm2';
+import { bytesToHex } from '../sm2';
 import { PublicKeyHolder, requireDigest } from './key-material';
 import { chooseKey, verifiedSignature } from './remote-answers';
 import { remoteSettings, type RemoteSignerOptions } from './remote-options';
@@ -64,7 +64,12 @@ export class RemoteSigner extends PublicKeyHolder implements Sm2Signer {
     requireDigest(digest);
     const hex = bytesToHex(digest);
     // What is verified is what was sent, whatever the caller does with `digest` meanwhile.
-    const expected = { publicKey: this.publicKey, nodeId: this.nodeId, digest: hexToBytes(hex), verify: this.#verify };
+    const expected = {
+      publicKey: this.publicKey,
+      nodeId: this.nodeId,
+      digest: new Uint8Array(digest),
+      verify: this.#verify,
+    };
     // Written out rather than JSON.stringify'd: hex and an integer need no escaping.
     const body = `{"digest":"${hex}"${this.#keyIndexField}}`;
     return this.#transport.call('POST', '/v1/sign', body, (answer, url) => verifiedSignature(url, answer, expected));

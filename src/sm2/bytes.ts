@@ -10,10 +10,6 @@ for (let i = 0; i < 6; i++) {
   HEX_VALUE[97 + i] = 10 + i;
 }
 
-export function isBytes(value: unknown): value is Uint8Array {
-  return value instanceof Uint8Array;
-}
-
 export function assertBytes(value: unknown, name: string): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) {
     throw new TypeError(`${name} must be a Uint8Array, got ${describeType(value)}`);
