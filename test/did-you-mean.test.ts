@@ -26,6 +26,8 @@ describe('closest', () => {
     expect(closest('sgin', ['sign'])).toBe('sign');
     expect(closest('sgn', ['sign'])).toBe('sign');
     expect(closest('sgnx', ['sign'])).toBeUndefined();
+    expect(closest('abcdxy', ['abcdef'])).toBe('abcdef'); // 6 characters: two edits
+    expect(closest('abcxy', ['abcde'])).toBeUndefined(); // 5 characters: one edit only
   });
 
   it('compares the names as normalize gives them, and answers with the candidate as written', () => {

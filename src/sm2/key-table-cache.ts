@@ -22,10 +22,10 @@ export const KEY_TABLE_TEETH = 6;
 const DEFAULT_CAPACITY = 1024;
 
 /** Costs in verifications of an unknown key, as measured on x86-64 (bench/verify-keys.mjs). */
-export const BUILD_COST = 1.2; // 0.86–0.95 measured; the margin covers the garbage it leaves
-export const ALLOWANCE_PER_VERIFY = 0.005;
+const BUILD_COST = 1.2; // 0.86–0.95 measured; the margin covers the garbage it leaves
+const ALLOWANCE_PER_VERIFY = 0.005;
 const CREDIT_PER_HIT = 0.35; // about two thirds of what a hit saves
-export const MAX_CREDIT = 4 * BUILD_COST;
+const MAX_CREDIT = 4 * BUILD_COST;
 const MIN_SIGHTINGS = 2;
 
 export interface KeyTableCacheStats {

@@ -53,7 +53,8 @@ test('bench signs through the HSM pool and reports JSON, with progress on stderr
   const report = JSON.parse(stdout);
   expect(report).toMatchObject({ backend: 'hsm', sessions: 2, ops: 20, concurrency: 4 });
   expect(report.opsPerSecond).toBeGreaterThan(0);
-  expect(report.loopDelayP99Ms).toBeGreaterThanOrEqual(0);
+  expect(typeof report.loopDelayP99Ms).toBe('number'); // the loop turns while an HSM signs
+  expect(report.loopDelayP99Ms).toBeLessThan(10_000);
   expect(stderr).toContain('bench: 20/20 signs');
   expect(stderr).not.toContain(PASSWORD);
 });
