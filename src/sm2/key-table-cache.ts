@@ -11,8 +11,8 @@
 //     two thirds of what it saved. A stream that never repeats a key (or churns through more keys
 //     than the cache holds) thus loses at most about 0.5 % to building, a burst is at most four
 //     builds, and tables that do get hits pay for the next ones.
-// Memory: `capacity` tables of 5,544 bytes of limbs, about 6.4 KB each with their objects and
-// the key's id (measured), plus the sketch's 64 bytes a table: ≈ 6.6 MB for the default 1,024.
+// Memory: `capacity` tables of 5,544 bytes of limbs (5.4 MiB for the default 1,024) plus their
+// objects and the key's id, and the sketch's 64 bytes a table.
 import { buildCombTable, combTableBytes, type CombTable } from './comb';
 import { bytesToHex } from './bytes';
 import { FrequencySketch } from './frequency-sketch';
