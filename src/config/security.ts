@@ -70,7 +70,6 @@ interface BuildContext {
  * @throws ConfigError
  */
 export function parseSecurityConfig(iniText: string, opts: ParseSecurityConfigOptions = {}): SecurityConfig {
-  if (isJavaSdkToml(iniText, opts.configPath)) return parseJavaSdkConfig(iniText, opts);
   return fromText(iniText, opts, false);
 }
 
@@ -101,16 +100,7 @@ export function loadSecurityConfig(iniPath: string): SecurityConfig {
     text = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }).decode(bytes);
     invalidUtf8 = true;
   }
-  if (isJavaSdkToml(text, file)) {
-    if (invalidUtf8) {
-      throw new ConfigError(ConfigErrorCodes.CONFIG_SYNTAX, 'the file is not valid UTF-8 (TOML files must be UTF-8)', {
-        file,
-      });
-    }
-    // relative paths as the java-sdk reads them: against the working directory
-    return parseJavaSdkConfig(text, { configPath: file });
-  }
-  return fromText(text, { configPath: file, baseDir: path.dirname(file) }, invalidUtf8);
+  return fromText(text, { configPath: file }, invalidUtf8);
 }
 
 function describeReadError(err: unknown): string {
@@ -128,8 +118,18 @@ function describeReadError(err: unknown): string {
   }
 }
 
+/** config.ini or java-sdk config.toml text → SecurityConfig; the one place that tells them apart. */
 function fromText(text: string, opts: ParseSecurityConfigOptions, invalidUtf8: boolean): SecurityConfig {
   const file = opts.configPath;
+  if (isJavaSdkToml(text, file)) {
+    if (invalidUtf8) {
+      throw new ConfigError(ConfigErrorCodes.CONFIG_SYNTAX, 'the file is not valid UTF-8 (TOML files must be UTF-8)', {
+        file,
+      });
+    }
+    // relative paths as the java-sdk reads them: against the working directory, unless baseDir says
+    return parseJavaSdkConfig(text, opts);
+  }
   const baseDir = path.resolve(opts.baseDir ?? (file !== undefined ? path.dirname(path.resolve(file)) : process.cwd()));
   const doc = parseIni(text, file);
   const ctx: BuildContext = { baseDir, invalidUtf8 };
