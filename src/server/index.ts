@@ -92,10 +92,16 @@ export interface SigningServer {
   close(): Promise<void>;
 }
 
-/** Checks everything that needs no I/O, so a bad combination fails before a device is opened. */
-function checkOptions(opts: SigningServerOptions, host: string): void {
-  connectionLimits(opts);
-  hostAllowlist(opts, host);
+/**
+ * Checks everything that needs no I/O, so a bad combination fails before a device is opened;
+ * gives the connection limits and the host allowlist it read on the way.
+ */
+function checkOptions(
+  opts: SigningServerOptions,
+  host: string,
+): { limits: ReturnType<typeof connectionLimits>; hosts: HostAllowlist } {
+  const limits = connectionLimits(opts);
+  const hosts = hostAllowlist(opts, host);
   const loopback = isLoopback(host);
   if (!loopback && opts.tls === undefined) {
     throw new ServeRefusedError(
@@ -114,6 +120,7 @@ function checkOptions(opts: SigningServerOptions, host: string): void {
     }
     if (!loopback) throw new ServeRefusedError(`--insecure-no-auth is only allowed on loopback, not on ${host}`);
   }
+  return { limits, hosts };
 }
 
 function hostAllowlist(opts: SigningServerOptions, host: string): HostAllowlist {
@@ -139,7 +146,7 @@ async function openAuditLog(path: string): Promise<AuditLog> {
 /** Starts `gmt0018 serve` in this process. */
 export async function startSigningServer(opts: SigningServerOptions): Promise<SigningServer> {
   const host = opts.host ?? DEFAULT_HOST;
-  checkOptions(opts, host);
+  const { limits, hosts } = checkOptions(opts, host);
   const auth = opts.token === undefined || opts.token === '' ? undefined : new BearerAuth(opts.token);
   const config = typeof opts.config === 'string' ? loadSecurityConfig(opts.config) : opts.config;
   const audit = opts.auditLog === undefined ? undefined : await openAuditLog(opts.auditLog);
@@ -165,9 +172,9 @@ export async function startSigningServer(opts: SigningServerOptions): Promise<Si
       ),
       metrics,
       auth,
-      hosts: hostAllowlist(opts, host),
+      hosts,
       maxBody: opts.maxBody ?? DEFAULT_MAX_BODY,
-      limits: connectionLimits(opts),
+      limits,
       serveMetrics: opts.metricsListen === undefined,
       ...(audit === undefined ? {} : { audit }),
       logger: loggerOptions(opts.log) as never,
@@ -176,7 +183,7 @@ export async function startSigningServer(opts: SigningServerOptions): Promise<Si
     if (opts.batchHelperThreads === true)
       app.log.info({ helperThreads: await runHelperThreadsAsBatch() }, 'thread policy');
     if (opts.metricsListen !== undefined) {
-      metricsListener = await listenMetrics(metrics.registry, opts.metricsListen, connectionLimits(opts));
+      metricsListener = await listenMetrics(metrics.registry, opts.metricsListen, limits);
     }
     await app.listen({ host, port: opts.port ?? DEFAULT_PORT });
     const address = app.server.address();
