@@ -36,10 +36,6 @@ export function isPkcs11SessionFailure(error: unknown): boolean {
   return error instanceof Pkcs11BindingError && error.code === 'PKCS11_HANDLE_CLOSED';
 }
 
-export function isPkcs11BrokenSession(error: unknown): boolean {
-  return isPkcs11SessionFailure(error) || (error instanceof Pkcs11BindingError && error.code === 'PKCS11_CALL_TIMEOUT');
-}
-
 /**
  * Opens sessions that can sign with one key: session, login, key found by its selector (object
  * handles die with the session or a proxy), and the key checked against the first one found.

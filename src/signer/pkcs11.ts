@@ -8,7 +8,7 @@ import { digestFor, normalizeSignature, signsDigest, type SignerAlgorithm } from
 import { SignerClosedError } from './errors';
 import { defaultSessionCount } from './hsm';
 import { PublicKeyHolder, requireDigest, requireMessage } from './key-material';
-import { isPkcs11BrokenSession, isPkcs11SessionFailure, Pkcs11Sessions, type KeySession } from './pkcs11-sessions';
+import { isPkcs11SessionFailure, Pkcs11Sessions, type KeySession } from './pkcs11-sessions';
 import { resolveRetryPolicy, withRetries, type RetryPolicy } from './recovery';
 import { ResourcePool } from './resource-pool';
 import type { SignOptions, Signer, SignerOptions } from './types';
@@ -34,6 +34,11 @@ function sm2ProfileOf(settings: Pkcs11Settings): Sm2Profile | undefined {
   if (settings.sm2Mechanism !== undefined) profile.mechanism = settings.sm2Mechanism;
   if (settings.signatureFormat !== undefined) profile.signatureFormat = settings.signatureFormat;
   return profile;
+}
+
+/** The session may not be lent again: it failed, or it is retired (a call past its deadline). */
+function isBrokenPkcs11Session(error: unknown, { session }: KeySession): boolean {
+  return isPkcs11SessionFailure(error) || session.closed;
 }
 
 /**
@@ -127,7 +132,7 @@ export class Pkcs11Signer extends PublicKeyHolder<SignerAlgorithm> implements Si
 
   private async signData(data: Uint8Array): Promise<Uint8Array> {
     const raw = await withRetries(
-      () => this.pool.use(({ session, key }) => session.sign(this.mechanism, key, data), isPkcs11BrokenSession),
+      () => this.pool.use(({ session, key }) => session.sign(this.mechanism, key, data), isBrokenPkcs11Session),
       this.retry,
       isPkcs11SessionFailure,
     );

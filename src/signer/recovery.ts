@@ -20,14 +20,6 @@ export function isSessionFailure(error: unknown): boolean {
   return error instanceof SdfBindingError && error.code === 'SDF_HANDLE_CLOSED';
 }
 
-/**
- * True when the session that produced `error` must not be used again. A call past its deadline
- * retires its session, but its operation is not repeated: the caller's time is up.
- */
-export function isBrokenSession(error: unknown): boolean {
-  return isSessionFailure(error) || (error instanceof SdfBindingError && error.code === 'SDF_CALL_TIMEOUT');
-}
-
 export interface RetryPolicy {
   /** Tries in all, the first included. Default 3. */
   attempts: number;

@@ -46,16 +46,19 @@ export class ResourcePool<T> {
   }
 
   /**
-   * Runs `task` with a resource of its own. When the task fails and `broken(error)` says the
-   * resource is at fault, the resource is disposed of instead of being lent again.
+   * Runs `task` with a resource of its own. When the task fails and `broken(error, resource)` says
+   * the resource is at fault, the resource is disposed of instead of being lent again.
    */
-  async use<R>(task: (resource: T) => Promise<R>, broken: (error: unknown) => boolean = () => false): Promise<R> {
+  async use<R>(
+    task: (resource: T) => Promise<R>,
+    broken: (error: unknown, resource: T) => boolean = () => false,
+  ): Promise<R> {
     const resource = await this.acquire();
     let isBroken = false;
     try {
       return await task(resource);
     } catch (error) {
-      isBroken = broken(error);
+      isBroken = broken(error, resource);
       throw error;
     } finally {
       this.release(resource, isBroken);

@@ -221,3 +221,20 @@ describe('close()', () => {
     expectNothingLeaked(before);
   });
 });
+
+test('a session whose call passed its deadline is not lent again: the next sign gets a fresh one', async () => {
+  const signer = await HsmSigner.open(config, {
+    sessions: 1,
+    retry: { attempts: 1 },
+    library: { callTimeoutMs: 100 },
+  });
+  try {
+    mock.setStall('SDF_InternalSign_ECC', 400, 0, 1);
+    await expect(signer.sign(Buffer.from('stalled'))).rejects.toMatchObject({ code: 'SDF_CALL_TIMEOUT' });
+    // With one try and one session, a retired session lent again would fail this sign.
+    const signature = await signer.sign(Buffer.from('after the stall'));
+    expect(sm2Verify(publicKey, Buffer.from('after the stall'), signature)).toBe(true);
+  } finally {
+    await signer.close();
+  }
+});
