@@ -13,8 +13,10 @@ const GUARD_FILL = 0xa5;
  * memory of its own that the caller zeroes after use.
  */
 export function guardedBuffer(capacity: number, secret = false): Buffer {
-  const buffer = secret ? Buffer.alloc(capacity + GUARD_BYTES) : Buffer.allocUnsafe(capacity + GUARD_BYTES);
-  buffer.fill(0, 0, capacity);
+  // A secret gets memory of its own (not a slice of the shared pool), zeroed by alloc.
+  const buffer = secret
+    ? Buffer.alloc(capacity + GUARD_BYTES)
+    : Buffer.allocUnsafe(capacity + GUARD_BYTES).fill(0, 0, capacity);
   buffer.fill(GUARD_FILL, capacity);
   return buffer;
 }

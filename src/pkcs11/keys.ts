@@ -6,18 +6,20 @@
  */
 import { createHash } from 'node:crypto';
 import { decodeOid, readTlv, TAG_OCTET_STRING, TAG_OID } from '../sm2/asn1';
+import { OID_SM2 } from '../sm2/oids';
 import { template, readUlong, ulongValue } from './attributes';
 import { CKA, CKK_EC, CKK_EC_EDWARDS, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY } from './constants';
 import { Pkcs11BindingError } from './errors';
 import type { Sm2Profile } from './profiles';
 import type { Pkcs11Session } from './session';
 
+/** What a signer signs with (SDF keys are SM2; PKCS#11 keys any of these). */
 export type Pkcs11Algorithm = 'sm2' | 'ecdsa-p256' | 'ecdsa-secp256k1' | 'ed25519';
 
 const CURVES: Record<string, Pkcs11Algorithm> = {
   '1.2.840.10045.3.1.7': 'ecdsa-p256',
   '1.3.132.0.10': 'ecdsa-secp256k1',
-  '1.2.156.10197.1.301': 'sm2',
+  [OID_SM2]: 'sm2',
   '1.3.101.112': 'ed25519',
 };
 const PRINTABLE_STRING = 0x13;

@@ -7,11 +7,12 @@ import { secp256k1 } from '@noble/curves/secp256k1';
 import { ed25519 } from '@noble/curves/ed25519';
 import { sha256 } from '@noble/hashes/sha2';
 import { keccak_256 } from '@noble/hashes/sha3';
+import type { Pkcs11Algorithm } from '../pkcs11/keys';
 import { publicKeyToPem, sm2Digest, sm2Verify, sm2VerifyDigest } from '../sm2';
 import { encodeOid, encodeTlv, TAG_BIT_STRING, TAG_SEQUENCE } from '../sm2/asn1';
 import { encodePem } from '../sm2/pem';
 
-export type SignerAlgorithm = 'sm2' | 'ecdsa-p256' | 'ecdsa-secp256k1' | 'ed25519';
+export type SignerAlgorithm = Pkcs11Algorithm;
 
 /** How an ECDSA message is hashed before signing. */
 export type EcdsaHash = 'sha256' | 'keccak256';
