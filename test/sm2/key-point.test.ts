@@ -2,7 +2,7 @@
 // accepts, and reads the same point.
 import fc from 'fast-check';
 import { Field } from '@noble/curves/abstract/modular';
-import { SM2_B, SM2_P } from '../../src/sm2/curve';
+import { SM2_B, SM2_N, SM2_P } from '../../src/sm2/curve';
 import { bigIntTo32Bytes, concatBytes } from '../../src/sm2/bytes';
 import { feToBigInt } from '../../src/sm2/field';
 import { decodeKeyPoint } from '../../src/sm2/key-point';
@@ -57,9 +57,10 @@ test('coordinates at and above p are refused, as by the BigInt decoder', () => {
   expect(decodeKeyPoint(concatBytes(bigIntTo32Bytes(x + SM2_P), bigIntTo32Bytes(root)))).toBeNull();
 });
 
-test('random bytes', () => {
+test('random keys and random bytes (almost never on the curve)', () => {
+  const validKey = fc.bigInt({ min: 1n, max: SM2_N - 1n }).map((k) => publicKeyFromPrivateKey(bigIntTo32Bytes(k)));
   fc.assert(
-    fc.property(fc.uint8Array({ minLength: 64, maxLength: 64 }), (bytes) => same(bytes)),
+    fc.property(fc.oneof(validKey, fc.uint8Array({ minLength: 64, maxLength: 64 })), (bytes) => same(bytes)),
     { numRuns: 500 },
   );
 });
