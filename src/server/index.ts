@@ -7,7 +7,16 @@ import { connectionLimits } from './connections';
 import { HostAllowlist } from './hosts';
 import { KeyRing } from './keys';
 import { Limiter } from './limiter';
-import { DEFAULT_HOST, DEFAULT_PORT, isLoopback, ServeRefusedError, urlOf } from './listen';
+import {
+  DEFAULT_HOST,
+  DEFAULT_MAX_BODY,
+  DEFAULT_MAX_QUEUE,
+  DEFAULT_MAX_VERIFY_QUEUE,
+  DEFAULT_PORT,
+  isLoopback,
+  ServeRefusedError,
+  urlOf,
+} from './listen';
 import { loggerOptions, type LogOptions } from './log';
 import { ServerMetrics } from './metrics';
 import { listenMetrics, type MetricsListener } from './metrics-listener';
@@ -18,9 +27,7 @@ export { ServeRefusedError, parseListen, isLoopback, DEFAULT_HOST, DEFAULT_PORT 
 export { ApiError } from './errors';
 export { DEFAULT_CONNECTION_LIMITS } from './connections';
 
-export const DEFAULT_MAX_BODY = 1024 * 1024;
-export const DEFAULT_MAX_QUEUE = 1024;
-export const DEFAULT_MAX_VERIFY_QUEUE = 64;
+export { DEFAULT_MAX_BODY, DEFAULT_MAX_QUEUE, DEFAULT_MAX_VERIFY_QUEUE } from './listen';
 
 export interface SigningServerTls {
   cert: string | Buffer;

@@ -1,5 +1,10 @@
 import { isIP } from 'node:net';
 
+/** The service's request limits when no flag sets them. */
+export const DEFAULT_MAX_BODY = 1024 * 1024;
+export const DEFAULT_MAX_QUEUE = 1024;
+export const DEFAULT_MAX_VERIFY_QUEUE = 64;
+
 /** Why the service will not start as asked: one line, no secret. */
 export class ServeRefusedError extends Error {
   override readonly name = 'ServeRefusedError';

@@ -1,4 +1,13 @@
 import type { SigningServer, SigningServerOptions } from '../../server';
+// The defaults as the service applies them (these modules load no HTTP framework).
+import { DEFAULT_CONNECTION_LIMITS } from '../../server/connections';
+import {
+  DEFAULT_HOST,
+  DEFAULT_MAX_BODY,
+  DEFAULT_MAX_QUEUE,
+  DEFAULT_MAX_VERIFY_QUEUE,
+  DEFAULT_PORT,
+} from '../../server/listen';
 import { MAX_SIGN_THREADS } from '../../signer/sign-workers';
 import { defineCommand, required, SIGNER_OPTIONS, UsageError } from '../command';
 import { announceBackend, loadNodeConfig } from '../node-config';
@@ -68,7 +77,12 @@ export const serve = defineCommand({
   summary: 'run the signing service (HTTP+JSON) in front of the configured card or key',
   options: {
     ...SIGNER_OPTIONS,
-    listen: { type: 'string', value: 'HOST:PORT', defaultNote: '127.0.0.1:8443', description: 'where to listen' },
+    listen: {
+      type: 'string',
+      value: 'HOST:PORT',
+      defaultNote: `${DEFAULT_HOST}:${DEFAULT_PORT}`,
+      description: 'where to listen',
+    },
     'token-file': {
       type: 'string',
       value: 'FILE',
@@ -91,31 +105,46 @@ export const serve = defineCommand({
       defaultNote: "the config's key_index",
       description: 'card key indices clients may use',
     },
-    'max-body': { type: 'string', value: 'BYTES', defaultNote: '1048576', description: 'largest request body' },
-    'max-queue': { type: 'string', value: 'N', defaultNote: '1024', description: 'sign requests that may wait' },
+    'max-body': {
+      type: 'string',
+      value: 'BYTES',
+      defaultNote: String(DEFAULT_MAX_BODY),
+      description: 'largest request body',
+    },
+    'max-queue': {
+      type: 'string',
+      value: 'N',
+      defaultNote: String(DEFAULT_MAX_QUEUE),
+      description: 'sign requests that may wait',
+    },
     'max-verify-queue': {
       type: 'string',
       value: 'N',
-      defaultNote: '64',
+      defaultNote: String(DEFAULT_MAX_VERIFY_QUEUE),
       description: 'verify requests that may wait',
     },
-    'max-connections': { type: 'string', value: 'N', defaultNote: '512', description: 'connections open at once' },
+    'max-connections': {
+      type: 'string',
+      value: 'N',
+      defaultNote: String(DEFAULT_CONNECTION_LIMITS.maxConnections),
+      description: 'connections open at once',
+    },
     'request-timeout-ms': {
       type: 'string',
       value: 'MS',
-      defaultNote: '10000',
+      defaultNote: String(DEFAULT_CONNECTION_LIMITS.requestTimeoutMs),
       description: 'time for a whole request to arrive',
     },
     'headers-timeout-ms': {
       type: 'string',
       value: 'MS',
-      defaultNote: '5000',
+      defaultNote: String(DEFAULT_CONNECTION_LIMITS.headersTimeoutMs),
       description: 'time for the headers (and TLS handshake) to arrive',
     },
     'keep-alive-timeout-ms': {
       type: 'string',
       value: 'MS',
-      defaultNote: '5000',
+      defaultNote: String(DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs),
       description: 'idle keep-alive connections close after this',
     },
     'metrics-listen': {
