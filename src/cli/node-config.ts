@@ -69,18 +69,27 @@ export function describeBackend(choice: BackendChoice): string {
 }
 
 /** Prints the backend line of --verbose. */
-export function announceBackend(config: SecurityConfig, out: Output, opts: SignerOptions = {}): void {
+function announceBackend(config: SecurityConfig, out: Output, opts: SignerOptions = {}): void {
   const choice = backendChoice(config, opts);
   out.notice(`backend: ${describeBackend(choice)}`, { backend: { name: choice.backend, ...choice.where } });
 }
 
-/** The signer of the config at `values.config`: warnings first, then with --verbose the backend. */
+/** The config at `values.config`: its warnings printed, then with --verbose the backend it chose. */
+export function loadCommandConfig(
+  values: { config: string; verbose?: boolean },
+  out: Output,
+  opts: SignerOptions = {},
+): SecurityConfig {
+  const config = loadNodeConfig(values.config, out);
+  if (values.verbose === true) announceBackend(config, out, opts);
+  return config;
+}
+
+/** The signer of the config at `values.config` (see loadCommandConfig). */
 export async function openSigner(
   values: { config: string; verbose?: boolean },
   out: Output,
   opts: SignerOptions = {},
 ): Promise<Signer> {
-  const config = loadNodeConfig(values.config, out);
-  if (values.verbose === true) announceBackend(config, out, opts);
-  return createSigner(config, opts);
+  return createSigner(loadCommandConfig(values, out, opts), opts);
 }

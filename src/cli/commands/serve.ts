@@ -10,7 +10,7 @@ import {
 } from '../../server/listen';
 import { MAX_SIGN_THREADS } from '../../signer/sign-workers';
 import { defineCommand, required, SIGNER_OPTIONS, UsageError } from '../command';
-import { announceBackend, loadNodeConfig } from '../node-config';
+import { loadCommandConfig } from '../node-config';
 import { positiveInt, readFlagFile, readSecretFlagFile } from '../input';
 
 function readFile(file: string | undefined, flag: string): Buffer | undefined {
@@ -222,9 +222,7 @@ export const serve = defineCommand({
     }
 
     // Read here, after the flags are checked, for its warnings and --verbose.
-    const config = loadNodeConfig(values.config, out);
-    if (values.verbose === true) announceBackend(config, out);
-    options.config = config;
+    options.config = loadCommandConfig(values, out);
 
     // Listening for signals before the service starts: a SIGTERM sent the moment it says it is
     // listening, or while it starts, still drains and closes it instead of killing it.
