@@ -9,6 +9,21 @@ import { LibraryLoadError, loadLibrary, type LoadedLibrary } from '../native/loa
 import { CKR } from './constants';
 import { Pkcs11BindingError, Pkcs11Error } from './errors';
 
+/**
+ * Loads a PKCS#11 module, or a library it needs loaded first (`preload`, with its symbols global);
+ * a missing or broken file is a Pkcs11BindingError naming it.
+ */
+export function loadPkcs11File(path: string, what: 'module' | 'preload'): LoadedLibrary {
+  try {
+    return loadLibrary(path, what === 'preload');
+  } catch (error) {
+    if (!(error instanceof LibraryLoadError)) throw error;
+    const code = error.failure === 'NOT_FOUND' ? 'PKCS11_LIBRARY_NOT_FOUND' : 'PKCS11_LIBRARY_LOAD_FAILED';
+    const name = what === 'module' ? 'PKCS#11 module' : 'pkcs11_preload library';
+    throw new Pkcs11BindingError(code, `${name} ${error.message}`, { libPath: path });
+  }
+}
+
 // Every koffi type here is anonymous: koffi keeps named types once per process, and a second copy
 // of this module (the CJS and ESM builds side by side, a bundle, a test runner's fresh module
 // registry) would fail on the duplicate name.
@@ -160,13 +175,7 @@ export class Pkcs11Functions {
   constructor(path: string, options: Pkcs11CallOptions) {
     this.path = path;
     this.deadlines = new CallDeadlines(options.callTimeoutMs);
-    try {
-      this.loaded = loadLibrary(path);
-    } catch (error) {
-      if (!(error instanceof LibraryLoadError)) throw error;
-      const code = error.failure === 'NOT_FOUND' ? 'PKCS11_LIBRARY_NOT_FOUND' : 'PKCS11_LIBRARY_LOAD_FAILED';
-      throw new Pkcs11BindingError(code, `PKCS#11 module ${error.message}`, { libPath: path });
-    }
+    this.loaded = loadPkcs11File(path, 'module');
     if (this.loaded.definedSymbols?.has('C_GetFunctionList') === false) {
       throw new Pkcs11BindingError(
         'PKCS11_NOT_A_MODULE',

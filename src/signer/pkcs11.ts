@@ -1,7 +1,7 @@
 import { readSecretFile } from '../config/secret-file';
 import { CKM_ECDSA, CKM_EDDSA, Pkcs11BindingError, Pkcs11Module } from '../pkcs11';
+import { loadPkcs11File } from '../pkcs11/functions';
 import { PKCS11_SM2_PROFILES, isPkcs11Sm2ProfileName, type Sm2Profile } from '../pkcs11/profiles';
-import { loadLibrary } from '../native/load';
 import type { Pkcs11Settings } from '../config/types';
 import { signatureFromDer } from '../sm2';
 import { digestFor, normalizeSignature, signsDigest, type SignerAlgorithm } from './algorithms';
@@ -75,7 +75,7 @@ export class Pkcs11Signer extends PublicKeyHolder<SignerAlgorithm> implements Si
     const sm2 = sm2ProfileOf(settings);
     const retry = resolveRetryPolicy(opts.retry);
     const pin = pinOf(settings);
-    for (const dependency of settings.preload ?? []) loadLibrary(dependency, true);
+    for (const dependency of settings.preload ?? []) loadPkcs11File(dependency, 'preload');
     const module = await Pkcs11Module.open(settings.library, { callTimeoutMs: settings.callTimeoutMs });
     const token = { tokenLabel: settings.tokenLabel, slot: settings.slot };
     let source: Pkcs11Sessions | undefined;

@@ -4,7 +4,7 @@
  * answers CKR_DEVICE_ERROR to everything after a restart until the module is initialised again.
  */
 import { inspect } from 'node:util';
-import { CKR, Pkcs11Module } from '../../src/pkcs11';
+import { CKR, Pkcs11BindingError, Pkcs11Module } from '../../src/pkcs11';
 import { Pkcs11Signer } from '../../src/signer';
 import { generatePrivateKey, publicKeyFromPrivateKey } from '../../src/sm2';
 import { MOCK_PKCS11, MockToken, mockPkcs11 } from '../helpers/mock-pkcs11';
@@ -159,4 +159,18 @@ describe('a proxy whose client must be initialised again after its server restar
       await module.close();
     }
   });
+});
+
+it('names a pkcs11_preload library that cannot be loaded, as a PKCS#11 binding error', async () => {
+  const missing = '/nonexistent/libvendor-deps.so';
+  const opening = Pkcs11Signer.open({
+    library: MOCK_PKCS11,
+    preload: [missing],
+    tokenLabel: 'vendor',
+    pin: PIN,
+    keyLabel: 'x',
+  });
+  await expect(opening).rejects.toBeInstanceOf(Pkcs11BindingError);
+  await expect(opening).rejects.toMatchObject({ code: 'PKCS11_LIBRARY_NOT_FOUND', libPath: missing });
+  await expect(opening).rejects.toThrow(`pkcs11_preload library`);
 });
