@@ -21,10 +21,7 @@ class SharedDevice {
   /** Handles of earlier openings whose SDF_CloseDevice failed (the device was down): closed later. */
   private readonly staleHandles: unknown[] = [];
 
-  constructor(
-    readonly key: unknown,
-    private readonly library: SdfLibrary,
-  ) {}
+  constructor(private readonly library: SdfLibrary) {}
 
   /** Opens the device unless it is open. */
   ensureOpen(): Promise<void> {
@@ -129,7 +126,8 @@ class SharedDevice {
         throw error;
       }
     }
-    if (this.refs === 0 && this.handle === null && this.staleHandles.length === 0) shared.delete(this.key);
+    if (this.refs === 0 && this.handle === null && this.staleHandles.length === 0)
+      shared.delete(this.library.fileIdentity);
   }
 }
 
@@ -155,7 +153,7 @@ export class SdfDevice implements SessionOwner {
     const library = new SdfLibrary(libPath, options);
     library.require(['SDF_OpenDevice', 'SDF_CloseDevice', 'SDF_OpenSession', 'SDF_CloseSession'], 'opening a device');
     let device = shared.get(library.fileIdentity);
-    if (!device) shared.set(library.fileIdentity, (device = new SharedDevice(library.fileIdentity, library)));
+    if (!device) shared.set(library.fileIdentity, (device = new SharedDevice(library)));
     device.refs++;
     try {
       await device.ensureOpen();
