@@ -58,6 +58,13 @@ export default defineConfig([
     target: 'node20',
   },
   {
+    // Started by SignLane (signThreads) as a file of its own, beside entries.js.
+    entry: { 'sdf-sign-thread': 'src/sdf/sign-thread.ts' },
+    format: ['cjs'],
+    sourcemap: true,
+    target: 'node20',
+  },
+  {
     entry: { cli: 'src/cli/main.ts' },
     format: ['cjs'],
     sourcemap: true,

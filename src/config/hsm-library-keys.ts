@@ -8,10 +8,12 @@
  *   hsm_thread_model=session|serial
  *   hsm_call_timeout_ms=10000
  *   hsm_kek_algorithm=SGD_SM4_ECB|SGD_SM4_CBC
+ *   hsm_sign_threads=0..64
  */
 import { isSdfProfileName, SDF_PROFILE_NAMES } from '../sdf/profiles';
 import { badValue, parseUnsignedInt, showValue, type ValueSite } from './values';
 import type { SdfThreadModel } from '../sdf/library';
+import { MAX_SIGN_THREADS } from '../sdf/sign-ring';
 
 export function parseHsmProfile(raw: string, site: ValueSite): string {
   if (isSdfProfileName(raw)) return raw;
@@ -73,6 +75,10 @@ export function parseThreadModel(raw: string, site: ValueSite): SdfThreadModel {
 /** Milliseconds a device call may take; 0 turns the deadline off. */
 export function parseCallTimeoutMs(raw: string, site: ValueSite): number {
   return parseUnsignedInt(raw, site, { max: 2_147_483_647, maxReason: 'the longest timer Node.js sets' });
+}
+
+export function parseSignThreads(raw: string, site: ValueSite): number {
+  return parseUnsignedInt(raw, site, { max: MAX_SIGN_THREADS, maxReason: 'the most signing threads a signer starts' });
 }
 
 export function parseKekAlgorithm(raw: string, site: ValueSite): 'SGD_SM4_ECB' | 'SGD_SM4_CBC' {

@@ -11,6 +11,7 @@ import { ConfigError, ConfigErrorCodes } from './errors';
 import type { IniEntry, IniSection } from './ini';
 import {
   parseCallTimeoutMs,
+  parseSignThreads,
   parseEccFieldBytes,
   parseHsmPreload,
   parseHsmProfile,
@@ -86,6 +87,7 @@ export const SECURITY_KEYS = {
   hsmCallTimeoutMs: { names: ['hsm_call_timeout_ms'], parse: parseCallTimeoutMs },
   hsmKekAlgorithm: { names: ['hsm_kek_algorithm'], parse: parseKekAlgorithm },
   hsmVerifySignatures: { names: ['hsm_verify_signatures'], parse: parseBoolean },
+  hsmSignThreads: { names: ['hsm_sign_threads'], parse: parseSignThreads },
   // gmt0018 extensions: a key in a PKCS#11 HSM (FISCO ignores them)
   pkcs11Library: { names: ['pkcs11_library'], parse: text },
   pkcs11TokenLabel: { names: ['pkcs11_token_label'], parse: text },

@@ -33,6 +33,7 @@ class SecurityConfigRecord {
   declare readonly configPath?: string;
   declare readonly hsmLibrary?: SdfLibraryOptions;
   declare readonly hsmVerifySignatures?: boolean;
+  declare readonly hsmSignThreads?: number;
   declare readonly pkcs11?: Pkcs11Settings;
   declare readonly remoteSigner?: RemoteSignerSettings;
   declare readonly warnings?: readonly ConfigWarning[];
@@ -50,6 +51,7 @@ class SecurityConfigRecord {
     define('configPath', fields.configPath);
     define('hsmLibrary', fields.hsmLibrary);
     define('hsmVerifySignatures', fields.hsmVerifySignatures);
+    define('hsmSignThreads', fields.hsmSignThreads);
     define('pkcs11', fields.pkcs11);
     define('remoteSigner', fields.remoteSigner);
     define('warnings', fields.warnings);
@@ -202,6 +204,12 @@ export function createSecurityConfig(input: SecurityConfigInput): SecurityConfig
       throw new TypeError('createSecurityConfig: hsmVerifySignatures must be a boolean or undefined');
     }
     plain.hsmVerifySignatures = fields.hsmVerifySignatures;
+  }
+  if (fields.hsmSignThreads !== undefined) {
+    if (!Number.isInteger(fields.hsmSignThreads) || fields.hsmSignThreads < 0) {
+      throw new TypeError('createSecurityConfig: hsmSignThreads must be a non-negative integer or undefined');
+    }
+    plain.hsmSignThreads = fields.hsmSignThreads;
   }
   if (fields.remoteSigner !== undefined) plain.remoteSigner = frozenRemoteSigner(fields.remoteSigner);
   if (fields.warnings !== undefined && fields.warnings.length > 0) plain.warnings = frozenWarnings(fields.warnings);

@@ -210,6 +210,7 @@ function securityConfigFromIni(doc: IniDocument, ctx: BuildContext): SecurityCon
   const hsmLibrary = hsmLibraryFromKeys(v, ctx.baseDir);
   if (hsmLibrary !== undefined) fields.hsmLibrary = hsmLibrary;
   if (v.hsmVerifySignatures !== undefined) fields.hsmVerifySignatures = v.hsmVerifySignatures.value;
+  if (v.hsmSignThreads !== undefined) fields.hsmSignThreads = v.hsmSignThreads.value;
   const remoteSigner = remoteSignerFromKeys(v, ctx.baseDir, where);
   if (remoteSigner !== undefined) fields.remoteSigner = remoteSigner;
   if (pkcs11 !== undefined) {

@@ -37,6 +37,11 @@ export interface SecurityConfig {
    */
   hsmVerifySignatures?: boolean;
   /**
+   * gmt0018 extension key hsm_sign_threads: sign on this many threads of gmt0018's own, for fast
+   * cards (default 0: the libuv pool; see the signer option signThreads).
+   */
+  hsmSignThreads?: number;
+  /**
    * gmt0018 extension keys pkcs11_*: sign with a key in a PKCS#11 HSM. The PIN (pkcs11_pin) is
    * kept as the config's redacted `password`; pkcs11_pin_file names a file holding it instead.
    */
@@ -69,6 +74,7 @@ export interface HsmConfigInput {
   password?: string;
   hsmLibrary?: SdfLibraryOptions;
   hsmVerifySignatures?: boolean;
+  hsmSignThreads?: number;
   configPath?: string;
   warnings?: readonly ConfigWarning[];
 }

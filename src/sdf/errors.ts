@@ -35,7 +35,9 @@ export type SdfBindingErrorCode =
   /** Too many sessions are stuck in calls or could not be closed to open another. */
   | 'SDF_SESSIONS_EXHAUSTED'
   /** A call that would break the library's thread model (a synchronous call that must queue). */
-  | 'SDF_CALL_REFUSED';
+  | 'SDF_CALL_REFUSED'
+  /** A signing thread (signThreads) could not start, or ended with calls unanswered. */
+  | 'SDF_THREAD_FAILED';
 
 /**
  * The binding itself could not do its job: the library is missing or lacks a function,

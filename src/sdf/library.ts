@@ -1,6 +1,6 @@
 import koffi, { type LibraryHandle } from 'koffi';
 import { callForeign, type CallWatcher, type ForeignCallSpec } from '../native/async-call';
-import { CallDeadlines, DEFAULT_CALL_TIMEOUT_MS } from '../native/call-deadlines';
+import { CallDeadlines, DEFAULT_CALL_TIMEOUT_MS, type TrackedCall } from '../native/call-deadlines';
 import { LibraryLoadError, loadLibrary, type LoadedLibrary } from '../native/load';
 import { SerialQueue } from '../native/serial-queue';
 import { SDR_OK } from './codes';
@@ -285,7 +285,38 @@ export class SdfLibrary {
     if (code !== SDR_OK) throw new SdfError(this.symbolOf(name), code);
   }
 
-  private timeoutError(name: SdfFunctionName): SdfBindingError {
+  /**
+   * @internal Fails unless `name` may be called on threads of our own (sign-lane.ts): the library
+   * exports it and is not limited to one call at a time, which only the libuv queue can keep.
+   */
+  requireThreadCalls(name: SdfFunctionName): void {
+    this.require([name], `calling ${name} on signing threads`);
+    if (this.state.serialAll) {
+      throw new SdfBindingError(
+        'SDF_CALL_REFUSED',
+        `${this.path} is called one call at a time (hsm_thread_model=serial): it cannot sign on threads of its own`,
+        { fn: name, libPath: this.path },
+      );
+    }
+  }
+
+  /** @internal The path the file was loaded by, for a thread that loads the same copy. */
+  get loadedPath(): string {
+    return this.loaded.key;
+  }
+
+  /** @internal A call made elsewhere (a signing thread) starts now: it gets this library's deadline. */
+  watchCall(call: TrackedCall): void {
+    this.deadlines.start(call);
+  }
+
+  /** @internal That call returned; false when it did so past its deadline. */
+  finishCall(call: TrackedCall): boolean {
+    return this.deadlines.finish(call);
+  }
+
+  /** @internal The error of a call of `name` past its deadline. */
+  timeoutError(name: SdfFunctionName): SdfBindingError {
     return new SdfBindingError(
       'SDF_CALL_TIMEOUT',
       `${this.symbolOf(name)} did not return within ${this.options.callTimeoutMs} ms (hsm_call_timeout_ms)`,

@@ -1,3 +1,5 @@
+import koffi from 'koffi';
+import type { CallWatcher } from '../native/async-call';
 import { capacityOf, guardedBuffer } from '../native/guard-bytes';
 import { requireBytes, requireIndex } from './arguments';
 import { SDR, SGD } from './codes';
@@ -49,6 +51,7 @@ export class SdfSession {
   #closing: Promise<void> | null = null;
   readonly #rights = new Set<number>();
   #randomChunk: number;
+  #address: bigint | undefined;
 
   /** @internal sessions are opened by SdfDevice.openSession */
   constructor(
@@ -89,6 +92,18 @@ export class SdfSession {
     const refusal = this.#calls.refusal() ?? (this.#handle === null ? 'a closed session' : undefined);
     if (refusal !== undefined) throw new SdfBindingError('SDF_HANDLE_CLOSED', `${fn} called on ${refusal}`, { fn });
     return this.#handle;
+  }
+
+  /** @internal The handle's address, for a call on a signing thread (sign-lane.ts); refused like call(). */
+  threadCallAddress(fn: string): bigint {
+    const handle = this.live(fn);
+    this.#address ??= BigInt(koffi.address(handle));
+    return this.#address;
+  }
+
+  /** @internal A call on a signing thread starts: the session counts it until its watcher hears it returned. */
+  threadCallStarts(): CallWatcher {
+    return this.#calls.begin();
   }
 
   /** @internal a synchronous call, for benchmarks (no deadline: the event loop waits). */

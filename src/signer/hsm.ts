@@ -13,6 +13,8 @@ import { SignerClosedError } from './errors';
 import { PublicKeyHolder, requireDigest, requireMessage } from './key-material';
 import { isSessionFailure, resolveRetryPolicy, withRetries, type RetryPolicy } from './recovery';
 import { ResourcePool } from './resource-pool';
+import { MAX_SIGN_THREADS } from '../sdf/sign-ring';
+import { SignLanes } from './sign-lanes';
 import { SigningSessions } from './signing-sessions';
 import type { SignOptions, Sm2Signer, SignerOptions } from './types';
 
@@ -83,7 +85,8 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
 
   private constructor(
     private readonly source: SigningSessions,
-    private readonly pool: ResourcePool<SdfSession>,
+    /** The sessions calls are made on: pooled on the libuv threads, or owned by signing threads. */
+    private readonly pool: ResourcePool<SdfSession> | SignLanes,
     readonly keyIndex: number,
     publicKey: Uint8Array,
     readonly digestOn: 'host' | 'device',
@@ -103,6 +106,13 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
         key: 'key_index',
       });
     }
+    const signThreads = opts.signThreads ?? config.hsmSignThreads ?? 0;
+    if (!Number.isInteger(signThreads) || signThreads < 0 || signThreads > MAX_SIGN_THREADS) {
+      throw new RangeError(`signThreads must be an integer from 0 to ${MAX_SIGN_THREADS}, got ${signThreads}`);
+    }
+    if (signThreads > 0 && opts.sessions !== undefined) {
+      throw new RangeError('sessions and signThreads cannot both be set: each signing thread owns one session');
+    }
     const sessionCount = opts.sessions ?? defaultSessionCount();
     if (!Number.isInteger(sessionCount) || sessionCount < 1 || sessionCount > MAX_SESSIONS) {
       throw new RangeError(`sessions must be an integer from 1 to ${MAX_SESSIONS}, got ${sessionCount}`);
@@ -110,6 +120,9 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
     const digestOn = opts.digestOn ?? 'host';
     if (digestOn !== 'host' && digestOn !== 'device') {
       throw new RangeError(`digestOn must be 'host' or 'device', got ${String(digestOn)}`);
+    }
+    if (signThreads > 0 && digestOn === 'device') {
+      throw new RangeError("signThreads needs digestOn 'host': a device hash takes several calls on one session");
     }
     const retry = resolveRetryPolicy(opts.retry);
     const healthCheckIdleMs = opts.healthCheckIdleMs ?? DEFAULT_HEALTH_CHECK_IDLE_MS;
@@ -125,12 +138,18 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
         digestOn === 'device' ? [...SIGNING_FUNCTIONS, ...HASH_FUNCTIONS] : SIGNING_FUNCTIONS,
         `signing with key index ${keyIndex}`,
       );
-      for (let i = 0; i < sessionCount; i++) sessions.push(await source.create());
-      const pool = new ResourcePool(sessions, {
-        create: () => source.create(),
-        dispose: (session) => source.dispose(session),
-        closedError: () => new SignerClosedError('hsm'),
-      });
+      const closedError = () => new SignerClosedError('hsm');
+      let pool: ResourcePool<SdfSession> | SignLanes;
+      if (signThreads > 0) {
+        pool = await SignLanes.open(source, signThreads, healthCheckIdleMs, closedError);
+      } else {
+        for (let i = 0; i < sessionCount; i++) sessions.push(await source.create());
+        pool = new ResourcePool(sessions, {
+          create: () => source.create(),
+          dispose: (session) => source.dispose(session),
+          closedError,
+        });
+      }
       const publicKey = source.publicKey as Uint8Array;
       return new HsmSigner(source, pool, keyIndex, publicKey, digestOn, retry, healthCheckIdleMs, verifySignatures);
     } catch (error) {
@@ -153,12 +172,30 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
     requireMessage(message);
     const hashOpts = { publicKey: this.publicKey, userId: opts.userId };
     // Hash and signature on one session: a device hash lives in the session that started it.
-    return this.withSession(async (session) => this.signOn(session, await session.hash(message, hashOpts)));
+    return this.withSession(async (session) => {
+      const digest = await session.hash(message, hashOpts);
+      return this.checked(digest, await session.internalSign(this.keyIndex, digest), () =>
+        session.exportSignPublicKey(this.keyIndex),
+      );
+    });
   }
 
-  async signDigest(digest: Uint8Array): Promise<Uint8Array> {
-    requireDigest(digest);
-    return this.withSession((session) => this.signOn(session, digest));
+  signDigest(digest: Uint8Array): Promise<Uint8Array> {
+    try {
+      requireDigest(digest);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const pool = this.pool;
+    if (pool instanceof SignLanes) {
+      if (!this.verifySignatures) return this.recovering(() => pool.sign(digest));
+      return this.recovering(async () => this.checked(digest, await pool.sign(digest), () => this.source.readKey()));
+    }
+    return this.withSession(async (session) =>
+      this.checked(digest, await session.internalSign(this.keyIndex, digest), () =>
+        session.exportSignPublicKey(this.keyIndex),
+      ),
+    );
   }
 
   /**
@@ -166,10 +203,13 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
    * does not verify sends the signer to read the key again: a different key is SDF_KEY_CHANGED,
    * the same one SDF_BAD_SIGNATURE.
    */
-  private async signOn(session: SdfSession, digest: Uint8Array): Promise<Uint8Array> {
-    const signature = await session.internalSign(this.keyIndex, digest);
+  private async checked(
+    digest: Uint8Array,
+    signature: Uint8Array,
+    readKey: () => Promise<Uint8Array>,
+  ): Promise<Uint8Array> {
     if (!this.verifySignatures || sm2VerifyDigest(this.publicKey, digest, signature)) return signature;
-    this.source.checkKey(await session.exportSignPublicKey(this.keyIndex));
+    this.source.checkKey(await readKey());
     throw new SdfBindingError(
       'SDF_BAD_SIGNATURE',
       `SDF_InternalSign_ECC returned a signature that does not verify under the public key of index ${this.keyIndex}`,
@@ -182,23 +222,32 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
    * (the device reopened if need be) and the task tried again within the retry policy; any other
    * error, or the last one, reaches the caller with the key index added.
    */
-  private async withSession<R>(task: (session: SdfSession) => Promise<R>): Promise<R> {
-    if (this.source.keyChanged) throw this.source.keyChanged;
-    try {
-      return await withRetries(
-        () =>
-          this.pool.use(async (session) => {
-            await this.checkIfIdle(session);
-            const result = await task(session);
-            this.lastUsed.set(session, Date.now());
-            return result;
-          }, isBrokenSession),
-        this.retry,
-        isSessionFailure,
-      );
-    } catch (error) {
-      throw explain(error, this.keyIndex, this.source.device.library);
-    }
+  private withSession<R>(task: (session: SdfSession) => Promise<R>): Promise<R> {
+    const pool = this.pool as ResourcePool<SdfSession>;
+    return this.recovering(() =>
+      pool.use(async (session) => {
+        await this.checkIfIdle(session);
+        const result = await task(session);
+        this.lastUsed.set(session, Date.now());
+        return result;
+      }, isBrokenSession),
+    );
+  }
+
+  /**
+   * Tries `operation` again within the retry policy while it fails with a link or session code.
+   * The first try runs outside the retry loop: it is the one nearly every signature takes.
+   */
+  private recovering<R>(operation: () => Promise<R>): Promise<R> {
+    if (this.source.keyChanged) return Promise.reject(this.source.keyChanged);
+    return operation().catch(async (error: unknown) => {
+      try {
+        if (!isSessionFailure(error) || this.retry.attempts === 1) throw error;
+        return await withRetries(operation, this.retry, isSessionFailure, undefined, 2);
+      } catch (last) {
+        throw explain(last, this.keyIndex, this.source.device.library);
+      }
+    });
   }
 
   /** A session idle for long may have been dropped by the device: ask it something cheap first. */

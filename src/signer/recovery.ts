@@ -50,15 +50,18 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: () =>
 
 /**
  * Runs `operation` until it succeeds, fails with an error that is not retryable, or runs out of
- * tries; then the last error is thrown as it was. `operation` learns which try it is.
+ * tries; then the last error is thrown as it was. `operation` learns which try it is. From
+ * `firstAttempt` > 1 (an earlier try failed elsewhere), the backoff of that try comes first.
  */
 export async function withRetries<T>(
   operation: (attempt: number) => Promise<T>,
   policy: RetryPolicy,
   retryable: (error: unknown) => boolean,
   sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  firstAttempt = 1,
 ): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
+  if (firstAttempt > 1) await sleep(backoffDelay(firstAttempt, policy));
+  for (let attempt = firstAttempt; ; attempt++) {
     try {
       return await operation(attempt);
     } catch (error) {

@@ -83,6 +83,15 @@ export class SigningSessions {
     throw this.#keyChanged;
   }
 
+  /**
+   * Reads the key at the index again through a session of its own (the signer's are busy):
+   * SDF_KEY_CHANGED when it is no longer the signer's.
+   */
+  async readKey(): Promise<Uint8Array> {
+    await this.dispose(await this.create());
+    return this.#publicKey as Uint8Array;
+  }
+
   /** Closes a session; one stuck in a call past its deadline is closed when that call returns. */
   dispose(session: SdfSession): Promise<void> {
     return this.device.retire(session);

@@ -55,6 +55,14 @@ export interface SignerOptions {
    */
   sessions?: number;
   /**
+   * HSM backend, for fast cards: sign on this many threads of our own (default 0: the libuv pool
+   * and `sessions`), each owning one session and making its calls synchronously, handed in
+   * batches through shared memory. Costs the event loop far less per signature than a pool call,
+   * but each thread signs one signature at a time: a slow device wants `sessions` instead. Not
+   * with `digestOn: 'device'` or `hsm_thread_model=serial`. Default: the config's hsm_sign_threads.
+   */
+  signThreads?: number;
+  /**
    * Where the HSM backend computes e = SM3(Z||M): 'host' (default, measured faster: one device
    * call per signature) or 'device' (SDF_HashInit/Update/Final, then the signature).
    */

@@ -123,3 +123,13 @@ export class TempKeystore {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * The two ways an HSM signer reaches its sessions, as options for a given number of sessions:
+ * pooled on the libuv threads, or owned by signing threads (signThreads). Tests of what a signer
+ * promises (recovery, deadlines, close) run through both.
+ */
+export const SIGNER_DISPATCHES: [string, (sessions: number) => { sessions?: number; signThreads?: number }][] = [
+  ['pooled sessions', (sessions) => ({ sessions })],
+  ['signing threads', (sessions) => ({ signThreads: sessions })],
+];

@@ -9,7 +9,7 @@ import { MAX_SESSIONS_LEFT_BEHIND, openDevice, SDR } from '../../src/sdf';
 import { startSigningServer } from '../../src/server';
 import { HsmSigner } from '../../src/signer';
 import { generatePrivateKey, publicKeyFromPrivateKey, sm2Verify } from '../../src/sm2';
-import { MOCK_LIB, mockControl, TempKeystore } from '../helpers/mock-card';
+import { MOCK_LIB, mockControl, SIGNER_DISPATCHES, TempKeystore } from '../helpers/mock-card';
 import { writeNodeFolder } from '../helpers/node-config';
 
 const PASSWORD = 'untrusted#;card';
@@ -48,32 +48,6 @@ function failLinkOnce(): void {
 }
 
 describe('a card whose key changed behind the signer', () => {
-  it('fails every operation with SDF_KEY_CHANGED instead of returning signatures of another key', async () => {
-    const signer = await HsmSigner.open(config, { sessions: 2, retry: FAST_RETRY });
-    try {
-      expect(sm2Verify(publicKey, Buffer.from('before'), await signer.sign(Buffer.from('before')))).toBe(true);
-      keystore.import(1, PASSWORD, generatePrivateKey()); // re-provisioned, or failed over to another card
-      failLinkOnce();
-      const opened = mock.callCount('SDF_OpenDevice');
-      const results = await Promise.all([1, 2, 3, 4].map((i) => settle(signer.sign(Buffer.from(`after ${i}`)))));
-      expect(mock.callCount('SDF_OpenDevice')).toBe(opened + 1);
-      // A sign that ran before the reopen got a signature of the old key; none of the new key got out.
-      const failures = results.filter((result): result is Error => result instanceof Error);
-      expect(failures.length).toBeGreaterThan(0);
-      for (const failure of failures) expect(failure).toMatchObject({ code: 'SDF_KEY_CHANGED' });
-      expect(failures[0].message).toMatch(/key at index 1 is no longer the one this signer started with/);
-      results.forEach((result, i) => {
-        if (result instanceof Uint8Array)
-          expect(sm2Verify(publicKey, Buffer.from(`after ${i + 1}`), result)).toBe(true);
-      });
-      // and from then on, whatever the device says
-      await expect(signer.signDigest(new Uint8Array(32))).rejects.toMatchObject({ code: 'SDF_KEY_CHANGED' });
-    } finally {
-      await signer.close();
-    }
-    expect(mock.counters()).toMatchObject({ openDevices: 0, openSessions: 0, accessRights: 0 });
-  });
-
   it('makes /readyz answer 503 with SDF_KEY_CHANGED', async () => {
     const node = writeNodeFolder({
       security: `enable_hsm=true\nhsm_lib_path=${MOCK_LIB}\nkey_index=1\npassword=${PASSWORD}`,
@@ -106,27 +80,6 @@ describe('a card whose key changed behind the signer', () => {
 });
 
 describe('host verification of device signatures (verifySignatures)', () => {
-  it('refuses a signature that does not verify with SDF_BAD_SIGNATURE; off, the bad one gets through', async () => {
-    const checked = await HsmSigner.open(config, { sessions: 1, verifySignatures: true });
-    const unchecked = await HsmSigner.open(config, { sessions: 1 });
-    try {
-      expect(checked.verifySignatures).toBe(true);
-      expect(sm2Verify(publicKey, Buffer.from('good'), await checked.sign(Buffer.from('good')))).toBe(true);
-      mock.setWrongSignatures(true);
-      await expect(checked.sign(Buffer.from('bad'))).rejects.toMatchObject({
-        code: 'SDF_BAD_SIGNATURE',
-        message: expect.stringMatching(/does not verify under the public key of index 1/),
-      });
-      // what the check is there for: without it, the faulty card's signature reaches the caller
-      const slipped = await unchecked.sign(Buffer.from('bad'));
-      expect(sm2Verify(publicKey, Buffer.from('bad'), slipped)).toBe(false);
-      mock.setWrongSignatures(false);
-      expect(sm2Verify(publicKey, Buffer.from('again'), await checked.sign(Buffer.from('again')))).toBe(true);
-    } finally {
-      await Promise.all([checked.close(), unchecked.close()]);
-    }
-  });
-
   it('is turned on by hsm_verify_signatures in config.ini', async () => {
     const fromConfig = parseSecurityConfig(
       `[security]\nenable_hsm=true\nhsm_lib_path=${MOCK_LIB}\nkey_index=1\npassword=${PASSWORD}\n` +
@@ -144,23 +97,6 @@ describe('host verification of device signatures (verifySignatures)', () => {
 });
 
 describe('close() with work in flight', () => {
-  it('makes every caller of close() wait for the signatures in flight, and never reopens the device', async () => {
-    mock.setLatencyUs(30_000);
-    const signer = await HsmSigner.open(config, { sessions: 4, retry: FAST_RETRY });
-    const opened = mock.callCount('SDF_OpenDevice');
-    const signs = Array.from({ length: 16 }, (_, i) => settle(signer.sign(Buffer.from(`in flight ${i}`))));
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    const [first, second] = [signer.close(), signer.close()];
-    let signsDone = false;
-    void Promise.all(signs).then(() => (signsDone = true));
-    await second;
-    expect(signsDone).toBe(true);
-    await first;
-    for (const result of await Promise.all(signs)) expect(result).toBeInstanceOf(Uint8Array);
-    expect(mock.callCount('SDF_OpenDevice')).toBe(opened);
-    expect(mock.counters()).toMatchObject({ openDevices: 0, openSessions: 0, accessRights: 0 });
-  });
-
   it('closes a session of the device only once the call on it has returned', async () => {
     const device = await openDevice(MOCK_LIB);
     const session = await device.openSession();
@@ -212,36 +148,114 @@ describe('sessions that fail to close', () => {
   });
 });
 
-describe('a call that does not return', () => {
-  it('fails its operation with SDF_CALL_TIMEOUT, retires the session and signs on with a fresh one', async () => {
-    const library = { callTimeoutMs: 150 };
-    const signer = await HsmSigner.open(config, { sessions: 2, retry: FAST_RETRY, library });
-    try {
-      mock.setStall('SDF_InternalSign_ECC', 1500, 0, 1);
-      const started = Date.now();
-      const stuck = await settle(signer.sign(Buffer.from('stuck')));
-      expect(stuck).toMatchObject({ code: 'SDF_CALL_TIMEOUT', fn: 'SDF_InternalSign_ECC' });
-      expect((stuck as Error).message).toMatch(/did not return within 150 ms \(hsm_call_timeout_ms\)/);
-      expect(Date.now() - started).toBeLessThan(1200);
-      const after = await Promise.all([1, 2, 3].map((i) => signer.sign(Buffer.from(`after ${i}`))));
-      for (const signature of after) expect(signature).toHaveLength(64);
-      expect(signer.sessions).toBe(2);
-      expect(signer.sessionsLeftBehind).toBe(1);
-      // once the stuck call returns, its session is closed: two sessions open again
-      await eventually(() => signer.sessionsLeftBehind === 0 && mock.counters().openSessions === 2);
-    } finally {
-      await signer.close();
-    }
-    expect(mock.counters()).toMatchObject({ openDevices: 0, openSessions: 0, accessRights: 0 });
+describe.each(SIGNER_DISPATCHES)('through %s', (_name, dispatch) => {
+  describe('a card whose key changed behind the signer', () => {
+    it('fails every operation with SDF_KEY_CHANGED instead of returning signatures of another key', async () => {
+      // One session: with two, signing threads may retry on the other one, still open on the old
+      // device and rightly signing with the old key, and finish before the reopen shows the change.
+      const signer = await HsmSigner.open(config, { ...dispatch(1), retry: FAST_RETRY });
+      try {
+        expect(sm2Verify(publicKey, Buffer.from('before'), await signer.sign(Buffer.from('before')))).toBe(true);
+        keystore.import(1, PASSWORD, generatePrivateKey()); // re-provisioned, or failed over to another card
+        failLinkOnce();
+        const opened = mock.callCount('SDF_OpenDevice');
+        const results = await Promise.all([1, 2, 3, 4].map((i) => settle(signer.sign(Buffer.from(`after ${i}`)))));
+        expect(mock.callCount('SDF_OpenDevice')).toBe(opened + 1);
+        // A sign that ran before the reopen got a signature of the old key; none of the new key got out.
+        const failures = results.filter((result): result is Error => result instanceof Error);
+        expect(failures.length).toBeGreaterThan(0);
+        for (const failure of failures) expect(failure).toMatchObject({ code: 'SDF_KEY_CHANGED' });
+        expect(failures[0].message).toMatch(/key at index 1 is no longer the one this signer started with/);
+        results.forEach((result, i) => {
+          if (result instanceof Uint8Array)
+            expect(sm2Verify(publicKey, Buffer.from(`after ${i + 1}`), result)).toBe(true);
+        });
+        // and from then on, whatever the device says
+        await expect(signer.signDigest(new Uint8Array(32))).rejects.toMatchObject({ code: 'SDF_KEY_CHANGED' });
+      } finally {
+        await signer.close();
+      }
+      expect(mock.counters()).toMatchObject({ openDevices: 0, openSessions: 0, accessRights: 0 });
+    });
   });
 
-  it('lets close() return while a call is stuck, and closes the device once it comes back', async () => {
-    const signer = await HsmSigner.open(config, { sessions: 1, retry: FAST_RETRY, library: { callTimeoutMs: 100 } });
-    mock.setStall('SDF_InternalSign_ECC', 800, 0, 1);
-    await expect(signer.sign(Buffer.from('stuck'))).rejects.toMatchObject({ code: 'SDF_CALL_TIMEOUT' });
-    const started = Date.now();
-    await signer.close();
-    expect(Date.now() - started).toBeLessThan(600);
-    await eventually(() => mock.counters().openDevices === 0 && mock.counters().openSessions === 0);
+  describe('host verification of device signatures (verifySignatures)', () => {
+    it('refuses a signature that does not verify with SDF_BAD_SIGNATURE; off, the bad one gets through', async () => {
+      const checked = await HsmSigner.open(config, { ...dispatch(1), verifySignatures: true });
+      const unchecked = await HsmSigner.open(config, { ...dispatch(1) });
+      try {
+        expect(checked.verifySignatures).toBe(true);
+        expect(sm2Verify(publicKey, Buffer.from('good'), await checked.sign(Buffer.from('good')))).toBe(true);
+        mock.setWrongSignatures(true);
+        await expect(checked.sign(Buffer.from('bad'))).rejects.toMatchObject({
+          code: 'SDF_BAD_SIGNATURE',
+          message: expect.stringMatching(/does not verify under the public key of index 1/),
+        });
+        // what the check is there for: without it, the faulty card's signature reaches the caller
+        const slipped = await unchecked.sign(Buffer.from('bad'));
+        expect(sm2Verify(publicKey, Buffer.from('bad'), slipped)).toBe(false);
+        mock.setWrongSignatures(false);
+        expect(sm2Verify(publicKey, Buffer.from('again'), await checked.sign(Buffer.from('again')))).toBe(true);
+      } finally {
+        await Promise.all([checked.close(), unchecked.close()]);
+      }
+    });
+  });
+
+  describe('close() with work in flight', () => {
+    it('makes every caller of close() wait for the signatures in flight, and never reopens the device', async () => {
+      mock.setLatencyUs(30_000);
+      const signer = await HsmSigner.open(config, { ...dispatch(4), retry: FAST_RETRY });
+      const opened = mock.callCount('SDF_OpenDevice');
+      const signs = Array.from({ length: 16 }, (_, i) => settle(signer.sign(Buffer.from(`in flight ${i}`))));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const [first, second] = [signer.close(), signer.close()];
+      let signsDone = false;
+      void Promise.all(signs).then(() => (signsDone = true));
+      await second;
+      expect(signsDone).toBe(true);
+      await first;
+      for (const result of await Promise.all(signs)) expect(result).toBeInstanceOf(Uint8Array);
+      expect(mock.callCount('SDF_OpenDevice')).toBe(opened);
+      expect(mock.counters()).toMatchObject({ openDevices: 0, openSessions: 0, accessRights: 0 });
+    });
+  });
+
+  describe('a call that does not return', () => {
+    it('fails its operation with SDF_CALL_TIMEOUT, retires the session and signs on with a fresh one', async () => {
+      const library = { callTimeoutMs: 150 };
+      const signer = await HsmSigner.open(config, { ...dispatch(2), retry: FAST_RETRY, library });
+      try {
+        mock.setStall('SDF_InternalSign_ECC', 1500, 0, 1);
+        const started = Date.now();
+        const stuck = await settle(signer.sign(Buffer.from('stuck')));
+        expect(stuck).toMatchObject({ code: 'SDF_CALL_TIMEOUT', fn: 'SDF_InternalSign_ECC' });
+        expect((stuck as Error).message).toMatch(/did not return within 150 ms \(hsm_call_timeout_ms\)/);
+        expect(Date.now() - started).toBeLessThan(1200);
+        const after = await Promise.all([1, 2, 3].map((i) => signer.sign(Buffer.from(`after ${i}`))));
+        for (const signature of after) expect(signature).toHaveLength(64);
+        expect(signer.sessions).toBe(2);
+        expect(signer.sessionsLeftBehind).toBe(1);
+        // once the stuck call returns, its session is closed: two sessions open again
+        await eventually(() => signer.sessionsLeftBehind === 0 && mock.counters().openSessions === 2);
+      } finally {
+        await signer.close();
+      }
+      expect(mock.counters()).toMatchObject({ openDevices: 0, openSessions: 0, accessRights: 0 });
+    });
+
+    it('lets close() return while a call is stuck, and closes the device once it comes back', async () => {
+      const signer = await HsmSigner.open(config, {
+        ...dispatch(1),
+        retry: FAST_RETRY,
+        library: { callTimeoutMs: 100 },
+      });
+      mock.setStall('SDF_InternalSign_ECC', 800, 0, 1);
+      await expect(signer.sign(Buffer.from('stuck'))).rejects.toMatchObject({ code: 'SDF_CALL_TIMEOUT' });
+      const started = Date.now();
+      await signer.close();
+      expect(Date.now() - started).toBeLessThan(600);
+      await eventually(() => mock.counters().openDevices === 0 && mock.counters().openSessions === 0);
+    });
   });
 });

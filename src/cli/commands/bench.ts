@@ -114,9 +114,10 @@ function progressReporter(total: number): { update: (done: number) => void; end:
   };
 }
 
-function signerOptions(values: { sessions?: string; 'digest-on'?: string }): SignerOptions {
+function signerOptions(values: { sessions?: string; 'sign-threads'?: string; 'digest-on'?: string }): SignerOptions {
   const opts: SignerOptions = {};
   if (values.sessions !== undefined) opts.sessions = positiveInt(values.sessions, '--sessions');
+  if (values['sign-threads'] !== undefined) opts.signThreads = positiveInt(values['sign-threads'], '--sign-threads');
   const digestOn = values['digest-on'];
   if (digestOn !== undefined) {
     if (digestOn !== 'host' && digestOn !== 'device') {
@@ -135,6 +136,12 @@ export const bench = defineCommand({
     ops: { type: 'string', value: 'N', default: '10000', description: 'signs to time' },
     concurrency: { type: 'string', value: 'C', default: '64', description: 'signs in flight at once' },
     sessions: { type: 'string', value: 'S', defaultNote: "the signer's", description: 'HSM sessions in the pool' },
+    'sign-threads': {
+      type: 'string',
+      value: 'T',
+      defaultNote: 'hsm_sign_threads',
+      description: 'sign on T threads of their own, one session each, instead of the pool (fast cards)',
+    },
     'digest-on': {
       type: 'string',
       value: 'host|device',

@@ -1,0 +1,314 @@
+/**
+ * A signing thread with its ring: SDF_InternalSign_ECC calls made synchronously on a worker
+ * thread instead of one async call each on the libuv pool, whose hand-offs cost the event loop
+ * more than a fast card's signature. The event loop writes each call into a slot of shared
+ * memory and wakes the thread only when it sleeps; the thread wakes the event loop once for
+ * however many calls finished meanwhile. Every call keeps the deadline, session bookkeeping and
+ * output checks of a call on the pool.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { TrackedCall } from '../native/call-deadlines';
+import type { CallWatcher } from '../native/async-call';
+import { SGD } from './codes';
+import { SdfBindingError, SdfError } from './errors';
+import type { SdfLibrary } from './library';
+import type { SdfSession } from './session';
+import type { SignThreadData } from './sign-thread';
+import {
+  CALL_FAILED,
+  CANCELLED,
+  COMPLETED,
+  DIGEST_AT,
+  DIGEST_BYTES,
+  OUTPUT_AT,
+  OUTPUT_BYTES,
+  QUEUED,
+  RING_SLOTS,
+  RUNNING,
+  SignRing,
+  SLEEPING,
+  STOP,
+  SUBMITTED,
+  waitAsync,
+} from './sign-ring';
+import { decodeSignature } from './structs';
+
+const FN = 'SDF_InternalSign_ECC';
+
+/** The built thread script beside this module; from the sources (tests), the one `npm run build` wrote. */
+function threadFile(): string {
+  const beside = join(__dirname, 'sdf-sign-thread.js');
+  return existsSync(beside) ? beside : join(__dirname, '..', '..', 'dist', 'sdf-sign-thread.js');
+}
+
+class LaneCall extends TrackedCall {
+  /** Answered already: past its deadline, or cancelled. */
+  settled = false;
+
+  constructor(
+    private readonly lane: SignLane,
+    readonly sequence: number,
+    readonly watcher: CallWatcher,
+    readonly resolve: (signature: Uint8Array) => void,
+    readonly reject: (error: unknown) => void,
+  ) {
+    super();
+  }
+
+  expire(): void {
+    this.lane.expired(this);
+  }
+}
+
+export class SignLane {
+  private readonly calls: (LaneCall | undefined)[] = new Array(RING_SLOTS);
+  private submitted = 0;
+  private seen = 0;
+  private collecting = false;
+  private retired_ = false;
+  private stuck_ = false;
+  private exited = false;
+  private readonly drainWaiters: (() => void)[] = [];
+  private readonly symbol: string;
+
+  private constructor(
+    private readonly library: SdfLibrary,
+    private readonly worker: Worker,
+    private readonly ring: SignRing,
+  ) {
+    this.symbol = library.symbolOf(FN);
+    worker.on('exit', () => this.threadEnded());
+    worker.unref();
+  }
+
+  /** Starts a thread for `library` and waits until it has loaded the library and is ready. */
+  static async start(library: SdfLibrary): Promise<SignLane> {
+    library.requireThreadCalls(FN);
+    const ring = new SignRing();
+    const data: SignThreadData = {
+      memory: ring.memory,
+      libPath: library.loadedPath,
+      symbol: library.symbolOf(FN),
+      algId: library.options.internalSignWithAlgId ? SGD.SGD_SM2_1 : null,
+    };
+    const worker = new Worker(threadFile(), { workerData: data, execArgv: [] });
+    await new Promise<void>((resolve, reject) => {
+      const failed = (error: unknown) =>
+        reject(
+          new SdfBindingError(
+            'SDF_THREAD_FAILED',
+            `the signing thread for ${library.path} did not start: ${String(error)}`,
+            {
+              fn: FN,
+              libPath: library.path,
+            },
+          ),
+        );
+      worker.once('message', () => {
+        worker.off('error', failed);
+        worker.off('exit', failed);
+        resolve();
+      });
+      worker.once('error', failed);
+      worker.once('exit', failed);
+    });
+    return new SignLane(library, worker, ring);
+  }
+
+  /** Calls queued or running on the thread. */
+  get outstanding(): number {
+    return this.submitted - this.seen;
+  }
+
+  /** Calls the ring can take now. */
+  get room(): number {
+    return this.retired_ ? 0 : RING_SLOTS - this.outstanding;
+  }
+
+  /** Takes no more calls: stopped, its thread ended, or stuck in a call past its deadline. */
+  get retired(): boolean {
+    return this.retired_;
+  }
+
+  /** Its thread is inside a call that passed its deadline. */
+  get stuck(): boolean {
+    return this.stuck_;
+  }
+
+  /** Signs the 32-byte digest with the internal key at `keyIndex`, on `session`; 64 bytes r||s. */
+  sign(session: SdfSession, keyIndex: number, digest: Uint8Array): Promise<Uint8Array> {
+    if (this.room === 0) {
+      return Promise.reject(
+        new SdfBindingError('SDF_HANDLE_CLOSED', `${this.symbol} called on a full or retired signing thread`, {
+          fn: FN,
+        }),
+      );
+    }
+    const address = session.threadCallAddress(FN);
+    return new Promise((resolve, reject) => {
+      const sequence = this.submitted;
+      const slot = this.ring.slotAt(sequence);
+      this.ring.setSession(slot, address);
+      this.ring.setKeyIndex(slot, keyIndex);
+      this.ring.bytes.set(digest.subarray(0, DIGEST_BYTES), slot + DIGEST_AT);
+      this.ring.setState(slot, QUEUED);
+      const call = new LaneCall(this, sequence, session.threadCallStarts(), resolve, reject);
+      this.calls[sequence % RING_SLOTS] = call;
+      this.library.watchCall(call);
+      if (this.outstanding === 0) this.worker.ref(); // calls in flight keep the process alive
+      this.submitted = sequence + 1;
+      Atomics.store(this.ring.cells, SUBMITTED, this.submitted);
+      if (Atomics.load(this.ring.cells, SLEEPING) === 1) Atomics.notify(this.ring.cells, SUBMITTED);
+      this.collect();
+    });
+  }
+
+  /**
+   * Answers the calls the thread finished, then waits (without blocking) for the next to finish.
+   * One wait is armed at a time; a finished call found right away is answered right away.
+   */
+  private collect = (): void => {
+    if (this.collecting) return;
+    for (;;) {
+      this.answerCompleted();
+      if (this.seen === this.submitted) {
+        this.idle();
+        return;
+      }
+      const wait = waitAsync(this.ring.cells, COMPLETED, this.seen);
+      if (wait.async) {
+        this.collecting = true;
+        void wait.value.then(this.woken);
+        return;
+      }
+    }
+  };
+
+  private woken = (): void => {
+    this.collecting = false;
+    this.collect();
+  };
+
+  /** Answers the calls the thread has finished and the event loop not yet seen. */
+  private answerCompleted(): void {
+    const completed = Atomics.load(this.ring.cells, COMPLETED);
+    while (this.seen < completed) this.answer(this.seen++);
+  }
+
+  private answer(sequence: number): void {
+    const call = this.calls[sequence % RING_SLOTS] as LaneCall;
+    this.calls[sequence % RING_SLOTS] = undefined;
+    const slot = this.ring.slotAt(sequence);
+    const cancelled = this.ring.state(slot) === CANCELLED;
+    this.ring.setState(slot, 0);
+    call.watcher.returned();
+    if (call.settled) return;
+    call.settled = true;
+    this.library.finishCall(call);
+    if (cancelled) return;
+    const code = this.ring.code(slot);
+    if (code === CALL_FAILED) {
+      call.reject(
+        new SdfBindingError('SDF_THREAD_FAILED', `${this.symbol} could not be called on the signing thread`, {
+          fn: FN,
+        }),
+      );
+    } else if (code !== 0) {
+      call.reject(new SdfError(this.symbol, code));
+    } else {
+      const out = Buffer.from(this.ring.bytes.subarray(slot + OUTPUT_AT, slot + OUTPUT_AT + OUTPUT_BYTES));
+      try {
+        call.resolve(decodeSignature(out, this.library.options.eccFieldBytes, this.symbol));
+      } catch (error) {
+        call.reject(error);
+      }
+    }
+  }
+
+  /**
+   * A call passed its deadline. Never started: it is skipped. Running: the thread is stuck in the
+   * library, so the lane retires, and the calls queued behind it are handed back to be made
+   * elsewhere (as a closed session's are: SDF_HANDLE_CLOSED, which the signer retries).
+   */
+  expired(call: LaneCall): void {
+    this.answerCompleted(); // the thread may have finished it and not woken the event loop yet
+    if (call.settled) return;
+    call.settled = true;
+    const slot = this.ring.slotAt(call.sequence);
+    if (!this.ring.claim(slot, QUEUED, CANCELLED) && this.ring.state(slot) === RUNNING) {
+      call.watcher.expired();
+      this.stuck_ = true;
+      this.retire();
+      this.wakeDrainWaiters();
+      for (let sequence = call.sequence + 1; sequence < this.submitted; sequence++) this.handBack(sequence);
+    }
+    call.reject(this.library.timeoutError(FN));
+  }
+
+  private handBack(sequence: number): void {
+    const call = this.calls[sequence % RING_SLOTS];
+    if (!call || call.settled || !this.ring.claim(this.ring.slotAt(sequence), QUEUED, CANCELLED)) return;
+    call.settled = true;
+    this.library.finishCall(call);
+    call.reject(
+      new SdfBindingError('SDF_HANDLE_CLOSED', `${this.symbol} not made: its signing thread is stuck in a call`, {
+        fn: FN,
+      }),
+    );
+  }
+
+  /** Takes no more calls; the thread ends once those in its ring are done. */
+  retire(): void {
+    if (this.retired_) return;
+    this.retired_ = true;
+    Atomics.store(this.ring.cells, STOP, 1);
+    Atomics.notify(this.ring.cells, SUBMITTED);
+  }
+
+  /** Resolves once no call is queued or running, or once the thread is stuck in one. */
+  whenIdle(): Promise<void> {
+    if (this.outstanding === 0 || this.stuck_) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private idle(): void {
+    if (!this.exited) this.worker.unref();
+    this.wakeDrainWaiters();
+  }
+
+  private wakeDrainWaiters(): void {
+    for (const wake of this.drainWaiters.splice(0)) wake();
+  }
+
+  /** The thread ended (retired, or it failed): its unanswered calls fail, and it takes no more. */
+  private threadEnded(): void {
+    this.exited = true;
+    this.retired_ = true;
+    this.answerCompleted();
+    while (this.seen < this.submitted) {
+      const call = this.calls[this.seen % RING_SLOTS] as LaneCall;
+      this.calls[this.seen++ % RING_SLOTS] = undefined;
+      call.watcher.returned();
+      if (call.settled) continue;
+      call.settled = true;
+      this.library.finishCall(call);
+      call.reject(
+        new SdfBindingError('SDF_THREAD_FAILED', `the signing thread ended before ${this.symbol} returned`, { fn: FN }),
+      );
+    }
+    this.idle();
+  }
+
+  /** Retires the lane and waits for its thread to end (not for a thread stuck in a call). */
+  async stop(): Promise<void> {
+    this.retire();
+    if (this.stuck_ || this.exited) return;
+    this.worker.ref(); // the thread's end is awaited: the process stays for it
+    await new Promise<void>((resolve) => {
+      this.worker.once('exit', () => resolve());
+      if (this.exited) resolve();
+    });
+  }
+}
