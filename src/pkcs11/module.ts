@@ -1,3 +1,4 @@
+import { isMainThread } from 'node:worker_threads';
 import koffi from 'koffi';
 import { guardIntact, guardedBuffer } from '../native/guard-bytes';
 import { DEFAULT_CALL_TIMEOUT_MS } from '../native/call-deadlines';
@@ -91,10 +92,16 @@ class SharedModule {
     return stuck;
   }
 
+  /**
+   * C_Finalize once the last user is gone, if ours was the C_Initialize that succeeded; never from
+   * a worker thread: this bookkeeping is per thread, the module's state is per process, and a
+   * signer of another thread could be inside the module (SoftHSM crashed the process so). The
+   * module then stays initialised until the process ends; the next open shares it.
+   */
   async finalize(): Promise<void> {
     if (this.refs > 0 || !this.initialized) return;
     this.initialized = false;
-    if (this.ownsInitialization) await this.functions.call('C_Finalize', [null]);
+    if (this.ownsInitialization && isMainThread) await this.functions.call('C_Finalize', [null]);
   }
 }
 
