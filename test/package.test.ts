@@ -88,6 +88,7 @@ describe('the packed tarball', () => {
         'dist/sdf.d.ts',
         'dist/mock.js',
         'dist/pkcs11.js',
+        'dist/sdf-sign-thread.js',
         'native-bindings/mock-sdf/build/libgmt0018.so',
       ]),
     );
@@ -323,6 +324,15 @@ describe("a newcomer's path to a signature through the mock card, by the README'
       expect(opensslOracle.verify(hexToBytes(publicKey), message, hexToBytes(signature))).toBe(true);
       expect(opensslOracle.verify(hexToBytes(publicKey), message.subarray(1), hexToBytes(signature))).toBe(false);
     }
+  });
+
+  it('signs on signing threads of the installed package (its thread script and koffi found there)', () => {
+    const args = ['bench', '--config', 'config.ini', '--sign-threads', '2', '--ops', '200', '--warmup', '10', '--json'];
+    // the keystore the README's quick start exported
+    const keystore = { ...env, GMT0018_MOCK_KEYSTORE: join(app, 'mock-keys') };
+    const result = run(bin(), args, { cwd: app, env: keystore });
+    expect(result.status).toBe(0); // (stderr has the progress lines)
+    expect(JSON.parse(result.stdout)).toMatchObject({ backend: 'hsm', sessions: 2, ops: 200 });
   });
 
   it('says what is missing when GMT0018_MOCK_KEYSTORE is not set', () => {
