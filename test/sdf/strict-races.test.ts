@@ -10,8 +10,16 @@ import { generatePrivateKey } from '../../src/sm2';
 
 const SCRIPT = join(__dirname, '../fixtures/scripts/strict-rounds.cjs');
 
-function rounds(lib: string, keystore: string, count: number, sessions: number, model: string, env = {}) {
-  const result = spawnSync(process.execPath, [SCRIPT, lib, keystore, String(count), String(sessions), model], {
+function rounds(
+  lib: string,
+  keystore: string,
+  count: number,
+  sessions: number,
+  model: string,
+  env = {},
+  more: string[] = [],
+) {
+  const result = spawnSync(process.execPath, [SCRIPT, lib, keystore, String(count), String(sessions), model, ...more], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
     timeout: 240_000,
@@ -30,6 +38,12 @@ describe('calls that must not overlap, against the strict mock in a child proces
     expect(run.out).toContain('200 rounds, 6400 signatures');
   });
 
+  it('signs through signing threads without two calls on one session at once (the strict mock aborts on that)', () => {
+    const run = rounds(mockVariantLib('strict'), keystore.dir, 20, 2, 'session', {}, ['threads', '400']);
+    expect(run).toMatchObject({ status: 0, signal: null });
+    expect(run.out).toContain('20 rounds, 8000 signatures');
+  });
+
   it('makes every call of a library one at a time under hsm_thread_model=serial', () => {
     // 2 ms a call, so that calls running side by side certainly overlap
     const serial = { GMT0018_MOCK_SERIAL: '1', GMT0018_MOCK_LATENCY_US: '2000' };
@@ -40,5 +54,24 @@ describe('calls that must not overlap, against the strict mock in a child proces
     const overlapping = rounds(mockVariantLib('standard'), keystore.dir, 5, 8, 'session', serial);
     expect(overlapping.signal).toBe('SIGABRT');
     expect(overlapping.out).toMatch(/calls must not overlap/);
+  });
+
+  it('is strict enough to catch it: two calls on one session at once abort the strict mock', () => {
+    // The binding never does this; calling one session from the thread pool twice at once does.
+    const script = [
+      `const { openDevice } = require(${JSON.stringify(join(__dirname, '../../dist/sdf.js'))});`,
+      `process.env.GMT0018_MOCK_KEYSTORE = ${JSON.stringify(keystore.dir)};`,
+      '(async () => {',
+      `  const device = await openDevice(${JSON.stringify(mockVariantLib('strict'))});`,
+      '  const session = await device.openSession();',
+      "  await session.getPrivateKeyAccessRight(1, 'rounds');",
+      '  const digest = new Uint8Array(32).fill(7);',
+      '  for (let i = 0; i < 200; i++) await Promise.all([1, 2, 3, 4].map(() => session.internalSign(1, digest)));',
+      "  console.log('no overlap caught');",
+      '})();',
+    ].join('\n');
+    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(result.signal).toBe('SIGABRT');
+    expect(result.stderr).toContain('two calls on one session at once');
   });
 });

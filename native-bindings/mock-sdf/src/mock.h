@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <openssl/opensslv.h>
 
@@ -129,6 +130,7 @@ typedef struct session {
     struct session *next;   /* registry list, guarded by the registry lock */
     device *dev;            /* holds a reference */
     const keystore *ks;     /* the device's, immutable */
+    atomic_int in_call;     /* strict: 1 while an SDF function works on the session */
     pthread_mutex_t lock;   /* guards everything below */
     int closed;
     unsigned int *rights;   /* key indices with a granted access right */
@@ -160,6 +162,7 @@ int registry_close_device(void *handle);
 int registry_open_session(void *dev_handle, void **handle);
 int registry_close_session(void *handle);
 /* Looks a live session up and takes a reference: SDR_OK or SDR_INARGERR. */
+/* Finds a session and holds it for one SDF function; strict: abort() when another holds it. */
 int session_acquire(void *handle, session **out);
 void session_release(session *s);
 void registry_counts(unsigned int *devices, unsigned int *sessions);

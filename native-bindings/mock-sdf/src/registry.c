@@ -4,6 +4,7 @@
 #include "mock.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <openssl/evp.h>
 
@@ -72,7 +73,8 @@ static void device_release(device *d)
     }
 }
 
-void session_release(session *s)
+/* Drops a reference; the last one frees the session. */
+static void session_unref(session *s)
 {
     int last;
     pthread_mutex_lock(&g_lock);
@@ -89,6 +91,25 @@ void session_release(session *s)
     }
 }
 
+/* Strict: a session serves one SDF function at a time, as real libraries expect of their callers
+ * (two calls on one session at once corrupt a card's per-session state). An overlap aborts. */
+static void hold_or_die(session *s)
+{
+    int expected = 0;
+    if (!MOCK_IS_STRICT || atomic_compare_exchange_strong(&s->in_call, &expected, 1))
+        return;
+    fprintf(stderr, "gmt0018 mock (strict): two calls on one session at once: a session serves one call at a time\n");
+    abort();
+}
+
+/* Ends the SDF function's hold on the session, then drops its reference. */
+void session_release(session *s)
+{
+    if (MOCK_IS_STRICT)
+        atomic_store(&s->in_call, 0);
+    session_unref(s);
+}
+
 int session_acquire(void *handle, session **out)
 {
     session *s;
@@ -103,6 +124,8 @@ int session_acquire(void *handle, session **out)
         }
     pthread_mutex_unlock(&g_lock);
     *out = s;
+    if (s != NULL)
+        hold_or_die(s);
     return s ? SDR_OK : SDR_INARGERR;
 }
 
@@ -123,7 +146,7 @@ static void session_shut(session *s)
         session_keys_clear(s);
     }
     pthread_mutex_unlock(&s->lock);
-    session_release(s);
+    session_unref(s);
 }
 
 int registry_open_device(keystore *ks, void **handle)
@@ -239,6 +262,10 @@ int registry_close_session(void *handle)
     pthread_mutex_unlock(&g_lock);
     if (s == NULL)
         return SDR_INARGERR;
+    if (MOCK_IS_STRICT && atomic_load(&s->in_call)) {
+        fprintf(stderr, "gmt0018 mock (strict): SDF_CloseSession while a call works on the session\n");
+        abort();
+    }
     session_shut(s);
     return SDR_OK;
 }
