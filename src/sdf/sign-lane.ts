@@ -17,11 +17,12 @@ import type { SdfLibrary } from './library';
 import type { SdfSession } from './session';
 import type { SignThreadData } from './sign-thread';
 import {
-  CALL_FAILED,
+  callsBetween,
   CANCELLED,
   COMPLETED,
   DIGEST_AT,
   DIGEST_BYTES,
+  next,
   OUTPUT_AT,
   OUTPUT_BYTES,
   QUEUED,
@@ -36,6 +37,13 @@ import {
 import { decodeSignature } from './structs';
 
 const FN = 'SDF_InternalSign_ECC';
+/**
+ * The event loop also looks at the ring this often while calls are out, for answers the thread
+ * finished just before a call that takes long (it wakes the event loop only every few calls).
+ */
+const LOOK_EVERY_MS = 2;
+/** How often once the thread is stuck in a call past its deadline: its answers no longer wait. */
+const STUCK_LOOK_EVERY_MS = 250;
 
 /** The built thread script beside this module; from the sources (tests), the one `npm run build` wrote. */
 function threadFile(): string {
@@ -64,14 +72,19 @@ class LaneCall extends TrackedCall {
 
 export class SignLane {
   private readonly calls: (LaneCall | undefined)[] = new Array(RING_SLOTS);
-  private submitted = 0;
-  private seen = 0;
+  /** Number of the next call to put in the ring, and of the next one to answer (32-bit, wrapping). */
+  private submitted: number;
+  private seen: number;
   private collecting = false;
   private retired_ = false;
   private stuck_ = false;
   private exited = false;
+  private failure: unknown;
   private readonly drainWaiters: (() => void)[] = [];
   private readonly symbol: string;
+  /** Settles once the thread has ended, for whatever reason. */
+  readonly ended: Promise<void>;
+  private markEnded!: () => void;
 
   private constructor(
     private readonly library: SdfLibrary,
@@ -79,14 +92,23 @@ export class SignLane {
     private readonly ring: SignRing,
   ) {
     this.symbol = library.symbolOf(FN);
+    this.submitted = this.seen = Atomics.load(ring.cells, SUBMITTED);
+    this.ended = new Promise((resolve) => (this.markEnded = resolve));
+    // An error thrown in the thread ends it; heard here, it must not become the process's.
+    worker.on('error', (error) => (this.failure = error));
     worker.on('exit', () => this.threadEnded());
     worker.unref();
   }
 
-  /** Starts a thread for `library` and waits until it has loaded the library and is ready. */
-  static async start(library: SdfLibrary): Promise<SignLane> {
+  /**
+   * Starts a thread for `library` and waits until it has loaded the library and is ready.
+   * `firstCall` numbers its calls from elsewhere than 0 (tests of the 32-bit wrap).
+   */
+  static async start(library: SdfLibrary, firstCall = 0): Promise<SignLane> {
     library.requireThreadCalls(FN);
     const ring = new SignRing();
+    Atomics.store(ring.cells, SUBMITTED, firstCall | 0);
+    Atomics.store(ring.cells, COMPLETED, firstCall | 0);
     const data: SignThreadData = {
       memory: ring.memory,
       libPath: library.loadedPath,
@@ -119,7 +141,7 @@ export class SignLane {
 
   /** Calls queued or running on the thread. */
   get outstanding(): number {
-    return this.submitted - this.seen;
+    return callsBetween(this.seen, this.submitted);
   }
 
   /** Calls the ring can take now. */
@@ -146,6 +168,12 @@ export class SignLane {
         }),
       );
     }
+    try {
+      // another signer of the file may since have asked for one call at a time
+      this.library.requireThreadCalls(FN);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const address = session.threadCallAddress(FN);
     return new Promise((resolve, reject) => {
       const sequence = this.submitted;
@@ -155,19 +183,20 @@ export class SignLane {
       this.ring.bytes.set(digest.subarray(0, DIGEST_BYTES), slot + DIGEST_AT);
       this.ring.setState(slot, QUEUED);
       const call = new LaneCall(this, sequence, session.threadCallStarts(), resolve, reject);
-      this.calls[sequence % RING_SLOTS] = call;
+      this.calls[sequence & (RING_SLOTS - 1)] = call;
       this.library.watchCall(call);
       if (this.outstanding === 0) this.worker.ref(); // calls in flight keep the process alive
-      this.submitted = sequence + 1;
+      this.submitted = next(sequence);
       Atomics.store(this.ring.cells, SUBMITTED, this.submitted);
-      if (Atomics.load(this.ring.cells, SLEEPING) === 1) Atomics.notify(this.ring.cells, SUBMITTED);
+      if (Atomics.load(this.ring.cells, SLEEPING) === 1) this.ring.ring();
       this.collect();
     });
   }
 
   /**
-   * Answers the calls the thread finished, then waits (without blocking) for the next to finish.
-   * One wait is armed at a time; a finished call found right away is answered right away.
+   * Answers the calls the thread finished, then waits (without blocking) for the next to finish,
+   * or LOOK_EVERY_MS. One wait is armed at a time; a finished call found right away is answered
+   * right away.
    */
   private collect = (): void => {
     if (this.collecting) return;
@@ -177,7 +206,7 @@ export class SignLane {
         this.idle();
         return;
       }
-      const wait = waitAsync(this.ring.cells, COMPLETED, this.seen);
+      const wait = waitAsync(this.ring.cells, COMPLETED, this.seen, this.stuck_ ? STUCK_LOOK_EVERY_MS : LOOK_EVERY_MS);
       if (wait.async) {
         this.collecting = true;
         void wait.value.then(this.woken);
@@ -194,12 +223,15 @@ export class SignLane {
   /** Answers the calls the thread has finished and the event loop not yet seen. */
   private answerCompleted(): void {
     const completed = Atomics.load(this.ring.cells, COMPLETED);
-    while (this.seen < completed) this.answer(this.seen++);
+    while (this.seen !== completed) {
+      this.answer(this.seen);
+      this.seen = next(this.seen);
+    }
   }
 
   private answer(sequence: number): void {
-    const call = this.calls[sequence % RING_SLOTS] as LaneCall;
-    this.calls[sequence % RING_SLOTS] = undefined;
+    const call = this.calls[sequence & (RING_SLOTS - 1)] as LaneCall;
+    this.calls[sequence & (RING_SLOTS - 1)] = undefined;
     const slot = this.ring.slotAt(sequence);
     const cancelled = this.ring.state(slot) === CANCELLED;
     this.ring.setState(slot, 0);
@@ -209,7 +241,7 @@ export class SignLane {
     this.library.finishCall(call);
     if (cancelled) return;
     const code = this.ring.code(slot);
-    if (code === CALL_FAILED) {
+    if (this.ring.threw(slot)) {
       call.reject(
         new SdfBindingError('SDF_THREAD_FAILED', `${this.symbol} could not be called on the signing thread`, {
           fn: FN,
@@ -242,13 +274,15 @@ export class SignLane {
       this.stuck_ = true;
       this.retire();
       this.wakeDrainWaiters();
-      for (let sequence = call.sequence + 1; sequence < this.submitted; sequence++) this.handBack(sequence);
+      for (let sequence = next(call.sequence); sequence !== this.submitted; sequence = next(sequence)) {
+        this.handBack(sequence);
+      }
     }
     call.reject(this.library.timeoutError(FN));
   }
 
   private handBack(sequence: number): void {
-    const call = this.calls[sequence % RING_SLOTS];
+    const call = this.calls[sequence & (RING_SLOTS - 1)];
     if (!call || call.settled || !this.ring.claim(this.ring.slotAt(sequence), QUEUED, CANCELLED)) return;
     call.settled = true;
     this.library.finishCall(call);
@@ -264,7 +298,7 @@ export class SignLane {
     if (this.retired_) return;
     this.retired_ = true;
     Atomics.store(this.ring.cells, STOP, 1);
-    Atomics.notify(this.ring.cells, SUBMITTED);
+    this.ring.ring();
   }
 
   /** Resolves once no call is queued or running, or once the thread is stuck in one. */
@@ -287,18 +321,22 @@ export class SignLane {
     this.exited = true;
     this.retired_ = true;
     this.answerCompleted();
-    while (this.seen < this.submitted) {
-      const call = this.calls[this.seen % RING_SLOTS] as LaneCall;
-      this.calls[this.seen++ % RING_SLOTS] = undefined;
+    const why = this.failure === undefined ? '' : `: ${String(this.failure)}`;
+    for (; this.seen !== this.submitted; this.seen = next(this.seen)) {
+      const call = this.calls[this.seen & (RING_SLOTS - 1)] as LaneCall;
+      this.calls[this.seen & (RING_SLOTS - 1)] = undefined;
       call.watcher.returned();
       if (call.settled) continue;
       call.settled = true;
       this.library.finishCall(call);
       call.reject(
-        new SdfBindingError('SDF_THREAD_FAILED', `the signing thread ended before ${this.symbol} returned`, { fn: FN }),
+        new SdfBindingError('SDF_THREAD_FAILED', `the signing thread ended before ${this.symbol} returned${why}`, {
+          fn: FN,
+        }),
       );
     }
     this.idle();
+    this.markEnded();
   }
 
   /** Retires the lane and waits for its thread to end (not for a thread stuck in a call). */
@@ -306,9 +344,6 @@ export class SignLane {
     this.retire();
     if (this.stuck_ || this.exited) return;
     this.worker.ref(); // the thread's end is awaited: the process stays for it
-    await new Promise<void>((resolve) => {
-      this.worker.once('exit', () => resolve());
-      if (this.exited) resolve();
-    });
+    await this.ended;
   }
 }

@@ -2,6 +2,7 @@
  * The shared memory between the event loop and one signing thread (sign-lane.ts, sign-thread.ts):
  * a ring of slots, each holding one SDF_InternalSign_ECC call, filled by the event loop and run in
  * order by the thread. Counters and slot states are Int32 cells read and written with Atomics.
+ * Call numbers are 32-bit and wrap (next() below): a lane signs on past 2^31 calls.
  */
 import { GUARD_BYTES } from '../native/guard-bytes';
 import { signatureStructSize } from './structs';
@@ -9,15 +10,31 @@ import { signatureStructSize } from './structs';
 /** Most signing threads one signer may start (signThreads, hsm_sign_threads). */
 export const MAX_SIGN_THREADS = 64;
 
-/** Calls one thread may hold at once, queued and running. */
+/** Calls one thread may hold at once, queued and running (a power of two). */
 export const RING_SLOTS = 64;
 
 /** Header cells (Int32 indexes). */
-export const SUBMITTED = 0; // calls the event loop has put in the ring, ever
-export const COMPLETED = 1; // calls the thread has finished or skipped, ever
-export const SLEEPING = 2; // 1 while the thread waits for work (the event loop then wakes it)
+export const SUBMITTED = 0; // number of the next call the event loop puts in the ring
+export const COMPLETED = 1; // number of the next call the thread will finish or skip
+export const SLEEPING = 2; // 1 while the thread may be waiting (the event loop then rings)
 export const STOP = 3; // 1: finish the calls in the ring, then end
+/**
+ * Bumped by the event loop whenever it wants a sleeping thread to look again (a call, a stop).
+ * The thread reads it before it checks for work and sleeps only while it is unchanged, so no
+ * wake-up falls between its check and its sleep.
+ */
+export const DOORBELL = 4;
 const HEADER_BYTES = 64;
+
+/** The call number after `sequence`, wrapping at 2^31 as the Int32 cells do. */
+export function next(sequence: number): number {
+  return (sequence + 1) | 0;
+}
+
+/** Calls from `from` up to (not including) `to`, across a wrap. */
+export function callsBetween(from: number, to: number): number {
+  return (to - from) | 0;
+}
 
 /** Slot states. */
 export const QUEUED = 1;
@@ -26,13 +43,11 @@ export const DONE = 3;
 /** Given up by the event loop before the thread started it: the thread skips it. */
 export const CANCELLED = 4;
 
-/** The thread could not make the call at all (a JavaScript error, not an SDR code). */
-export const CALL_FAILED = -1;
-
 /** Byte offsets inside a slot. */
 const STATE = 0; // Int32
 const CODE = 4; // Int32: the SDR code the call returned
 const KEY_INDEX = 8; // Uint32
+const THREW = 12; // Int32: 1 when the thread could not make the call at all (no SDR code then)
 const SESSION = 16; // BigInt64: the session handle's address
 export const DIGEST_AT = 32;
 export const DIGEST_BYTES = 32;
@@ -50,6 +65,7 @@ export const waitAsync = (
       cells: Int32Array,
       index: number,
       value: number,
+      timeoutMs?: number,
     ): { async: false } | { async: true; value: Promise<unknown> };
   }
 ).waitAsync;
@@ -68,7 +84,13 @@ export class SignRing {
 
   /** Byte offset of the slot of call number `sequence`. */
   slotAt(sequence: number): number {
-    return HEADER_BYTES + (sequence % RING_SLOTS) * SLOT_BYTES;
+    return HEADER_BYTES + (sequence & (RING_SLOTS - 1)) * SLOT_BYTES;
+  }
+
+  /** Asks a sleeping thread to look at the ring again. */
+  ring(): void {
+    Atomics.add(this.cells, DOORBELL, 1);
+    Atomics.notify(this.cells, DOORBELL);
   }
 
   state(slot: number): number {
@@ -90,6 +112,14 @@ export class SignRing {
 
   setCode(slot: number, code: number): void {
     this.cells[(slot + CODE) >> 2] = code;
+  }
+
+  threw(slot: number): boolean {
+    return this.cells[(slot + THREW) >> 2] === 1;
+  }
+
+  setThrew(slot: number, threw: boolean): void {
+    this.cells[(slot + THREW) >> 2] = threw ? 1 : 0;
   }
 
   keyIndex(slot: number): number {

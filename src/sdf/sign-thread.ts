@@ -7,12 +7,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import koffi from 'koffi';
 import { GUARD_BYTES, guardedBuffer } from '../native/guard-bytes';
 import {
-  CALL_FAILED,
+  callsBetween,
   CANCELLED,
   COMPLETED,
   DIGEST_AT,
   DIGEST_BYTES,
   DONE,
+  DOORBELL,
+  next,
   OUTPUT_AT,
   OUTPUT_BYTES,
   QUEUED,
@@ -44,8 +46,9 @@ const digest = Buffer.alloc(DIGEST_BYTES);
 const out = guardedBuffer(OUTPUT_BYTES - GUARD_BYTES);
 const guard = Buffer.from(out.subarray(OUTPUT_BYTES - GUARD_BYTES));
 /**
- * The event loop is woken when the ring runs dry, else once every this many calls: waking it for
- * each call cost more than the call (measured on the mock card, bench/run.mjs).
+ * The event loop is woken when the ring runs dry, else once every this many calls: on a fast card,
+ * waking it for every call cost more than the call. (It also looks by itself every few
+ * milliseconds, for answers finished before a call that takes long.)
  */
 const WAKE_EVERY = 16;
 
@@ -55,7 +58,8 @@ function run(slot: number): void {
   out.set(guard, OUTPUT_BYTES - GUARD_BYTES);
   const session = ring.session(slot);
   const keyIndex = ring.keyIndex(slot);
-  let code: number;
+  let code = 0;
+  let threw = false;
   try {
     code = (
       data.algId === null
@@ -63,10 +67,11 @@ function run(slot: number): void {
         : sign(session, data.algId, keyIndex, digest, DIGEST_BYTES, out)
     ) as number;
   } catch {
-    code = CALL_FAILED;
+    threw = true;
   }
   ring.bytes.set(out, slot + OUTPUT_AT);
   ring.setCode(slot, code);
+  ring.setThrew(slot, threw);
 }
 
 function serve(): void {
@@ -76,10 +81,12 @@ function serve(): void {
     const submitted = Atomics.load(cells, SUBMITTED);
     if (done === submitted) {
       if (Atomics.load(cells, STOP) === 1) return;
-      // Sleep unless work or a stop came in meanwhile; the event loop wakes a sleeping thread.
+      // Sleep unless work or a stop came in meanwhile: the doorbell is read first, so a ring
+      // after the checks below ends the wait at once.
+      const bell = Atomics.load(cells, DOORBELL);
       Atomics.store(cells, SLEEPING, 1);
       if (Atomics.load(cells, SUBMITTED) === submitted && Atomics.load(cells, STOP) === 0) {
-        Atomics.wait(cells, SUBMITTED, submitted);
+        Atomics.wait(cells, DOORBELL, bell);
       }
       Atomics.store(cells, SLEEPING, 0);
       continue;
@@ -91,9 +98,9 @@ function serve(): void {
     } else if (ring.state(slot) !== CANCELLED) {
       throw new Error(`sign ring slot ${done} is in state ${ring.state(slot)}`);
     }
-    done++;
+    done = next(done);
     Atomics.store(cells, COMPLETED, done);
-    if (done - told >= WAKE_EVERY || done === Atomics.load(cells, SUBMITTED)) {
+    if (callsBetween(told, done) >= WAKE_EVERY || done === Atomics.load(cells, SUBMITTED)) {
       told = done;
       Atomics.notify(cells, COMPLETED);
     }

@@ -93,7 +93,8 @@ export class SignLanes {
         );
         if (due) {
           await this.check(due);
-          if (this.lanes.includes(due) && due.thread.room > 0 && !due.session.closed) {
+          // others woken meanwhile may have started another check on it: never beside one
+          if (this.lanes.includes(due) && !due.checking && due.thread.room > 0 && !due.session.closed) {
             return await this.signOn(due, digest, false);
           }
         } else if (this.missing > 0) {
@@ -162,14 +163,20 @@ export class SignLanes {
       await this.source.dispose(session);
       throw error;
     }
-    this.lanes.push({ thread, session, lastUsed: undefined, checking: null });
+    const lane: Lane = { thread, session, lastUsed: undefined, checking: null };
+    this.lanes.push(lane);
+    // a thread that ends by itself (it failed) takes its lane with it
+    void thread.ended.then(() => this.drop(lane));
   }
 
   /** An idle lane's session may have been dropped by the device: ask it something cheap first. */
   private check(lane: Lane): Promise<void> {
     lane.checking ??= lane.session
       .exportSignPublicKey(this.source.keyIndex)
-      .then((key) => this.source.checkKey(key))
+      .then((key) => {
+        this.source.checkKey(key);
+        lane.lastUsed = Date.now();
+      })
       .catch((error: unknown) => {
         if (isSessionFailure(error) || lane.session.closed) this.drop(lane);
         throw error;

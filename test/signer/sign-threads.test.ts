@@ -7,9 +7,12 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ConfigError, parseSecurityConfig } from '../../src/config';
+import { SdfDevice } from '../../src/sdf';
+import { SignLane } from '../../src/sdf/sign-lane';
+import { SLEEPING } from '../../src/sdf/sign-ring';
 import { HsmSigner } from '../../src/signer';
-import { generatePrivateKey, publicKeyFromPrivateKey, sm2Digest, sm2Verify } from '../../src/sm2';
-import { MOCK_LIB, mockControl, TempKeystore } from '../helpers/mock-card';
+import { generatePrivateKey, publicKeyFromPrivateKey, sm2Digest, sm2Verify, sm2VerifyDigest } from '../../src/sm2';
+import { MOCK_LIB, mockControl, mockVariantLib, TempKeystore } from '../helpers/mock-card';
 import { smCryptoOracle } from '../helpers/oracles';
 
 const PASSWORD = 'threads#;pw';
@@ -107,6 +110,104 @@ it('does not keep an idle process alive: a script that signs and forgets to clos
   expect(child.stderr).toBe('');
   expect(child.stdout.trim()).toBe('64');
   expect(child.status).toBe(0);
+});
+
+describe('the hand-over between the event loop and a signing thread', () => {
+  it('ends a thread stopped just as it goes to sleep (a stop is never lost between its check and its wait)', async () => {
+    const device = await SdfDevice.open(MOCK_LIB);
+    try {
+      for (let i = 0; i < 200; i++) {
+        const lane = await SignLane.start(device.library);
+        // catch the thread as it goes to sleep (it says so in its ring), then stop it a moment later
+        const cells = (lane as unknown as { ring: { cells: Int32Array } }).ring.cells;
+        while (Atomics.load(cells, SLEEPING) === 0);
+        for (let spin = 0; spin < i % 40; spin++);
+        const stopped = await Promise.race([
+          lane.stop().then(() => true),
+          new Promise((resolve) => setTimeout(() => resolve(false), 1000)),
+        ]);
+        expect(stopped).toBe(true);
+      }
+    } finally {
+      await device.close();
+    }
+  }, 60_000);
+
+  it('signs on across the 32-bit wrap of its call numbers', async () => {
+    const device = await SdfDevice.open(MOCK_LIB);
+    const session = await device.openSession();
+    await session.getPrivateKeyAccessRight(1, PASSWORD);
+    const lane = await SignLane.start(device.library, 2 ** 31 - 3);
+    try {
+      for (let i = 0; i < 8; i++) {
+        const digest = new Uint8Array(32).fill(i + 1);
+        expect(sm2VerifyDigest(publicKey, digest, await lane.sign(session, 1, digest))).toBe(true);
+      }
+      const digests = Array.from({ length: 60 }, (_, i) => new Uint8Array(32).fill(i)); // within its 64-call ring
+      const signatures = await Promise.all(digests.map((d) => lane.sign(session, 1, d)));
+      signatures.forEach((s, i) => expect(sm2VerifyDigest(publicKey, digests[i], s)).toBe(true));
+    } finally {
+      await lane.stop();
+      await device.close();
+    }
+  });
+
+  it('answers a call the card finished at once, though the next one on the thread takes long', async () => {
+    // deadlines off: nothing but the event loop looking by itself can bring the first answer
+    const signer = await HsmSigner.open(config, { signThreads: 1, library: { callTimeoutMs: 0 } });
+    try {
+      mock.setStall('SDF_InternalSign_ECC', 1500, 1, 1); // the second call from now stalls
+      const started = Date.now();
+      const first = signer.signDigest(new Uint8Array(32).fill(1)).then(() => Date.now() - started);
+      const second = signer.signDigest(new Uint8Array(32).fill(2));
+      expect(await first).toBeLessThan(500);
+      await second;
+    } finally {
+      await signer.close();
+    }
+  });
+
+  it('replaces a thread that ended by itself, and signs on', async () => {
+    const signer = await HsmSigner.open(config, { signThreads: 1, retry: FAST_RETRY });
+    try {
+      await signer.sign(Buffer.from('before'));
+      const lanes = (
+        signer as unknown as { pool: { lanes: { thread: { worker: { terminate(): Promise<number> } } }[] } }
+      ).pool.lanes;
+      await lanes[0].thread.worker.terminate();
+      const signature = await signer.sign(Buffer.from('after'));
+      expect(sm2Verify(publicKey, Buffer.from('after'), signature)).toBe(true);
+      await eventually(() => mock.counters().openSessions === 1);
+    } finally {
+      await signer.close();
+    }
+    expect(mock.counters()).toMatchObject({ openDevices: 0, openSessions: 0, accessRights: 0 });
+  });
+
+  it('never checks an idle session while a signature runs on it (the strict mock aborts on that)', () => {
+    const script = [
+      `process.env.GMT0018_MOCK_KEYSTORE = ${JSON.stringify(keystore.dir)};`,
+      `const { HsmSigner } = require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'index.js'))});`,
+      `const config = { enableHsm: true, hsmLibPath: ${JSON.stringify(mockVariantLib('strict'))}, keyIndex: 1, password: ${JSON.stringify(PASSWORD)}, privateKeyPath: '' };`,
+      '(async () => {',
+      '  const signer = await HsmSigner.open(config, { signThreads: 1, healthCheckIdleMs: 20 });',
+      '  for (let round = 0; round < 25; round++) {',
+      '    await new Promise((resolve) => setTimeout(resolve, 30));',
+      '    await Promise.all([1, 2, 3].map((i) => signer.sign(Buffer.from(`r${round} ${i}`))));',
+      '  }',
+      '  await signer.close();',
+      "  console.log('done');",
+      '})();',
+    ].join('\n');
+    const child = spawnSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, GMT0018_MOCK_LATENCY_US: '2000' },
+    });
+    expect(child.stderr).toBe('');
+    expect(child.signal).toBeNull();
+    expect(child.stdout.trim()).toBe('done');
+  });
 });
 
 // Last: a library once opened with hsm_thread_model=serial is called one call at a time for the

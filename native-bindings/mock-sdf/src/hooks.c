@@ -183,6 +183,7 @@ void hooks_leave(mock_call *call)
 {
     if (call->due.tv_sec >= 0)
         sleep_until(&call->due);
+    session_end_hold();
     if (call->marks & MARK_LIFECYCLE)
         atomic_store(&h_lifecycle_inside, 0);
     if (call->marks & MARK_SERIAL)

@@ -165,6 +165,8 @@ int registry_close_session(void *handle);
 /* Finds a session and holds it for one SDF function; strict: abort() when another holds it. */
 int session_acquire(void *handle, session **out);
 void session_release(session *s);
+/* Strict: ends this thread's hold on the session its SDF function acquired (from hooks_leave). */
+void session_end_hold(void);
 void registry_counts(unsigned int *devices, unsigned int *sessions);
 unsigned int access_rights_count(void);
 void access_rights_add(int delta);

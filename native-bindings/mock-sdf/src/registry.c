@@ -92,21 +92,39 @@ static void session_unref(session *s)
 }
 
 /* Strict: a session serves one SDF function at a time, as real libraries expect of their callers
- * (two calls on one session at once corrupt a card's per-session state). An overlap aborts. */
+ * (two calls on one session at once corrupt a card's per-session state). An overlap aborts. The
+ * hold lasts until the function returns, its latency included (session_end_hold, from
+ * hooks_leave), and keeps a reference so that the session outlives it. */
+static __thread session *t_held;
+
 static void hold_or_die(session *s)
 {
     int expected = 0;
-    if (!MOCK_IS_STRICT || atomic_compare_exchange_strong(&s->in_call, &expected, 1))
+    if (!MOCK_IS_STRICT)
         return;
-    fprintf(stderr, "gmt0018 mock (strict): two calls on one session at once: a session serves one call at a time\n");
-    abort();
+    if (!atomic_compare_exchange_strong(&s->in_call, &expected, 1)) {
+        fprintf(stderr, "gmt0018 mock (strict): two calls on one session at once: a session serves one call at a time\n");
+        abort();
+    }
+    pthread_mutex_lock(&g_lock);
+    s->refs++;
+    pthread_mutex_unlock(&g_lock);
+    t_held = s;
 }
 
-/* Ends the SDF function's hold on the session, then drops its reference. */
+void session_end_hold(void)
+{
+    session *s = t_held;
+    if (s == NULL)
+        return;
+    t_held = NULL;
+    atomic_store(&s->in_call, 0);
+    session_unref(s);
+}
+
+/* Drops the SDF function's reference (its hold, if strict, ends when the function returns). */
 void session_release(session *s)
 {
-    if (MOCK_IS_STRICT)
-        atomic_store(&s->in_call, 0);
     session_unref(s);
 }
 
