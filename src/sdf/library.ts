@@ -147,6 +147,8 @@ interface LibraryState {
   /** Lifecycle calls, and every call under the `serial` model. */
   readonly queue: SerialQueue;
   serialAll: boolean;
+  /** Signing threads calling the library now (sign-lane.ts): they cannot wait in the queue. */
+  signingThreads: number;
 }
 
 const states = new WeakMap<LoadedLibrary, LibraryState>();
@@ -187,9 +189,18 @@ export class SdfLibrary {
     this.loaded = loadOrExplain(path, false);
     checkSymbolMap(this.options.symbols ?? {}, this.loaded);
     let state = states.get(this.loaded);
-    if (!state) states.set(this.loaded, (state = { queue: new SerialQueue(), serialAll: false }));
+    if (!state) states.set(this.loaded, (state = { queue: new SerialQueue(), serialAll: false, signingThreads: 0 }));
     // One file, one set of threads: any caller asking for serial calls gets them for all.
-    if (this.options.threadModel === 'serial') state.serialAll = true;
+    if (this.options.threadModel === 'serial') {
+      if (state.signingThreads > 0) {
+        throw new SdfBindingError(
+          'SDF_CALL_REFUSED',
+          `${path} has signing threads calling it (hsm_sign_threads): it cannot be made serial (hsm_thread_model=serial) beside them`,
+          { libPath: path },
+        );
+      }
+      state.serialAll = true;
+    }
     this.state = state;
     for (const name of SDF_FUNCTION_NAMES) {
       const symbol = this.symbolOf(name);
@@ -298,6 +309,16 @@ export class SdfLibrary {
         { fn: name, libPath: this.path },
       );
     }
+  }
+
+  /** @internal A signing thread started calling the library (it can no longer be made serial). */
+  threadStarted(): void {
+    this.state.signingThreads++;
+  }
+
+  /** @internal A signing thread ended. */
+  threadEnded(): void {
+    this.state.signingThreads--;
   }
 
   /** @internal The path the file was loaded by, for a thread that loads the same copy. */

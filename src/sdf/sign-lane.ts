@@ -38,12 +38,22 @@ import { decodeSignature } from './structs';
 
 const FN = 'SDF_InternalSign_ECC';
 /**
- * The event loop also looks at the ring this often while calls are out, for answers the thread
- * finished just before a call that takes long (it wakes the event loop only every few calls).
+ * The event loop also looks at the rings this often while calls are out, for answers a thread
+ * finished just before a call that takes long (a thread wakes the event loop only every few
+ * calls). One timer for every lane of the process: a timed wait per lane cost a core's tenth
+ * with 64 lanes waiting on a slow card.
  */
 const LOOK_EVERY_MS = 2;
-/** How often once the thread is stuck in a call past its deadline: its answers no longer wait. */
-const STUCK_LOOK_EVERY_MS = 250;
+const lanesWithCallsOut = new Set<SignLane>();
+let looking: NodeJS.Timeout | null = null;
+
+function lookAtRings(): void {
+  for (const lane of lanesWithCallsOut) lane.look();
+  if (lanesWithCallsOut.size === 0 && looking !== null) {
+    clearInterval(looking);
+    looking = null;
+  }
+}
 
 /** The built thread script beside this module; from the sources (tests), the one `npm run build` wrote. */
 function threadFile(): string {
@@ -136,6 +146,7 @@ export class SignLane {
       worker.once('error', failed);
       worker.once('exit', failed);
     });
+    library.threadStarted();
     return new SignLane(library, worker, ring);
   }
 
@@ -168,12 +179,6 @@ export class SignLane {
         }),
       );
     }
-    try {
-      // another signer of the file may since have asked for one call at a time
-      this.library.requireThreadCalls(FN);
-    } catch (error) {
-      return Promise.reject(error);
-    }
     const address = session.threadCallAddress(FN);
     return new Promise((resolve, reject) => {
       const sequence = this.submitted;
@@ -185,7 +190,11 @@ export class SignLane {
       const call = new LaneCall(this, sequence, session.threadCallStarts(), resolve, reject);
       this.calls[sequence & (RING_SLOTS - 1)] = call;
       this.library.watchCall(call);
-      if (this.outstanding === 0) this.worker.ref(); // calls in flight keep the process alive
+      if (this.outstanding === 0) {
+        this.worker.ref(); // calls in flight keep the process alive
+        lanesWithCallsOut.add(this);
+        looking ??= setInterval(lookAtRings, LOOK_EVERY_MS).unref();
+      }
       this.submitted = next(sequence);
       Atomics.store(this.ring.cells, SUBMITTED, this.submitted);
       if (Atomics.load(this.ring.cells, SLEEPING) === 1) this.ring.ring();
@@ -194,19 +203,18 @@ export class SignLane {
   }
 
   /**
-   * Answers the calls the thread finished, then waits (without blocking) for the next to finish,
-   * or LOOK_EVERY_MS. One wait is armed at a time; a finished call found right away is answered
-   * right away.
+   * Answers the calls the thread finished, then waits (without blocking) for the next to finish.
+   * One wait is armed at a time; a finished call found right away is answered right away.
    */
   private collect = (): void => {
-    if (this.collecting) return;
+    if (this.collecting || this.exited) return;
     for (;;) {
       this.answerCompleted();
       if (this.seen === this.submitted) {
         this.idle();
         return;
       }
-      const wait = waitAsync(this.ring.cells, COMPLETED, this.seen, this.stuck_ ? STUCK_LOOK_EVERY_MS : LOOK_EVERY_MS);
+      const wait = waitAsync(this.ring.cells, COMPLETED, this.seen);
       if (wait.async) {
         this.collecting = true;
         void wait.value.then(this.woken);
@@ -220,10 +228,17 @@ export class SignLane {
     this.collect();
   };
 
+  /** From the shared timer: answers what the thread finished without waking the event loop yet. */
+  look(): void {
+    if (this.exited) return;
+    this.answerCompleted();
+    if (this.seen === this.submitted) this.idle();
+  }
+
   /** Answers the calls the thread has finished and the event loop not yet seen. */
   private answerCompleted(): void {
     const completed = Atomics.load(this.ring.cells, COMPLETED);
-    while (this.seen !== completed) {
+    while (callsBetween(this.seen, completed) > 0) {
       this.answer(this.seen);
       this.seen = next(this.seen);
     }
@@ -308,6 +323,7 @@ export class SignLane {
   }
 
   private idle(): void {
+    lanesWithCallsOut.delete(this);
     if (!this.exited) this.worker.unref();
     this.wakeDrainWaiters();
   }
@@ -316,10 +332,15 @@ export class SignLane {
     for (const wake of this.drainWaiters.splice(0)) wake();
   }
 
-  /** The thread ended (retired, or it failed): its unanswered calls fail, and it takes no more. */
+  /**
+   * The thread ended (retired, or it failed) and takes no more calls. Of its unanswered calls,
+   * those it never started are handed back (SDF_HANDLE_CLOSED, retried elsewhere); one it was
+   * making fails with SDF_THREAD_FAILED, since whether the card signed is unknown.
+   */
   private threadEnded(): void {
     this.exited = true;
     this.retired_ = true;
+    this.library.threadEnded();
     this.answerCompleted();
     const why = this.failure === undefined ? '' : `: ${String(this.failure)}`;
     for (; this.seen !== this.submitted; this.seen = next(this.seen)) {
@@ -329,10 +350,11 @@ export class SignLane {
       if (call.settled) continue;
       call.settled = true;
       this.library.finishCall(call);
+      const neverMade = this.ring.claim(this.ring.slotAt(this.seen), QUEUED, CANCELLED);
       call.reject(
-        new SdfBindingError('SDF_THREAD_FAILED', `the signing thread ended before ${this.symbol} returned${why}`, {
-          fn: FN,
-        }),
+        neverMade
+          ? new SdfBindingError('SDF_HANDLE_CLOSED', `${this.symbol} not made: its signing thread ended`, { fn: FN })
+          : new SdfBindingError('SDF_THREAD_FAILED', `the signing thread ended in ${this.symbol}${why}`, { fn: FN }),
       );
     }
     this.idle();

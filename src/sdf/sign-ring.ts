@@ -65,7 +65,6 @@ export const waitAsync = (
       cells: Int32Array,
       index: number,
       value: number,
-      timeoutMs?: number,
     ): { async: false } | { async: true; value: Promise<unknown> };
   }
 ).waitAsync;

@@ -74,4 +74,26 @@ describe('calls that must not overlap, against the strict mock in a child proces
     expect(result.signal).toBe('SIGABRT');
     expect(result.stderr).toContain('two calls on one session at once');
   });
+
+  it('holds a session through a stalled call too: a second call on it meanwhile aborts', () => {
+    const script = [
+      `const { openDevice } = require(${JSON.stringify(join(__dirname, '../../dist/sdf.js'))});`,
+      `const koffi = require('koffi');`,
+      `process.env.GMT0018_MOCK_KEYSTORE = ${JSON.stringify(keystore.dir)};`,
+      `const lib = ${JSON.stringify(mockVariantLib('strict'))};`,
+      '(async () => {',
+      '  const device = await openDevice(lib);',
+      '  const session = await device.openSession();',
+      "  koffi.load(lib).func('MOCK_SetStall', 'int', ['str', 'uint32_t', 'uint32_t', 'int'])('SDF_GenerateRandom', 400, 0, 1);",
+      '  const stalled = session.generateRandom(16);',
+      '  await new Promise((resolve) => setTimeout(resolve, 50));',
+      '  await session.getDeviceInfo();',
+      "  console.log('no overlap caught');",
+      '  await stalled;',
+      '})();',
+    ].join('\n');
+    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(result.signal).toBe('SIGABRT');
+    expect(result.stderr).toContain('two calls on one session at once');
+  });
 });

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ConfigError, parseSecurityConfig } from '../../src/config';
-import { SdfDevice } from '../../src/sdf';
+import { SdfDevice, SdfLibrary } from '../../src/sdf';
 import { SignLane } from '../../src/sdf/sign-lane';
 import { SLEEPING } from '../../src/sdf/sign-ring';
 import { HsmSigner } from '../../src/signer';
@@ -167,6 +167,34 @@ describe('the hand-over between the event loop and a signing thread', () => {
     }
   });
 
+  it('hands back the calls a thread that ended by itself never made: they are signed elsewhere', async () => {
+    const signer = await HsmSigner.open(config, { signThreads: 2, retry: FAST_RETRY });
+    try {
+      mock.setLatencyUs(2000); // calls queue up on each thread
+      const messages = Array.from({ length: 40 }, (_, i) => Buffer.from(`queued ${i}`));
+      const results = messages.map((m) => signer.sign(m).catch((error: Error) => error));
+      await new Promise((resolve) => setTimeout(resolve, 15));
+      const lanes = (
+        signer as unknown as { pool: { lanes: { thread: { worker: { terminate(): Promise<number> } } }[] } }
+      ).pool.lanes;
+      await lanes[0].thread.worker.terminate();
+      const settled = await Promise.all(results);
+      // at most the call the thread was making is lost, as SDF_THREAD_FAILED; the rest are signed
+      const failures = settled.filter((r): r is Error => r instanceof Error);
+      expect(failures.length).toBeLessThanOrEqual(1);
+      for (const failure of failures) expect(failure).toMatchObject({ code: 'SDF_THREAD_FAILED' });
+      settled.forEach((r, i) => {
+        if (r instanceof Uint8Array) expect(sm2Verify(publicKey, messages[i], r)).toBe(true);
+      });
+      // the event loop's shared look at the rings must not trip over the ended thread meanwhile
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } finally {
+      mock.setLatencyUs(0);
+      await signer.close();
+    }
+    expect(mock.counters()).toMatchObject({ openDevices: 0, openSessions: 0, accessRights: 0 });
+  });
+
   it('replaces a thread that ended by itself, and signs on', async () => {
     const signer = await HsmSigner.open(config, { signThreads: 1, retry: FAST_RETRY });
     try {
@@ -213,6 +241,15 @@ describe('the hand-over between the event loop and a signing thread', () => {
 // Last: a library once opened with hsm_thread_model=serial is called one call at a time for the
 // rest of the process, whatever a later signer asks.
 it('refuses what signing threads cannot do, naming the setting', async () => {
+  // the file cannot be made serial while signing threads call it
+  const running = await HsmSigner.open(config, { signThreads: 1 });
+  try {
+    expect(() => new SdfLibrary(MOCK_LIB, { threadModel: 'serial' })).toThrow(
+      expect.objectContaining({ code: 'SDF_CALL_REFUSED', message: expect.stringMatching(/signing threads/) }),
+    );
+  } finally {
+    await running.close();
+  }
   await expect(HsmSigner.open(config, { signThreads: 2, sessions: 2 })).rejects.toThrow(
     /sessions and signThreads cannot both be set/,
   );

@@ -245,9 +245,9 @@ int hooks_enter(enum fn_id fn, mock_call *call)
             h_outage_active = 0;
     }
     pthread_mutex_unlock(&h_lock);
-    set_due(call, &start, latency);
-    if (stall_ms > 0)
-        sleep_ns((long long)stall_ms * 1000000LL);
+    /* A stall is slept in hooks_leave, as the latency is: after the function took its session, so
+     * that the strict mock's hold covers it (a stuck call holds its session as a card's does). */
+    set_due(call, &start, latency > stall_ms * 1000u ? latency : stall_ms * 1000u);
     return rc;
 }
 
