@@ -77,8 +77,9 @@ async function main() {
       () => cLoopOnEveryCore(card, 25_000),
       () => syncCallsOnWorkers(cores),
       () => cliBench(card, ['--raw', '--ops', '5000', '--concurrency', '64']),
-      () => onThreads(['--raw', '--ops', '20000', '--concurrency', '64']),
-      () => onThreads(['--ops', '20000', '--concurrency', '64']),
+      // two seconds or so each: shorter runs measured the threads' start (JIT, first GCs) as much
+      () => onThreads(['--raw', '--ops', '100000', '--warmup', '5000', '--concurrency', '64']),
+      () => onThreads(['--ops', '100000', '--warmup', '5000', '--concurrency', '64']),
     ]);
     const reference = `C loop x ${cores}`;
     table.info(`C loop (sdf-loop), ${cores} processes side by side (every core)`, everyCore);
