@@ -243,8 +243,10 @@ describe.each(SIGNER_DISPATCHES)('through %s', (_name, sessionsOf) => {
     } finally {
       await signer.close();
     }
-    // the stalled session is closed once its call returns, after close()
-    await eventually(() => mock.counters().openSessions === before.openSessions);
+    // the stalled session is closed once its call returns, after close(), and the device after it
+    await eventually(
+      () => mock.counters().openSessions === before.openSessions && mock.counters().openDevices === before.openDevices,
+    );
     expectNothingLeaked(before);
   });
 });
