@@ -6,9 +6,8 @@
  * however many calls finished meanwhile. Every call keeps the deadline, session bookkeeping and
  * output checks of a call on the pool.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { builtScript } from '../native/built-script';
 import { TrackedCall } from '../native/call-deadlines';
 import type { CallWatcher } from '../native/async-call';
 import { SGD } from './codes';
@@ -53,12 +52,6 @@ function lookAtRings(): void {
     clearInterval(looking);
     looking = null;
   }
-}
-
-/** The built thread script beside this module; from the sources (tests), the one `npm run build` wrote. */
-function threadFile(): string {
-  const beside = join(__dirname, 'sdf-sign-thread.js');
-  return existsSync(beside) ? beside : join(__dirname, '..', '..', 'dist', 'sdf-sign-thread.js');
 }
 
 class LaneCall extends TrackedCall {
@@ -125,7 +118,7 @@ export class SignLane {
       symbol: library.symbolOf(FN),
       algId: library.options.internalSignWithAlgId ? SGD.SGD_SM2_1 : null,
     };
-    const worker = new Worker(threadFile(), { workerData: data, execArgv: [] });
+    const worker = new Worker(builtScript(__dirname, 'sdf-sign-thread.js'), { workerData: data, execArgv: [] });
     await new Promise<void>((resolve, reject) => {
       const failed = (error: unknown) =>
         reject(

@@ -11,7 +11,7 @@ import {
 import { sm2VerifyDigest } from '../sm2';
 import { SignerClosedError } from './errors';
 import { PublicKeyHolder, requireDigest, requireMessage } from './key-material';
-import { isSessionFailure, resolveRetryPolicy, withRetries, type RetryPolicy } from './recovery';
+import { isBrokenSession, isSessionFailure, resolveRetryPolicy, withRetries, type RetryPolicy } from './recovery';
 import { ResourcePool } from './resource-pool';
 import { MAX_SIGN_THREADS } from '../sdf/sign-ring';
 import { SignLanes } from './sign-lanes';
@@ -48,14 +48,6 @@ export function libuvThreadPoolSize(env: NodeJS.ProcessEnv = process.env): numbe
  */
 export function defaultSessionCount(env: NodeJS.ProcessEnv = process.env): number {
   return Math.max(1, Math.min(libuvThreadPoolSize(env) - 1, DEFAULT_SESSION_CAP));
-}
-
-/**
- * The session may not be lent again: it failed, or it is retired (a call past its deadline, which
- * is not repeated: the caller's time is up).
- */
-function isBrokenSession(error: unknown, session: SdfSession): boolean {
-  return isSessionFailure(error) || session.closed;
 }
 
 /** Adds what the device cannot know (key index, likely cause) to an SDF error; never the password. */

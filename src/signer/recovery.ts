@@ -20,6 +20,14 @@ export function isSessionFailure(error: unknown): boolean {
   return error instanceof SdfBindingError && error.code === 'SDF_HANDLE_CLOSED';
 }
 
+/**
+ * The session may not be used again: it failed, or it is retired (a call past its deadline, which
+ * is not repeated: the caller's time is up).
+ */
+export function isBrokenSession(error: unknown, session: { readonly closed: boolean }): boolean {
+  return isSessionFailure(error) || session.closed;
+}
+
 export interface RetryPolicy {
   /** Tries in all, the first included. Default 3. */
   attempts: number;

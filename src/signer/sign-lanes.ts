@@ -1,6 +1,6 @@
 import type { SdfSession } from '../sdf';
 import { SignLane } from '../sdf/sign-lane';
-import { isSessionFailure } from './recovery';
+import { isBrokenSession } from './recovery';
 import type { SigningSessions } from './signing-sessions';
 
 /** A signing thread and the session its calls are made on. */
@@ -124,7 +124,7 @@ export class SignLanes {
         return signature;
       },
       (error: unknown) => {
-        if (isSessionFailure(error) || lane.session.closed || lane.thread.retired) this.drop(lane);
+        if (isBrokenSession(error, lane.session) || lane.thread.retired) this.drop(lane);
         if (settles) this.settled();
         throw error;
       },
@@ -178,7 +178,7 @@ export class SignLanes {
         lane.lastUsed = Date.now();
       })
       .catch((error: unknown) => {
-        if (isSessionFailure(error) || lane.session.closed) this.drop(lane);
+        if (isBrokenSession(error, lane.session)) this.drop(lane);
         throw error;
       })
       .finally(() => {

@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { builtScript } from '../native/built-script';
 import { SignerClosedError } from './errors';
 
 export interface SignTask {
@@ -22,12 +21,6 @@ interface Thread {
   worker: Worker;
   pending: Map<number, Pending>;
   online: boolean;
-}
-
-/** The built worker beside this module; from the sources (tests), the one `npm run build` wrote. */
-function workerFile(): string {
-  const beside = join(__dirname, 'sign-worker.js');
-  return existsSync(beside) ? beside : join(__dirname, '..', '..', 'dist', 'sign-worker.js');
 }
 
 /**
@@ -58,7 +51,7 @@ export class SignWorkers {
   constructor(
     privateKey: Uint8Array,
     count: number,
-    private readonly file = workerFile(),
+    private readonly file = builtScript(__dirname, 'sign-worker.js'),
   ) {
     if (!Number.isInteger(count) || count < 1 || count > MAX_SIGN_THREADS) {
       throw new RangeError(`threads must be an integer from 1 to ${MAX_SIGN_THREADS}, got ${count}`);
