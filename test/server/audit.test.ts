@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { startSigningServer, type SigningServer } from '../../src/server';
+import type { SigningServer } from '../../src/server';
 import { AuditLog } from '../../src/server/audit';
 import {
   bytesToHex,
@@ -14,6 +14,7 @@ import {
   sm2VerifyDigest,
 } from '../../src/sm2';
 import { writeNodeFolder } from '../helpers/node-config';
+import { startQuietServer } from '../helpers/serve';
 
 const TOKEN = 'audit-token-c41d9e';
 const TOKEN_ID = createHash('sha256').update(TOKEN).digest('hex').slice(0, 8);
@@ -26,11 +27,7 @@ const dispatcher = new Agent({ connections: 32 });
 let server: SigningServer;
 
 beforeAll(async () => {
-  server = await startSigningServer({
-    config: node.configPath,
-    port: 0,
-    token: TOKEN,
-    log: false,
+  server = await startQuietServer(node.configPath, TOKEN, {
     auditLog: auditPath,
   });
 });
@@ -114,11 +111,7 @@ test('a message is recorded as the digest signed (SM3(Z‖M) with its user ID); 
 
 test('no audit line, no signature: a log that cannot be written fails the request closed (503 AUDIT_FAILED)', async () => {
   // Every write to /dev/full fails with ENOSPC, as a full disk would.
-  const full = await startSigningServer({
-    config: node.configPath,
-    port: 0,
-    token: TOKEN,
-    log: false,
+  const full = await startQuietServer(node.configPath, TOKEN, {
     auditLog: '/dev/full',
   });
   try {
@@ -138,11 +131,7 @@ test('no audit line, no signature: a log that cannot be written fails the reques
 });
 
 test('an audit log that cannot be opened refuses to start', async () => {
-  const error = await startSigningServer({
-    config: node.configPath,
-    port: 0,
-    token: TOKEN,
-    log: false,
+  const error = await startQuietServer(node.configPath, TOKEN, {
     auditLog: join(dir, 'no-such-folder', 'audit.log'),
   }).then(
     (started) => started.close(),

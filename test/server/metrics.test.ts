@@ -3,6 +3,7 @@ import { startSigningServer } from '../../src/server';
 import { generatePrivateKey } from '../../src/sm2';
 import { writeNodeFolder } from '../helpers/node-config';
 import { slowClient, slowHead } from '../helpers/slow-client';
+import { startQuietServer } from '../helpers/serve';
 
 const TOKEN = 'metrics-token-6b0c';
 const node = writeNodeFolder({ security: 'private_key_path=conf/node.pem', privateKey: generatePrivateKey() });
@@ -22,11 +23,7 @@ test('/metrics carries Node process metrics next to the service ones', async () 
 });
 
 test('with metricsListen, /metrics is served on its own listener only', async () => {
-  const server = await startSigningServer({
-    config: node.configPath,
-    port: 0,
-    token: TOKEN,
-    log: false,
+  const server = await startQuietServer(node.configPath, TOKEN, {
     metricsListen: { host: '127.0.0.1', port: 0 },
   });
   const metricsUrl = server.metricsUrl as string;
@@ -64,11 +61,7 @@ test('with metricsListen, /metrics is served on its own listener only', async ()
 });
 
 test('the metrics listener cuts slow clients like the main one', async () => {
-  const server = await startSigningServer({
-    config: node.configPath,
-    port: 0,
-    token: TOKEN,
-    log: false,
+  const server = await startQuietServer(node.configPath, TOKEN, {
     metricsListen: { host: '127.0.0.1', port: 0 },
     requestTimeoutMs: 1000,
     headersTimeoutMs: 1000,

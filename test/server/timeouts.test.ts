@@ -1,9 +1,10 @@
 import { rmSync } from 'node:fs';
 import { Agent, request } from 'undici';
-import { startSigningServer, type SigningServer } from '../../src/server';
+import type { SigningServer } from '../../src/server';
 import { generatePrivateKey } from '../../src/sm2';
 import { writeNodeFolder } from '../helpers/node-config';
 import { slowClient, slowHead } from '../helpers/slow-client';
+import { startQuietServer } from '../helpers/serve';
 
 const TOKEN = 'timeouts-token-3e1f';
 const node = writeNodeFolder({ security: 'private_key_path=conf/node.pem', privateKey: generatePrivateKey() });
@@ -33,11 +34,7 @@ describe('slow clients are cut at the timeouts', () => {
   let server: SigningServer;
 
   beforeAll(async () => {
-    server = await startSigningServer({
-      config: node.configPath,
-      port: 0,
-      token: TOKEN,
-      log: false,
+    server = await startQuietServer(node.configPath, TOKEN, {
       requestTimeoutMs: REQUEST_TIMEOUT,
       headersTimeoutMs: HEADERS_TIMEOUT,
     });
@@ -92,11 +89,7 @@ describe('slow clients are cut at the timeouts', () => {
 });
 
 test('connections over --max-connections are closed on arrival; the service answers again once they go', async () => {
-  const server = await startSigningServer({
-    config: node.configPath,
-    port: 0,
-    token: TOKEN,
-    log: false,
+  const server = await startQuietServer(node.configPath, TOKEN, {
     maxConnections: 20,
   });
   const held = Array.from({ length: 20 }, () => slowClient(server.url, { deadlineMs: 30_000 }));
