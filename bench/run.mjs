@@ -77,7 +77,7 @@ async function main() {
       () => cLoopOnEveryCore(card, 25_000),
       () => syncCallsOnWorkers(cores),
       () => cliBench(card, ['--raw', '--ops', '5000', '--concurrency', '64']),
-      // two seconds or so each: shorter runs measured the threads' start (JIT, first GCs) as much
+      // two seconds or so each: half-second runs swung with the threads' start-up from run to run
       () => onThreads(['--raw', '--ops', '100000', '--warmup', '5000', '--concurrency', '64']),
       () => onThreads(['--ops', '100000', '--warmup', '5000', '--concurrency', '64']),
     ]);

@@ -95,8 +95,9 @@ class SharedModule {
   /**
    * C_Finalize once the last user is gone, if ours was the C_Initialize that succeeded; never from
    * a worker thread: this bookkeeping is per thread, the module's state is per process, and a
-   * signer of another thread could be inside the module (SoftHSM crashed the process so). The
-   * module then stays initialised until the process ends; the next open shares it.
+   * signer of another thread could be using the module (its signs then fail on SoftHSM:
+   * test/pkcs11/worker-threads.test.ts). The module stays initialised until the process ends;
+   * the next open shares it.
    */
   async finalize(): Promise<void> {
     if (this.refs > 0 || !this.initialized) return;
