@@ -59,7 +59,7 @@ export default defineConfig([
   },
   {
     // Started by SignLane (signThreads) as a file of its own, beside entries.js.
-    entry: { 'sdf-sign-thread': 'src/sdf/sign-thread.ts' },
+    entry: { 'sign-thread': 'src/native/sign-thread.ts' },
     format: ['cjs'],
     sourcemap: true,
     target: 'node20',

@@ -88,7 +88,7 @@ describe('the packed tarball', () => {
         'dist/sdf.d.ts',
         'dist/mock.js',
         'dist/pkcs11.js',
-        'dist/sdf-sign-thread.js',
+        'dist/sign-thread.js',
         'native-bindings/mock-sdf/build/libgmt0018.so',
       ]),
     );

@@ -13,7 +13,7 @@
 import { isSdfProfileName, SDF_PROFILE_NAMES } from '../sdf/profiles';
 import { badValue, parseUnsignedInt, showValue, type ValueSite } from './values';
 import type { SdfThreadModel } from '../sdf/library';
-import { MAX_SIGN_THREADS } from '../sdf/sign-ring';
+import { MAX_SIGN_THREADS } from '../native/sign-ring';
 
 export function parseHsmProfile(raw: string, site: ValueSite): string {
   if (isSdfProfileName(raw)) return raw;

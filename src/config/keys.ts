@@ -97,6 +97,7 @@ export const SECURITY_KEYS = {
   pkcs11KeyLabel: { names: ['pkcs11_key_label'], parse: text },
   pkcs11KeyId: { names: ['pkcs11_key_id'], parse: parseHexId },
   pkcs11Sessions: { names: ['pkcs11_sessions'], parse: parseSessionCount },
+  pkcs11SignThreads: { names: ['pkcs11_sign_threads'], parse: parseSignThreads },
   pkcs11Preload: { names: ['pkcs11_preload'], parse: parseHsmPreload },
   pkcs11Profile: { names: ['pkcs11_profile'], parse: parsePkcs11Profile },
   pkcs11Sm2Mechanism: { names: ['pkcs11_sm2_mechanism'], parse: parseMechanism },

@@ -291,6 +291,7 @@ function pkcs11FromKeys(
   };
   onlyOne('pkcs11TokenLabel', 'pkcs11Slot', 'token is named (expected pkcs11_token_label=LABEL or pkcs11_slot=N)');
   onlyOne('pkcs11Pin', 'pkcs11PinFile', '');
+  onlyOne('pkcs11Sessions', 'pkcs11SignThreads', '');
   if (v.pkcs11KeyLabel === undefined && v.pkcs11KeyId === undefined) {
     throw new ConfigError(
       ConfigErrorCodes.CONFIG_MISSING_KEY,
@@ -305,6 +306,7 @@ function pkcs11FromKeys(
   if (v.pkcs11KeyLabel !== undefined) out.keyLabel = v.pkcs11KeyLabel.value;
   if (v.pkcs11KeyId !== undefined) out.keyId = v.pkcs11KeyId.value;
   if (v.pkcs11Sessions !== undefined) out.sessions = v.pkcs11Sessions.value;
+  if (v.pkcs11SignThreads !== undefined) out.signThreads = v.pkcs11SignThreads.value;
   if (v.pkcs11Preload !== undefined) out.preload = v.pkcs11Preload.value.map((p) => resolveLibraryPath(p, baseDir));
   if (v.pkcs11Profile !== undefined) out.profile = v.pkcs11Profile.value;
   if (v.pkcs11Sm2Mechanism !== undefined) out.sm2Mechanism = v.pkcs11Sm2Mechanism.value;

@@ -119,6 +119,11 @@ export interface Pkcs11Settings {
   keyId?: string;
   /** pkcs11_sessions: sessions in the pool (default as the HSM signer's, capped by the token). */
   sessions?: number;
+  /**
+   * pkcs11_sign_threads: sign on this many threads of gmt0018's own, each owning one session,
+   * instead of the pool (default 0; not with pkcs11_sessions; keys that sign digests only).
+   */
+  signThreads?: number;
   /** pkcs11_preload: libraries loaded first, as hsm_preload. */
   preload?: readonly string[];
   /** pkcs11_profile: the vendor's SM2 key type and mechanism (sansec, tass, luna, ibm-ep11). */

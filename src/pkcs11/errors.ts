@@ -32,7 +32,9 @@ export type Pkcs11BindingErrorCode =
   | 'PKCS11_BAD_RESPONSE'
   | 'PKCS11_HANDLE_CLOSED'
   | 'PKCS11_CALL_TIMEOUT'
-  | 'PKCS11_SESSIONS_EXHAUSTED';
+  | 'PKCS11_SESSIONS_EXHAUSTED'
+  /** A signing thread (signThreads) could not start, or ended with calls unanswered. */
+  | 'PKCS11_THREAD_FAILED';
 
 /**
  * The binding could not do its job: the module is missing or is no PKCS#11 module, the token or

@@ -4,7 +4,7 @@
  */
 import koffi from 'koffi';
 import { callForeign, type AsyncForeignFunction, type CallWatcher, type ForeignCallSpec } from '../native/async-call';
-import { CallDeadlines } from '../native/call-deadlines';
+import { CallDeadlines, type TrackedCall } from '../native/call-deadlines';
 import { LibraryLoadError, loadLibrary, type LoadedLibrary } from '../native/load';
 import { CKR } from './constants';
 import { Pkcs11BindingError, Pkcs11Error } from './errors';
@@ -85,6 +85,19 @@ export const CK_MECHANISM_INFO = koffi.struct({
   ulMaxKeySize: 'unsigned long',
   flags: 'unsigned long',
 });
+
+/** CK_MECHANISM without parameters (every mechanism the signer uses), encoded once per code. */
+const mechanisms = new Map<number, Buffer>();
+
+export function mechanismStruct(mechanism: number): Buffer {
+  let struct = mechanisms.get(mechanism);
+  if (!struct) {
+    struct = Buffer.alloc(koffi.sizeof(CK_MECHANISM));
+    koffi.encode(struct, CK_MECHANISM, { mechanism, pParameter: null, ulParameterLen: 0 });
+    mechanisms.set(mechanism, struct);
+  }
+  return struct;
+}
 
 const ULONG = 'unsigned long';
 const INOUT_ULONG = koffi.inout(koffi.pointer(ULONG));
@@ -203,6 +216,11 @@ export class Pkcs11Functions {
     }
   }
 
+  /** The file as loaded, for a signing thread that loads the same copy. */
+  get loadedPath(): string {
+    return this.loaded.key;
+  }
+
   /** The same object for every Pkcs11Functions of one module file in this process. */
   get fileIdentity(): object {
     return this.loaded;
@@ -215,15 +233,7 @@ export class Pkcs11Functions {
       spec = {
         fn: this.resolve(name),
         deadlines: this.deadlines,
-        timeoutError: () =>
-          new Pkcs11BindingError(
-            'PKCS11_CALL_TIMEOUT',
-            `${name} did not return within ${this.deadlines.timeoutMs} ms`,
-            {
-              libPath: this.path,
-              fn: name,
-            },
-          ),
+        timeoutError: () => this.timeoutError(name),
         check: (rv) => (Number(rv) === CKR.CKR_OK ? undefined : new Pkcs11Error(name, Number(rv))),
       };
       this.specs.set(name, spec);
@@ -231,10 +241,37 @@ export class Pkcs11Functions {
     return callForeign(spec, args, watcher);
   }
 
+  /** The error of a call of `name` past its deadline. */
+  timeoutError(name: Pkcs11FunctionName): Pkcs11BindingError {
+    return new Pkcs11BindingError(
+      'PKCS11_CALL_TIMEOUT',
+      `${name} did not return within ${this.deadlines.timeoutMs} ms`,
+      {
+        libPath: this.path,
+        fn: name,
+      },
+    );
+  }
+
+  /** A call made elsewhere (a signing thread) starts now: it gets the module's deadline. */
+  watchCall(call: TrackedCall): void {
+    this.deadlines.start(call);
+  }
+
+  /** That call returned; false when it did so past its deadline. */
+  finishCall(call: TrackedCall): boolean {
+    return this.deadlines.finish(call);
+  }
+
   /** Calls on the calling thread (for benchmarks and quick reads); a CK_RV other than CKR_OK throws. */
   callSync(name: Pkcs11FunctionName, args: unknown[]): void {
-    const rv = Number(this.resolve(name)(...args));
+    const rv = this.callReturning(name, args);
     if (rv !== CKR.CKR_OK) throw new Pkcs11Error(name, rv);
+  }
+
+  /** Calls on the calling thread and returns the CK_RV (a signing thread, which reports it). */
+  callReturning(name: Pkcs11FunctionName, args: unknown[]): number {
+    return Number(this.resolve(name)(...args));
   }
 
   private resolve(name: Pkcs11FunctionName): KoffiFunction {

@@ -1,6 +1,6 @@
+import type { CallWatcher } from '../native/async-call';
 import { SessionCalls } from '../native/session-calls';
 import { capacityOf, guardedBuffer, guardIntact } from '../native/guard-bytes';
-import koffi from 'koffi';
 import {
   readUlong,
   readUlongArray,
@@ -12,7 +12,7 @@ import {
 } from './attributes';
 import { CKR, CKU_USER } from './constants';
 import { Pkcs11BindingError, Pkcs11Error } from './errors';
-import { CK_MECHANISM, type Pkcs11FunctionName, type Pkcs11Functions } from './functions';
+import { mechanismStruct, type Pkcs11FunctionName, type Pkcs11Functions } from './functions';
 
 /** What a session tells the module that opened it. */
 export interface Pkcs11SessionOwner {
@@ -145,7 +145,7 @@ export class Pkcs11Session {
 
   /** One signature: C_SignInit and C_Sign (asking for the size first only when it is large). */
   async sign(mechanism: number, key: number, data: Uint8Array): Promise<Uint8Array> {
-    await this.call('C_SignInit', [mechanismOf(mechanism), key]);
+    await this.call('C_SignInit', [mechanismStruct(mechanism), key]);
     let out = this.signatureRoom();
     const length = this.#signatureLength;
     writeUlong(length, SIGNATURE_ROOM);
@@ -167,7 +167,7 @@ export class Pkcs11Session {
    */
   signSync(mechanism: number, key: number, data: Uint8Array): Uint8Array {
     const handle = this.live('C_SignInit');
-    this.functions.callSync('C_SignInit', [handle, mechanismOf(mechanism), key]);
+    this.functions.callSync('C_SignInit', [handle, mechanismStruct(mechanism), key]);
     const out = this.signatureRoom();
     const length = this.#signatureLength;
     writeUlong(length, SIGNATURE_ROOM);
@@ -187,6 +187,16 @@ export class Pkcs11Session {
       throw new Pkcs11BindingError('PKCS11_BAD_RESPONSE', 'C_Sign wrote past the room it was given', { fn: 'C_Sign' });
     }
     return new Uint8Array(out.subarray(0, length)); // a copy: the room is written again by the next signature
+  }
+
+  /** @internal The handle, for a signature on a signing thread (LaneSession); refused like a call. */
+  threadCallHandle(): bigint {
+    return BigInt(this.live('C_SignInit'));
+  }
+
+  /** @internal A call on a signing thread starts: the session counts it until its watcher hears it returned. */
+  threadCallStarts(): CallWatcher {
+    return this.#calls.begin();
   }
 
   whenIdle(): Promise<void> {
@@ -220,19 +230,6 @@ export class Pkcs11Session {
     this.#handle = null;
     this.owner.sessionEnded(this);
   }
-}
-
-/** CK_MECHANISM without parameters (every mechanism the signer uses), encoded once per code. */
-const mechanisms = new Map<number, Buffer>();
-
-function mechanismOf(mechanism: number): Buffer {
-  let struct = mechanisms.get(mechanism);
-  if (!struct) {
-    struct = Buffer.alloc(koffi.sizeof(CK_MECHANISM));
-    koffi.encode(struct, CK_MECHANISM, { mechanism, pParameter: null, ulParameterLen: 0 });
-    mechanisms.set(mechanism, struct);
-  }
-  return struct;
 }
 
 /**

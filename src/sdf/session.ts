@@ -94,9 +94,9 @@ export class SdfSession {
     return this.#handle;
   }
 
-  /** @internal The handle's address, for a call on a signing thread (sign-lane.ts); refused like call(). */
-  threadCallAddress(fn: string): bigint {
-    const handle = this.live(fn);
+  /** @internal The handle's address, for a signature on a signing thread (LaneSession); refused like call(). */
+  threadCallHandle(): bigint {
+    const handle = this.live('SDF_InternalSign_ECC');
     this.#address ??= BigInt(koffi.address(handle));
     return this.#address;
   }

@@ -13,8 +13,7 @@ import { SignerClosedError } from './errors';
 import { PublicKeyHolder, requireDigest, requireMessage } from './key-material';
 import { isBrokenSession, isSessionFailure, resolveRetryPolicy, withRetries, type RetryPolicy } from './recovery';
 import { ResourcePool } from './resource-pool';
-import { MAX_SIGN_THREADS } from '../sdf/sign-ring';
-import { SignLanes } from './sign-lanes';
+import { checkSignThreads, SignLanes } from './sign-lanes';
 import { SigningSessions } from './signing-sessions';
 import type { SignOptions, Sm2Signer, SignerOptions } from './types';
 
@@ -78,7 +77,7 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
   private constructor(
     private readonly source: SigningSessions,
     /** The sessions calls are made on: pooled on the libuv threads, or owned by signing threads. */
-    private readonly pool: ResourcePool<SdfSession> | SignLanes,
+    private readonly pool: ResourcePool<SdfSession> | SignLanes<SdfSession>,
     readonly keyIndex: number,
     publicKey: Uint8Array,
     readonly digestOn: 'host' | 'device',
@@ -99,12 +98,7 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
       });
     }
     const signThreads = opts.signThreads ?? config.hsmSignThreads ?? 0;
-    if (!Number.isInteger(signThreads) || signThreads < 0 || signThreads > MAX_SIGN_THREADS) {
-      throw new RangeError(`signThreads must be an integer from 0 to ${MAX_SIGN_THREADS}, got ${signThreads}`);
-    }
-    if (signThreads > 0 && opts.sessions !== undefined) {
-      throw new RangeError('sessions and signThreads cannot both be set: each signing thread owns one session');
-    }
+    checkSignThreads(signThreads, opts.sessions !== undefined);
     const sessionCount = opts.sessions ?? defaultSessionCount();
     if (!Number.isInteger(sessionCount) || sessionCount < 1 || sessionCount > MAX_SESSIONS) {
       throw new RangeError(`sessions must be an integer from 1 to ${MAX_SESSIONS}, got ${sessionCount}`);
@@ -131,7 +125,7 @@ export class HsmSigner extends PublicKeyHolder implements Sm2Signer {
         `signing with key index ${keyIndex}`,
       );
       const closedError = () => new SignerClosedError('hsm');
-      let pool: ResourcePool<SdfSession> | SignLanes;
+      let pool: ResourcePool<SdfSession> | SignLanes<SdfSession>;
       if (signThreads > 0) {
         pool = await SignLanes.open(source, signThreads, healthCheckIdleMs, closedError);
       } else {

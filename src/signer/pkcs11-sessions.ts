@@ -1,6 +1,9 @@
+import { SignLane } from '../native/sign-lane';
 import { CKR, Pkcs11BindingError, Pkcs11Error, Pkcs11Module, type Pkcs11Session } from '../pkcs11';
 import { findSigningKey, type FoundKey, type KeySelector } from '../pkcs11/keys';
 import type { Sm2Profile } from '../pkcs11/profiles';
+import { Pkcs11SignLaneHost } from '../pkcs11/sign-lane-host';
+import type { LaneSource } from './sign-lanes';
 
 /** A session logged in, with the handle of the signing key found in it. */
 export interface KeySession {
@@ -34,6 +37,11 @@ const MODULE_FAILURES: ReadonlySet<number> = new Set([
 export function isPkcs11SessionFailure(error: unknown): boolean {
   if (error instanceof Pkcs11Error) return SESSION_FAILURES.has(error.code);
   return error instanceof Pkcs11BindingError && error.code === 'PKCS11_HANDLE_CLOSED';
+}
+
+/** The session may not be lent again: it failed, or it is retired (a call past its deadline). */
+export function isBrokenPkcs11Session(error: unknown, { session }: KeySession): boolean {
+  return isPkcs11SessionFailure(error) || session.closed;
 }
 
 /**
@@ -111,5 +119,41 @@ export class Pkcs11Sessions {
   async close(): Promise<void> {
     this.#closed = true;
     await this.module.close();
+  }
+}
+
+/** Sessions of a Pkcs11Sessions for signing threads that sign with `mechanism` (pkcs11_sign_threads). */
+export class Pkcs11LaneSource implements LaneSource<KeySession> {
+  private readonly host: Pkcs11SignLaneHost;
+
+  constructor(
+    private readonly sessions: Pkcs11Sessions,
+    mechanism: number,
+  ) {
+    this.host = new Pkcs11SignLaneHost(sessions.module.functions, mechanism);
+  }
+
+  create(): Promise<KeySession> {
+    return this.sessions.create();
+  }
+
+  dispose(session: KeySession): Promise<void> {
+    return this.sessions.dispose(session);
+  }
+
+  closed({ session }: KeySession): boolean {
+    return session.closed;
+  }
+
+  startThread(): Promise<SignLane> {
+    return SignLane.start(this.host);
+  }
+
+  signOn(thread: SignLane, { session, key }: KeySession, digest: Uint8Array): Promise<Uint8Array> {
+    return thread.sign(session, BigInt(key), digest);
+  }
+
+  isBroken(error: unknown, session: KeySession): boolean {
+    return isBrokenPkcs11Session(error, session);
   }
 }

@@ -8,9 +8,16 @@ import { digestFor, normalizeSignature, signsDigest, type SignerAlgorithm } from
 import { SignerClosedError } from './errors';
 import { defaultSessionCount } from './hsm';
 import { PublicKeyHolder, requireDigest, requireMessage } from './key-material';
-import { isPkcs11SessionFailure, Pkcs11Sessions, type KeySession } from './pkcs11-sessions';
+import {
+  isBrokenPkcs11Session,
+  isPkcs11SessionFailure,
+  Pkcs11LaneSource,
+  Pkcs11Sessions,
+  type KeySession,
+} from './pkcs11-sessions';
 import { resolveRetryPolicy, withRetries, type RetryPolicy } from './recovery';
 import { ResourcePool } from './resource-pool';
+import { checkSignThreads, SignLanes } from './sign-lanes';
 import type { SignOptions, Signer, SignerOptions } from './types';
 
 /** Settings of a PKCS#11 signer: the config's pkcs11_* keys, and the PIN (never shown). */
@@ -36,16 +43,11 @@ function sm2ProfileOf(settings: Pkcs11Settings): Sm2Profile | undefined {
   return profile;
 }
 
-/** The session may not be lent again: it failed, or it is retired (a call past its deadline). */
-function isBrokenPkcs11Session(error: unknown, { session }: KeySession): boolean {
-  return isPkcs11SessionFailure(error) || session.closed;
-}
-
 /**
  * A key in a PKCS#11 token (SoftHSM, Thales Luna, AWS CloudHSM, nShield, or an SM2 module under a
- * vendor profile), through a pool of logged-in sessions with recovery: a broken session is
- * replaced (login and key lookup again), and when no session can be opened the module is
- * initialised again.
+ * vendor profile), through a pool of logged-in sessions or signing threads (signThreads), with
+ * recovery: a broken session is replaced (login and key lookup again), and when no session can
+ * be opened the module is initialised again.
  */
 export class Pkcs11Signer extends PublicKeyHolder<SignerAlgorithm> implements Signer {
   readonly backend = 'pkcs11' as const;
@@ -53,7 +55,8 @@ export class Pkcs11Signer extends PublicKeyHolder<SignerAlgorithm> implements Si
 
   private constructor(
     private readonly source: Pkcs11Sessions,
-    private readonly pool: ResourcePool<KeySession>,
+    /** The sessions calls are made on: pooled on the libuv threads, or owned by signing threads. */
+    private readonly pool: ResourcePool<KeySession> | SignLanes<KeySession>,
     publicKey: Uint8Array,
     algorithm: SignerAlgorithm,
     private readonly mechanism: number,
@@ -73,6 +76,8 @@ export class Pkcs11Signer extends PublicKeyHolder<SignerAlgorithm> implements Si
       id: settings.keyId === undefined ? undefined : Buffer.from(settings.keyId, 'hex'),
     };
     const sm2 = sm2ProfileOf(settings);
+    const signThreads = opts.signThreads ?? settings.signThreads ?? 0;
+    checkSignThreads(signThreads, opts.sessions !== undefined || settings.sessions !== undefined);
     const retry = resolveRetryPolicy(opts.retry);
     const pin = pinOf(settings);
     for (const dependency of settings.preload ?? []) loadPkcs11File(dependency, 'preload');
@@ -82,7 +87,7 @@ export class Pkcs11Signer extends PublicKeyHolder<SignerAlgorithm> implements Si
     try {
       const slot = await module.findSlot(token);
       const { maxRwSessions } = await module.tokenInfo(slot);
-      const wanted = opts.sessions ?? settings.sessions ?? defaultSessionCount();
+      const wanted = signThreads || (opts.sessions ?? settings.sessions ?? defaultSessionCount());
       const sessionCount = Math.max(1, Math.min(wanted, maxRwSessions ?? wanted));
       source = new Pkcs11Sessions(module, token, slot, pin, selector, sm2);
       const sessions: KeySession[] = [await source.create()];
@@ -93,15 +98,28 @@ export class Pkcs11Signer extends PublicKeyHolder<SignerAlgorithm> implements Si
           'an SM2 key needs pkcs11_profile: SM2 has no standard PKCS#11 mechanism (sansec, tass, luna, ibm-ep11)',
         );
       }
-      while (sessions.length < sessionCount) sessions.push(await source.create());
-      const pool = new ResourcePool(sessions, {
-        create: () => (source as Pkcs11Sessions).create(),
-        dispose: (resource) => (source as Pkcs11Sessions).dispose(resource),
-        closedError: () => new SignerClosedError('pkcs11'),
-      });
       const viaProfile = key.algorithm === 'sm2' ? sm2 : undefined;
       const mechanism = viaProfile?.mechanism ?? (key.algorithm === 'ed25519' ? CKM_EDDSA : CKM_ECDSA);
       const format = viaProfile?.signatureFormat ?? 'raw';
+      const closedError = () => new SignerClosedError('pkcs11');
+      let pool: ResourcePool<KeySession> | SignLanes<KeySession>;
+      if (signThreads > 0) {
+        if (!signsDigest(key.algorithm)) {
+          throw new RangeError(
+            'signing threads sign digests, and an Ed25519 key signs whole messages: use pkcs11_sessions for it',
+          );
+        }
+        await source.dispose(sessions[0]); // each thread opens its own
+        pool = await SignLanes.open(new Pkcs11LaneSource(source, mechanism), sessionCount, Infinity, closedError);
+      } else {
+        while (sessions.length < sessionCount) sessions.push(await source.create());
+        const from = source;
+        pool = new ResourcePool(sessions, {
+          create: () => from.create(),
+          dispose: (resource) => from.dispose(resource),
+          closedError,
+        });
+      }
       return new Pkcs11Signer(source, pool, key.publicKey, key.algorithm, mechanism, format, opts.lowS ?? false, retry);
     } catch (error) {
       await (source ?? module).close().catch(() => undefined);
@@ -131,8 +149,11 @@ export class Pkcs11Signer extends PublicKeyHolder<SignerAlgorithm> implements Si
   }
 
   private async signData(data: Uint8Array): Promise<Uint8Array> {
+    const pool = this.pool;
     const raw = await withRetries(
-      () => this.pool.use(({ session, key }) => session.sign(this.mechanism, key, data), isBrokenPkcs11Session),
+      pool instanceof SignLanes
+        ? () => pool.sign(data)
+        : () => pool.use(({ session, key }) => session.sign(this.mechanism, key, data), isBrokenPkcs11Session),
       this.retry,
       isPkcs11SessionFailure,
     );

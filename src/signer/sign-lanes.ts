@@ -1,12 +1,37 @@
-import type { SdfSession } from '../sdf';
-import { SignLane } from '../sdf/sign-lane';
-import { isBrokenSession } from './recovery';
-import type { SigningSessions } from './signing-sessions';
+import type { SignLane } from '../native/sign-lane';
+import { MAX_SIGN_THREADS } from '../native/sign-ring';
+
+/** Checks a signThreads setting: 0 to 64, and not beside a pool size (each thread owns one session). */
+export function checkSignThreads(threads: number, sessionsSet: boolean): void {
+  if (!Number.isInteger(threads) || threads < 0 || threads > MAX_SIGN_THREADS) {
+    throw new RangeError(`signThreads must be an integer from 0 to ${MAX_SIGN_THREADS}, got ${threads}`);
+  }
+  if (threads > 0 && sessionsSet) {
+    throw new RangeError('sessions and signThreads cannot both be set: each signing thread owns one session');
+  }
+}
+
+/** Where the lanes' sessions and threads come from: an SDF device's or a PKCS#11 token's. */
+export interface LaneSource<S> {
+  /** A session ready to sign (logged in, the key checked). */
+  create(): Promise<S>;
+  dispose(session: S): Promise<void>;
+  /** No more calls may be made on it (closed, or retired by a call past its deadline). */
+  closed(session: S): boolean;
+  /** A signing thread for sessions like this one. */
+  startThread(session: S): Promise<SignLane>;
+  /** Hands `digest` to `thread` to sign with the key on `session`. */
+  signOn(thread: SignLane, session: S, digest: Uint8Array): Promise<Uint8Array>;
+  /** After `error`, the session may not be used again. */
+  isBroken(error: unknown, session: S): boolean;
+  /** For a session idle for long: asks the device something cheap, and checks the key is still the signer's. */
+  checkIdle?(session: S): Promise<void>;
+}
 
 /** A signing thread and the session its calls are made on. */
-interface Lane {
+interface Lane<S> {
   readonly thread: SignLane;
-  readonly session: SdfSession;
+  readonly session: S;
   /** When it was last handed a call; undefined while fresh (its session's key was just read). */
   lastUsed: number | undefined;
   /** The idle check running on its session; the lane takes no calls meanwhile. */
@@ -14,15 +39,16 @@ interface Lane {
 }
 
 /**
- * Signing threads for a fast card (`signThreads`): each owns a session and signs the digests it
+ * Signing threads for a fast device (`signThreads`): each owns a session and signs the digests it
  * is handed synchronously, many queued at a time, so that the event loop's cost per signature is
  * a write to shared memory, not a thread-pool hop. A digest goes to the lane with the fewest calls
  * queued. A lane whose session fails with a link or session code, or whose thread is stuck in a
  * call past its deadline, is dropped (its session closed, or left behind until the call returns)
- * and started afresh when next needed; a lane idle for long has its session checked first.
+ * and started afresh when next needed; a lane idle for long has its session checked first, where
+ * the source knows how.
  */
-export class SignLanes {
-  private readonly lanes: Lane[] = [];
+export class SignLanes<S> {
+  private readonly lanes: Lane<S>[] = [];
   /** Lanes dropped and not started again yet. */
   private missing = 0;
   private readonly waiting: (() => void)[] = [];
@@ -35,18 +61,18 @@ export class SignLanes {
   private closing: Promise<void> | null = null;
 
   private constructor(
-    private readonly source: SigningSessions,
+    private readonly source: LaneSource<S>,
     private readonly threads: number,
     private readonly healthCheckIdleMs: number,
     private readonly closedError: () => Error,
   ) {}
 
-  static async open(
-    source: SigningSessions,
+  static async open<S>(
+    source: LaneSource<S>,
     threads: number,
     healthCheckIdleMs: number,
     closedError: () => Error,
-  ): Promise<SignLanes> {
+  ): Promise<SignLanes<S>> {
     const lanes = new SignLanes(source, threads, healthCheckIdleMs, closedError);
     try {
       // One after another, as the pool opens its sessions: a session that cannot be opened
@@ -85,16 +111,19 @@ export class SignLanes {
     try {
       for (;;) {
         // A session closed under its lane (the device was reopened) takes no calls: start afresh.
-        for (const closed of this.lanes.filter((lane) => lane.session.closed && !lane.checking)) this.drop(closed);
+        for (const closed of this.lanes.filter((lane) => this.source.closed(lane.session) && !lane.checking)) {
+          this.drop(closed);
+        }
         const ready = this.readyLane();
         if (ready) return await this.signOn(ready, digest, false);
         const due = this.lanes.find(
-          (lane) => !lane.checking && !lane.thread.retired && !lane.session.closed && this.dueForCheck(lane),
+          (lane) =>
+            !lane.checking && !lane.thread.retired && !this.source.closed(lane.session) && this.dueForCheck(lane),
         );
         if (due) {
           await this.check(due);
           // others woken meanwhile may have started another check on it: never beside one
-          if (this.lanes.includes(due) && !due.checking && due.thread.room > 0 && !due.session.closed) {
+          if (this.lanes.includes(due) && !due.checking && due.thread.room > 0 && !this.source.closed(due.session)) {
             return await this.signOn(due, digest, false);
           }
         } else if (this.missing > 0) {
@@ -116,15 +145,15 @@ export class SignLanes {
   }
 
   /** Hands the digest to the lane; `settles`: this sign ends here (not in signWhenReady). */
-  private signOn(lane: Lane, digest: Uint8Array, settles = true): Promise<Uint8Array> {
+  private signOn(lane: Lane<S>, digest: Uint8Array, settles = true): Promise<Uint8Array> {
     lane.lastUsed = Date.now();
-    return lane.thread.sign(lane.session, this.source.keyIndex, digest).then(
+    return this.source.signOn(lane.thread, lane.session, digest).then(
       (signature) => {
         if (settles) this.settled();
         return signature;
       },
       (error: unknown) => {
-        if (isBrokenSession(error, lane.session) || lane.thread.retired) this.drop(lane);
+        if (this.source.isBroken(error, lane.session) || lane.thread.retired) this.drop(lane);
         if (settles) this.settled();
         throw error;
       },
@@ -137,17 +166,18 @@ export class SignLanes {
   }
 
   /** The lane with the fewest calls queued that can take one now, unless it is due for its idle check. */
-  private readyLane(): Lane | undefined {
-    let best: Lane | undefined;
+  private readyLane(): Lane<S> | undefined {
+    let best: Lane<S> | undefined;
     for (const lane of this.lanes) {
-      if (lane.checking || lane.thread.room === 0 || lane.session.closed) continue;
+      if (lane.checking || lane.thread.room === 0 || this.source.closed(lane.session)) continue;
       if (!best || lane.thread.outstanding < best.thread.outstanding) best = lane;
     }
     return best && this.dueForCheck(best) ? undefined : best;
   }
 
-  private dueForCheck(lane: Lane): boolean {
+  private dueForCheck(lane: Lane<S>): boolean {
     return (
+      this.source.checkIdle !== undefined &&
       lane.thread.outstanding === 0 &&
       lane.lastUsed !== undefined &&
       Date.now() - lane.lastUsed >= this.healthCheckIdleMs
@@ -158,27 +188,25 @@ export class SignLanes {
     const session = await this.source.create();
     let thread: SignLane;
     try {
-      thread = await SignLane.start(session.library);
+      thread = await this.source.startThread(session);
     } catch (error) {
       await this.source.dispose(session);
       throw error;
     }
-    const lane: Lane = { thread, session, lastUsed: undefined, checking: null };
+    const lane: Lane<S> = { thread, session, lastUsed: undefined, checking: null };
     this.lanes.push(lane);
     // a thread that ends by itself (it failed) takes its lane with it
     void thread.ended.then(() => this.drop(lane));
   }
 
   /** An idle lane's session may have been dropped by the device: ask it something cheap first. */
-  private check(lane: Lane): Promise<void> {
-    lane.checking ??= lane.session
-      .exportSignPublicKey(this.source.keyIndex)
-      .then((key) => {
-        this.source.checkKey(key);
+  private check(lane: Lane<S>): Promise<void> {
+    lane.checking ??= (this.source.checkIdle?.(lane.session) ?? Promise.resolve())
+      .then(() => {
         lane.lastUsed = Date.now();
       })
       .catch((error: unknown) => {
-        if (isBrokenSession(error, lane.session)) this.drop(lane);
+        if (this.source.isBroken(error, lane.session)) this.drop(lane);
         throw error;
       })
       .finally(() => {
@@ -205,7 +233,7 @@ export class SignLanes {
   }
 
   /** Takes a broken lane out: its thread ends and its session closes once their calls are done. */
-  private drop(lane: Lane): void {
+  private drop(lane: Lane<S>): void {
     const at = this.lanes.indexOf(lane);
     if (at < 0) return;
     this.lanes.splice(at, 1);
@@ -217,7 +245,7 @@ export class SignLanes {
     this.restore();
   }
 
-  private async end(lane: Lane): Promise<void> {
+  private async end(lane: Lane<S>): Promise<void> {
     lane.thread.retire();
     if (!lane.thread.stuck) await lane.thread.whenIdle();
     await Promise.all([lane.thread.stop(), this.source.dispose(lane.session)]);

@@ -1,5 +1,8 @@
+import { SignLane } from '../native/sign-lane';
 import { SdfBindingError, SdfDevice, type SdfLibraryOptions, type SdfSession } from '../sdf';
-import { isSessionFailure } from './recovery';
+import { SdfSignLaneHost } from '../sdf/sign-lane-host';
+import { isBrokenSession, isSessionFailure } from './recovery';
+import type { LaneSource } from './sign-lanes';
 
 /**
  * Opens sessions that can sign with one internal key: session plus access right, and a check
@@ -7,7 +10,7 @@ import { isSessionFailure } from './recovery';
  * it, so every reopening of the device is covered). When opening a session fails because the
  * device or the link went away, the device is opened again (once for every caller).
  */
-export class SigningSessions {
+export class SigningSessions implements LaneSource<SdfSession> {
   readonly #password: string;
   #publicKey: Uint8Array | undefined;
   #keyChanged: SdfBindingError | undefined;
@@ -95,6 +98,26 @@ export class SigningSessions {
   /** Closes a session; one stuck in a call past its deadline is closed when that call returns. */
   dispose(session: SdfSession): Promise<void> {
     return this.device.retire(session);
+  }
+
+  closed(session: SdfSession): boolean {
+    return session.closed;
+  }
+
+  startThread(session: SdfSession): Promise<SignLane> {
+    return SignLane.start(new SdfSignLaneHost(session.library));
+  }
+
+  signOn(thread: SignLane, session: SdfSession, digest: Uint8Array): Promise<Uint8Array> {
+    return thread.sign(session, BigInt(this.keyIndex), digest);
+  }
+
+  isBroken(error: unknown, session: SdfSession): boolean {
+    return isBrokenSession(error, session);
+  }
+
+  async checkIdle(session: SdfSession): Promise<void> {
+    this.checkKey(await session.exportSignPublicKey(this.keyIndex));
   }
 
   /** Closes every session and the device; no reopening after this. */

@@ -55,11 +55,13 @@ export interface SignerOptions {
    */
   sessions?: number;
   /**
-   * HSM backend, for fast cards: sign on this many threads of our own (default 0: the libuv pool
-   * and `sessions`), each owning one session and making its calls synchronously, handed in
-   * batches through shared memory. Costs the event loop far less per signature than a pool call,
-   * but each thread signs one signature at a time: a slow device wants `sessions` instead. Not
-   * with `digestOn: 'device'` or `hsm_thread_model=serial`. Default: the config's hsm_sign_threads.
+   * HSM and PKCS#11 backends, for fast devices: sign on this many threads of our own (default 0:
+   * the libuv pool and `sessions`), each owning one session and making its calls synchronously,
+   * handed in batches through shared memory. Costs the event loop far less per signature than a
+   * pool call, but each thread signs one signature at a time: a slow device wants `sessions`
+   * instead. Not with `sessions`; HSM: not with `digestOn: 'device'` or `hsm_thread_model=serial`;
+   * PKCS#11: keys that sign digests (not Ed25519). Default: the config's hsm_sign_threads or
+   * pkcs11_sign_threads.
    */
   signThreads?: number;
   /**

@@ -11,6 +11,7 @@ import { secp256k1 } from '@noble/curves/secp256k1';
 import { ed25519 } from '@noble/curves/ed25519';
 import { Pkcs11Error, Pkcs11Module } from '../../src/pkcs11';
 import { createSigner, Pkcs11Signer, type Signer } from '../../src/signer';
+import { SIGNER_DISPATCHES } from '../helpers/mock-card';
 import { SOFTHSM_MODULE, SoftHsmToken } from '../helpers/softhsm';
 
 const token = new SoftHsmToken();
@@ -145,28 +146,34 @@ describe('finding the key', () => {
   });
 });
 
-describe('the session pool', () => {
+describe.each(SIGNER_DISPATCHES)('the sessions, %s', (_, dispatch) => {
   it('signs 1,000 messages at once, every signature valid', async () => {
-    await withSigner({ keyLabel: 'p256', sessions: 4 }, async (signer) => {
-      expect(signer.sessions).toBe(4);
-      const messages = Array.from({ length: 1000 }, (_, i) => Buffer.from(`pooled ${i}`));
-      const signatures = await Promise.all(messages.map((m) => signer.sign(m)));
-      const key = nodeKey(signer);
-      signatures.forEach((signature, i) => {
-        expect(nodeVerify('sha256', messages[i], { key, dsaEncoding: 'ieee-p1363' }, signature)).toBe(true);
-      });
-    });
+    await withSigner(
+      { keyLabel: 'p256' },
+      async (signer) => {
+        expect(signer.sessions).toBe(4);
+        const messages = Array.from({ length: 1000 }, (_, i) => Buffer.from(`pooled ${i}`));
+        const signatures = await Promise.all(messages.map((m) => signer.sign(m)));
+        const key = nodeKey(signer);
+        signatures.forEach((signature, i) => {
+          expect(nodeVerify('sha256', messages[i], { key, dsaEncoding: 'ieee-p1363' }, signature)).toBe(true);
+        });
+      },
+      dispatch(4),
+    );
   });
 
   it('lets every sign in flight finish when close() is called, for every caller of close()', async () => {
-    const signer = await Pkcs11Signer.open({ ...base, keyLabel: 'p256', sessions: 2 });
+    const signer = await Pkcs11Signer.open({ ...base, keyLabel: 'p256' }, dispatch(2));
     const signs = Array.from({ length: 50 }, (_, i) => signer.sign(Buffer.from(`closing ${i}`)));
     await Promise.all([signer.close(), signer.close()]);
     const results = await Promise.all(signs);
     for (const signature of results) expect(signature).toHaveLength(64);
     await expect(signer.sign(Buffer.from('after'))).rejects.toMatchObject({ code: 'SIGNER_CLOSED' });
   });
+});
 
+describe('the module', () => {
   it('finalises the module once the last user closes, and can open it again', async () => {
     const first = await Pkcs11Module.open(SOFTHSM_MODULE);
     const second = await Pkcs11Module.open(SOFTHSM_MODULE);

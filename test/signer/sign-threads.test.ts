@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ConfigError, parseSecurityConfig } from '../../src/config';
 import { SdfDevice, SdfLibrary } from '../../src/sdf';
-import { SignLane } from '../../src/sdf/sign-lane';
+import { SignLane } from '../../src/native/sign-lane';
+import { SdfSignLaneHost } from '../../src/sdf/sign-lane-host';
 import { HsmSigner } from '../../src/signer';
 import { generatePrivateKey, publicKeyFromPrivateKey, sm2Digest, sm2Verify, sm2VerifyDigest } from '../../src/sm2';
 import { MOCK_LIB, mockControl, mockVariantLib, TempKeystore } from '../helpers/mock-card';
@@ -122,14 +123,14 @@ describe('the hand-over between the event loop and a signing thread', () => {
     const device = await SdfDevice.open(MOCK_LIB);
     const session = await device.openSession();
     await session.getPrivateKeyAccessRight(1, PASSWORD);
-    const lane = await SignLane.start(device.library, 2 ** 31 - 3);
+    const lane = await SignLane.start(new SdfSignLaneHost(device.library), 2 ** 31 - 3);
     try {
       for (let i = 0; i < 8; i++) {
         const digest = new Uint8Array(32).fill(i + 1);
-        expect(sm2VerifyDigest(publicKey, digest, await lane.sign(session, 1, digest))).toBe(true);
+        expect(sm2VerifyDigest(publicKey, digest, await lane.sign(session, 1n, digest))).toBe(true);
       }
       const digests = Array.from({ length: 60 }, (_, i) => new Uint8Array(32).fill(i)); // within its 64-call ring
-      const signatures = await Promise.all(digests.map((d) => lane.sign(session, 1, d)));
+      const signatures = await Promise.all(digests.map((d) => lane.sign(session, 1n, d)));
       signatures.forEach((s, i) => expect(sm2VerifyDigest(publicKey, digests[i], s)).toBe(true));
     } finally {
       await lane.stop();

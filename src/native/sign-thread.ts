@@ -1,50 +1,42 @@
-// Runs inside a signing thread of a SignLane: makes the SDF_InternalSign_ECC calls the event loop
-// puts in the shared ring, synchronously and in order, on the sessions the event loop opened (a
-// session crosses as its handle's address). The library is the one the event loop loaded: the
-// dynamic loader hands this thread the same copy.
+// Runs inside a signing thread of a SignLane: makes the signatures the event loop puts in the
+// shared ring, synchronously and in order, on sessions the event loop opened. Which device call
+// makes a signature (SDF or PKCS#11) comes with the thread's data.
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import koffi from 'koffi';
-import { GUARD_BYTES, guardedBuffer } from '../native/guard-bytes';
+import { pkcs11ThreadCall, type Pkcs11ThreadCallData } from '../pkcs11/sign-thread-call';
+import { sdfThreadCall, type SdfThreadCallData } from '../sdf/sign-thread-call';
+import { guardedBuffer } from './guard-bytes';
 import {
   callsBetween,
   CANCELLED,
   COMPLETED,
-  DIGEST_AT,
-  DIGEST_BYTES,
+  DATA_BYTES,
   DONE,
   DOORBELL,
   next,
-  OUTPUT_AT,
-  OUTPUT_BYTES,
   QUEUED,
   RUNNING,
   SignRing,
   SLEEPING,
   STOP,
   SUBMITTED,
+  type CallResult,
 } from './sign-ring';
 
 export interface SignThreadData {
   memory: SharedArrayBuffer;
-  /** The file the event loop loaded. */
-  libPath: string;
-  symbol: string;
-  /** SDF_InternalSign_ECC takes uiAlgID first (internalSignWithAlgId); its value. */
-  algId: number | null;
+  call: SdfThreadCallData | Pkcs11ThreadCallData;
 }
 
 const data = workerData as SignThreadData;
 const ring = new SignRing(data.memory);
 const cells = ring.cells;
-const library = koffi.load(data.libPath);
-const sign =
-  data.algId === null
-    ? library.func(data.symbol, 'int', ['uintptr_t', 'uint32_t', 'void *', 'uint32_t', 'void *'])
-    : library.func(data.symbol, 'int', ['uintptr_t', 'uint32_t', 'uint32_t', 'void *', 'uint32_t', 'void *']);
-const digest = Buffer.alloc(DIGEST_BYTES);
-const out = guardedBuffer(OUTPUT_BYTES - GUARD_BYTES);
-const guard = Buffer.from(out.subarray(OUTPUT_BYTES - GUARD_BYTES));
+const device = data.call.kind === 'sdf' ? sdfThreadCall(data.call) : pkcs11ThreadCall(data.call);
+const input = Buffer.alloc(DATA_BYTES);
+const out = guardedBuffer(device.room);
+const guard = Buffer.from(out.subarray(device.room));
+const result: CallResult = { code: 0, step: 0, outputLength: 0, threw: false };
 /**
  * The event loop is woken when the ring runs dry, else once every this many calls: on a fast card,
  * waking it for every call cost more than the call. (It also looks by itself every few
@@ -53,25 +45,17 @@ const guard = Buffer.from(out.subarray(OUTPUT_BYTES - GUARD_BYTES));
 const WAKE_EVERY = 16;
 
 function run(slot: number): void {
-  digest.set(ring.bytes.subarray(slot + DIGEST_AT, slot + DIGEST_AT + DIGEST_BYTES));
-  out.fill(0, 0, OUTPUT_BYTES - GUARD_BYTES);
-  out.set(guard, OUTPUT_BYTES - GUARD_BYTES);
-  const session = ring.session(slot);
-  const keyIndex = ring.keyIndex(slot);
-  let code = 0;
-  let threw = false;
+  const length = ring.copyData(slot, input);
+  out.fill(0, 0, device.room);
+  out.set(guard, device.room);
+  result.code = result.step = result.outputLength = 0;
+  result.threw = false;
   try {
-    code = (
-      data.algId === null
-        ? sign(session, keyIndex, digest, DIGEST_BYTES, out)
-        : sign(session, data.algId, keyIndex, digest, DIGEST_BYTES, out)
-    ) as number;
+    device.sign(ring.session(slot), ring.key(slot), input.subarray(0, length), out, result);
   } catch {
-    threw = true;
+    result.threw = true;
   }
-  ring.bytes.set(out, slot + OUTPUT_AT);
-  ring.setCode(slot, code);
-  ring.setThrew(slot, threw);
+  ring.setResult(slot, result, out);
 }
 
 function serve(): void {

@@ -1,29 +1,23 @@
 /**
- * A signing thread with its ring: SDF_InternalSign_ECC calls made synchronously on a worker
- * thread instead of one async call each on the libuv pool, whose hand-offs cost the event loop
- * more than a fast card's signature. The event loop writes each call into a slot of shared
- * memory and wakes the thread only when it sleeps; the thread wakes the event loop once for
- * however many calls finished meanwhile. Every call keeps the deadline, session bookkeeping and
- * output checks of a call on the pool.
+ * A signing thread with its ring: signatures made synchronously on a worker thread instead of
+ * async calls on the libuv pool, whose hand-offs cost the event loop more than a fast device's
+ * signature. The event loop writes each call into a slot of shared memory and wakes the thread
+ * only when it sleeps; the thread wakes the event loop once for however many calls finished
+ * meanwhile. Every call keeps the deadline, session bookkeeping and output checks of a call on
+ * the pool. What is SDF or PKCS#11 about it (the device call, its errors, its output) comes from
+ * the lane's host.
  */
 import { Worker } from 'node:worker_threads';
-import { builtScript } from '../native/built-script';
-import { TrackedCall } from '../native/call-deadlines';
-import type { CallWatcher } from '../native/async-call';
-import { SGD } from './codes';
-import { SdfBindingError, SdfError } from './errors';
-import type { SdfLibrary } from './library';
-import type { SdfSession } from './session';
+import type { CallWatcher } from './async-call';
+import { builtScript } from './built-script';
+import { TrackedCall } from './call-deadlines';
 import type { SignThreadData } from './sign-thread';
 import {
   callsBetween,
   CANCELLED,
   COMPLETED,
-  DIGEST_AT,
-  DIGEST_BYTES,
+  DATA_BYTES,
   next,
-  OUTPUT_AT,
-  OUTPUT_BYTES,
   QUEUED,
   RING_SLOTS,
   RUNNING,
@@ -33,9 +27,42 @@ import {
   SUBMITTED,
   waitAsync,
 } from './sign-ring';
-import { decodeSignature } from './structs';
 
-const FN = 'SDF_InternalSign_ECC';
+/** A session calls can be made on from a signing thread. */
+export interface LaneSession {
+  /** Its handle as the thread passes it; throws, as a call would, once it takes no more calls. */
+  threadCallHandle(): bigint;
+  /** A call on a signing thread starts: the session counts it until its watcher hears it returned. */
+  threadCallStarts(): CallWatcher;
+}
+
+/** What is particular to one library's signing threads: its device call, deadlines and errors. */
+export interface SignLaneHost {
+  /** What the thread loads and calls (sign-thread.ts). */
+  readonly threadCall: SignThreadData['call'];
+  /** Bytes of output the thread gives the device (its SignThreadCall's room). */
+  readonly outputRoom: number;
+  /** The library's path, for messages. */
+  readonly libPath: string;
+  /** A call starts now: it gets the library's deadline. */
+  watchCall(call: TrackedCall): void;
+  /** That call returned; false when it did so past its deadline. */
+  finishCall(call: TrackedCall): boolean;
+  /** The error of a call past its deadline. */
+  timeoutError(): Error;
+  /** A call that was never made, the lane being retired: the signer makes it elsewhere. */
+  notMadeError(why: string): Error;
+  /** The thread did not start, or could not make a call, or ended in one. */
+  threadFailedError(why: string): Error;
+  /** The error the device's `code` means, returned by the thread's device call number `step`. */
+  callError(step: number, code: number): Error;
+  /** The signature from the output the device wrote (room and guard bytes) and the length it reported. */
+  decode(output: Buffer, reportedLength: number): Uint8Array;
+  /** A thread starts or ends calling the library. */
+  threadStarted(): void;
+  threadEnded(): void;
+}
+
 /**
  * The event loop also looks at the rings this often while calls are out, for answers a thread
  * finished just before a call that takes long (a thread wakes the event loop only every few
@@ -84,17 +111,15 @@ export class SignLane {
   private exited = false;
   private failure: unknown;
   private readonly drainWaiters: (() => void)[] = [];
-  private readonly symbol: string;
   /** Settles once the thread has ended, for whatever reason. */
   readonly ended: Promise<void>;
   private markEnded!: () => void;
 
   private constructor(
-    private readonly library: SdfLibrary,
+    private readonly host: SignLaneHost,
     private readonly worker: Worker,
     private readonly ring: SignRing,
   ) {
-    this.symbol = library.symbolOf(FN);
     this.submitted = this.seen = Atomics.load(ring.cells, SUBMITTED);
     this.ended = new Promise((resolve) => (this.markEnded = resolve));
     // An error thrown in the thread ends it; heard here, it must not become the process's.
@@ -104,33 +129,18 @@ export class SignLane {
   }
 
   /**
-   * Starts a thread for `library` and waits until it has loaded the library and is ready.
+   * Starts a thread for `host`'s library and waits until it has loaded the library and is ready.
    * `firstCall` numbers its calls from elsewhere than 0 (tests of the 32-bit wrap).
    */
-  static async start(library: SdfLibrary, firstCall = 0): Promise<SignLane> {
-    library.requireThreadCalls(FN);
+  static async start(host: SignLaneHost, firstCall = 0): Promise<SignLane> {
     const ring = new SignRing();
     Atomics.store(ring.cells, SUBMITTED, firstCall | 0);
     Atomics.store(ring.cells, COMPLETED, firstCall | 0);
-    const data: SignThreadData = {
-      memory: ring.memory,
-      libPath: library.loadedPath,
-      symbol: library.symbolOf(FN),
-      algId: library.options.internalSignWithAlgId ? SGD.SGD_SM2_1 : null,
-    };
-    const worker = new Worker(builtScript(__dirname, 'sdf-sign-thread.js'), { workerData: data, execArgv: [] });
+    const data: SignThreadData = { memory: ring.memory, call: host.threadCall };
+    const worker = new Worker(builtScript(__dirname, 'sign-thread.js'), { workerData: data, execArgv: [] });
     await new Promise<void>((resolve, reject) => {
       const failed = (error: unknown) =>
-        reject(
-          new SdfBindingError(
-            'SDF_THREAD_FAILED',
-            `the signing thread for ${library.path} did not start: ${String(error)}`,
-            {
-              fn: FN,
-              libPath: library.path,
-            },
-          ),
-        );
+        reject(host.threadFailedError(`the signing thread for ${host.libPath} did not start: ${String(error)}`));
       worker.once('message', () => {
         worker.off('error', failed);
         worker.off('exit', failed);
@@ -139,8 +149,8 @@ export class SignLane {
       worker.once('error', failed);
       worker.once('exit', failed);
     });
-    library.threadStarted();
-    return new SignLane(library, worker, ring);
+    host.threadStarted();
+    return new SignLane(host, worker, ring);
   }
 
   /** Calls queued or running on the thread. */
@@ -163,26 +173,26 @@ export class SignLane {
     return this.stuck_;
   }
 
-  /** Signs the 32-byte digest with the internal key at `keyIndex`, on `session`; 64 bytes r||s. */
-  sign(session: SdfSession, keyIndex: number, digest: Uint8Array): Promise<Uint8Array> {
-    if (this.room === 0) {
-      return Promise.reject(
-        new SdfBindingError('SDF_HANDLE_CLOSED', `${this.symbol} called on a full or retired signing thread`, {
-          fn: FN,
-        }),
-      );
+  /** Signs `data` (a digest) with `key` on `session`. */
+  sign(session: LaneSession, key: bigint, data: Uint8Array): Promise<Uint8Array> {
+    if (this.room === 0) return Promise.reject(this.host.notMadeError('its signing thread is full or retired'));
+    if (data.length > DATA_BYTES) {
+      return Promise.reject(new RangeError(`a signing thread takes at most ${DATA_BYTES} bytes, got ${data.length}`));
     }
-    const address = session.threadCallAddress(FN);
+    let handle: bigint;
+    try {
+      handle = session.threadCallHandle();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => {
       const sequence = this.submitted;
       const slot = this.ring.slotAt(sequence);
-      this.ring.setSession(slot, address);
-      this.ring.setKeyIndex(slot, keyIndex);
-      this.ring.bytes.set(digest.subarray(0, DIGEST_BYTES), slot + DIGEST_AT);
+      this.ring.setCall(slot, handle, key, data);
       this.ring.setState(slot, QUEUED);
       const call = new LaneCall(this, sequence, session.threadCallStarts(), resolve, reject);
       this.calls[sequence & (RING_SLOTS - 1)] = call;
-      this.library.watchCall(call);
+      this.host.watchCall(call);
       if (this.outstanding === 0) {
         this.worker.ref(); // calls in flight keep the process alive
         lanesWithCallsOut.add(this);
@@ -246,21 +256,16 @@ export class SignLane {
     call.watcher.returned();
     if (call.settled) return;
     call.settled = true;
-    this.library.finishCall(call);
+    this.host.finishCall(call);
     if (cancelled) return;
     const code = this.ring.code(slot);
     if (this.ring.threw(slot)) {
-      call.reject(
-        new SdfBindingError('SDF_THREAD_FAILED', `${this.symbol} could not be called on the signing thread`, {
-          fn: FN,
-        }),
-      );
+      call.reject(this.host.threadFailedError('the device could not be called on the signing thread'));
     } else if (code !== 0) {
-      call.reject(new SdfError(this.symbol, code));
+      call.reject(this.host.callError(this.ring.step(slot), code));
     } else {
-      const out = Buffer.from(this.ring.bytes.subarray(slot + OUTPUT_AT, slot + OUTPUT_AT + OUTPUT_BYTES));
       try {
-        call.resolve(decodeSignature(out, this.library.options.eccFieldBytes, this.symbol));
+        call.resolve(this.host.decode(this.ring.output(slot, this.host.outputRoom), this.ring.outputLength(slot)));
       } catch (error) {
         call.reject(error);
       }
@@ -270,7 +275,7 @@ export class SignLane {
   /**
    * A call passed its deadline. Never started: it is skipped. Running: the thread is stuck in the
    * library, so the lane retires, and the calls queued behind it are handed back to be made
-   * elsewhere (as a closed session's are: SDF_HANDLE_CLOSED, which the signer retries).
+   * elsewhere (as a closed session's are: a retryable error).
    */
   expired(call: LaneCall): void {
     this.answerCompleted(); // the thread may have finished it and not woken the event loop yet
@@ -286,19 +291,15 @@ export class SignLane {
         this.handBack(sequence);
       }
     }
-    call.reject(this.library.timeoutError(FN));
+    call.reject(this.host.timeoutError());
   }
 
   private handBack(sequence: number): void {
     const call = this.calls[sequence & (RING_SLOTS - 1)];
     if (!call || call.settled || !this.ring.claim(this.ring.slotAt(sequence), QUEUED, CANCELLED)) return;
     call.settled = true;
-    this.library.finishCall(call);
-    call.reject(
-      new SdfBindingError('SDF_HANDLE_CLOSED', `${this.symbol} not made: its signing thread is stuck in a call`, {
-        fn: FN,
-      }),
-    );
+    this.host.finishCall(call);
+    call.reject(this.host.notMadeError('its signing thread is stuck in a call'));
   }
 
   /** Takes no more calls; the thread ends once those in its ring are done. */
@@ -327,13 +328,13 @@ export class SignLane {
 
   /**
    * The thread ended (retired, or it failed) and takes no more calls. Of its unanswered calls,
-   * those it never started are handed back (SDF_HANDLE_CLOSED, retried elsewhere); one it was
-   * making fails with SDF_THREAD_FAILED, since whether the card signed is unknown.
+   * those it never started are handed back (the host's not-made error, retried elsewhere); one it
+   * was making fails with its thread-failed error, since whether the device signed is unknown.
    */
   private threadEnded(): void {
     this.exited = true;
     this.retired_ = true;
-    this.library.threadEnded();
+    this.host.threadEnded();
     this.answerCompleted();
     const why = this.failure === undefined ? '' : `: ${String(this.failure)}`;
     for (; this.seen !== this.submitted; this.seen = next(this.seen)) {
@@ -342,12 +343,12 @@ export class SignLane {
       call.watcher.returned();
       if (call.settled) continue;
       call.settled = true;
-      this.library.finishCall(call);
+      this.host.finishCall(call);
       const neverMade = this.ring.claim(this.ring.slotAt(this.seen), QUEUED, CANCELLED);
       call.reject(
         neverMade
-          ? new SdfBindingError('SDF_HANDLE_CLOSED', `${this.symbol} not made: its signing thread ended`, { fn: FN })
-          : new SdfBindingError('SDF_THREAD_FAILED', `the signing thread ended in ${this.symbol}${why}`, { fn: FN }),
+          ? this.host.notMadeError('its signing thread ended')
+          : this.host.threadFailedError(`the signing thread ended in a call${why}`),
       );
     }
     this.idle();
