@@ -172,6 +172,54 @@ function prototypeOf(name: Pkcs11FunctionName) {
 export interface Pkcs11CallOptions {
   /** Milliseconds a call may take (0: no deadline). */
   callTimeoutMs: number;
+  /**
+   * The address of the function list to call through, taken in another thread of this process
+   * (a signing thread's); by default the module file's own (functionListOf).
+   */
+  functionList?: bigint;
+}
+
+/**
+ * The function list of each module file, asked for once per thread: a proxy's client module
+ * (p11-kit's) hands out a new instance of itself at every C_GetFunctionList, with its own
+ * initialisation and sessions, so every caller must keep to the list the module was initialised
+ * through.
+ */
+const functionLists = new WeakMap<LoadedLibrary, unknown>();
+
+function functionListOf(loaded: LoadedLibrary, path: string): unknown {
+  let list = functionLists.get(loaded);
+  if (list !== undefined) return list;
+  if (loaded.definedSymbols?.has('C_GetFunctionList') === false) {
+    throw new Pkcs11BindingError(
+      'PKCS11_NOT_A_MODULE',
+      `${path} does not define C_GetFunctionList: is it a PKCS#11 module?`,
+      {
+        libPath: path,
+        fn: 'C_GetFunctionList',
+      },
+    );
+  }
+  const getFunctionList = loaded.handle.func('C_GetFunctionList', ULONG, [koffi.out(koffi.pointer(PTR))]);
+  const out: unknown[] = [null];
+  const rv = Number(getFunctionList(out));
+  if (rv !== CKR.CKR_OK) throw new Pkcs11Error('C_GetFunctionList', rv);
+  if (out[0] === null) {
+    throw new Pkcs11BindingError('PKCS11_BAD_RESPONSE', 'C_GetFunctionList returned CKR_OK and a NULL list', {
+      libPath: path,
+      fn: 'C_GetFunctionList',
+    });
+  }
+  list = out[0];
+  functionLists.set(loaded, list);
+  return list;
+}
+
+/** A pointer to `address`, taken as an address in another thread. */
+function pointerAt(address: bigint): unknown {
+  const cell = Buffer.alloc(8);
+  cell.writeBigUInt64LE(address);
+  return koffi.decode(cell, PTR);
 }
 
 /** The loaded module's functions. */
@@ -184,31 +232,19 @@ export class Pkcs11Functions {
   private readonly specs = new Map<Pkcs11FunctionName, ForeignCallSpec>();
   /** CK_FUNCTION_LIST's version, e.g. 2.40 or 3.0. */
   readonly version: { major: number; minor: number };
+  /** The list's address, for a signing thread that calls through the same list. */
+  readonly functionListAddress: bigint;
 
   constructor(path: string, options: Pkcs11CallOptions) {
     this.path = path;
     this.deadlines = new CallDeadlines(options.callTimeoutMs);
     this.loaded = loadPkcs11File(path, 'module');
-    if (this.loaded.definedSymbols?.has('C_GetFunctionList') === false) {
-      throw new Pkcs11BindingError(
-        'PKCS11_NOT_A_MODULE',
-        `${path} does not define C_GetFunctionList: is it a PKCS#11 module?`,
-        { libPath: path, fn: 'C_GetFunctionList' },
-      );
-    }
-    const getFunctionList = this.loaded.handle.func('C_GetFunctionList', ULONG, [koffi.out(koffi.pointer(PTR))]);
-    const out: unknown[] = [null];
-    const rv = Number(getFunctionList(out));
-    if (rv !== CKR.CKR_OK) throw new Pkcs11Error('C_GetFunctionList', rv);
-    if (out[0] === null) {
-      throw new Pkcs11BindingError('PKCS11_BAD_RESPONSE', 'C_GetFunctionList returned CKR_OK and a NULL list', {
-        libPath: path,
-        fn: 'C_GetFunctionList',
-      });
-    }
-    this.version = koffi.decode(out[0], CK_VERSION) as { major: number; minor: number };
+    const list =
+      options.functionList === undefined ? functionListOf(this.loaded, path) : pointerAt(options.functionList);
+    this.functionListAddress = BigInt(koffi.address(list));
+    this.version = koffi.decode(list, CK_VERSION) as { major: number; minor: number };
     // The pointers start after CK_VERSION, at the alignment of a pointer.
-    const pointers = koffi.decode(out[0], koffi.sizeof(PTR), PTR, FUNCTION_LIST_ENTRIES) as unknown[];
+    const pointers = koffi.decode(list, koffi.sizeof(PTR), PTR, FUNCTION_LIST_ENTRIES) as unknown[];
     for (const name of Object.keys(FUNCTIONS) as Pkcs11FunctionName[]) {
       const pointer = pointers[FUNCTIONS[name][0]];
       if (pointer === null) continue;

@@ -21,7 +21,12 @@ export class Pkcs11SignLaneHost implements SignLaneHost {
     private readonly functions: Pkcs11Functions,
     mechanism: number,
   ) {
-    this.threadCall = { kind: 'pkcs11', libPath: functions.loadedPath, mechanism };
+    this.threadCall = {
+      kind: 'pkcs11',
+      libPath: functions.loadedPath,
+      functionList: functions.functionListAddress,
+      mechanism,
+    };
   }
 
   get libPath(): string {

@@ -1,7 +1,7 @@
 // C_SignInit and C_Sign as a signing thread makes them (../native/sign-thread.ts), on a session
 // the event loop opened and logged in. The module is the file the event loop loaded and
-// initialised (the dynamic loader hands this thread the same copy); this thread only takes its
-// function list, and never initialises or finalises it.
+// initialised (the dynamic loader hands this thread the same copy), called through the function
+// list the event loop took from it; this thread never initialises or finalises it.
 import { OUTPUT_ROOM, type CallResult, type SignThreadCall } from '../native/sign-ring';
 import { readUlong, ulongValue, writeUlong } from './attributes';
 import { CKR } from './constants';
@@ -11,6 +11,8 @@ export interface Pkcs11ThreadCallData {
   kind: 'pkcs11';
   /** The file the event loop loaded. */
   libPath: string;
+  /** The function list the event loop initialised the module through (a proxy's client hands out one per call). */
+  functionList: bigint;
   mechanism: number;
 }
 
@@ -18,7 +20,7 @@ export interface Pkcs11ThreadCallData {
 const LARGEST_SIGNATURE = 1 << 16;
 
 export function pkcs11ThreadCall(data: Pkcs11ThreadCallData): SignThreadCall {
-  const functions = new Pkcs11Functions(data.libPath, { callTimeoutMs: 0 });
+  const functions = new Pkcs11Functions(data.libPath, { callTimeoutMs: 0, functionList: data.functionList });
   const mechanism = mechanismStruct(data.mechanism);
   const length = ulongValue(0);
   return { room: OUTPUT_ROOM, sign };

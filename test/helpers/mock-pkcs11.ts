@@ -20,6 +20,7 @@ function loadHooks() {
       'unsigned long MOCKP11_SetStall(const char *fn, unsigned int ms, unsigned long after, long count)',
     ),
     proxyRestart: lib.func('unsigned long MOCKP11_ProxyRestart(void)'),
+    listPerCall: lib.func('unsigned long MOCKP11_SetListPerCall(int on)'),
     getCounters: lib.func('unsigned long MOCKP11_GetCounters(void *out)'),
     getCallCount: lib.func('unsigned long MOCKP11_GetCallCount(const char *fn, _Out_ unsigned long long *out)'),
     reset: lib.func('unsigned long MOCKP11_Reset(void)'),
@@ -41,6 +42,8 @@ export function mockPkcs11() {
     },
     /** As p11-kit's client after its server restarted: CKR_DEVICE_ERROR until C_Finalize + C_Initialize. */
     proxyRestart: () => api.proxyRestart(),
+    /** As p11-kit's client: each C_GetFunctionList after the first hands out an instance nobody initialised. */
+    listPerCall: (on: boolean) => api.listPerCall(on ? 1 : 0),
     callCount(fn: string): number {
       const out = [0];
       api.getCallCount(fn, out);

@@ -137,6 +137,13 @@ MOCKP11_API CK_RV MOCKP11_SetStall(const char *fn, unsigned int ms, unsigned lon
  * read again and works; session and object handles of before are invalid. */
 MOCKP11_API CK_RV MOCKP11_ProxyRestart(void);
 
+/* While on, as p11-kit's client module: every C_GetFunctionList after the first (since this
+ * call) hands out the list of an instance of its own, which nobody initialised. Every function
+ * through such a list returns CKR_CRYPTOKI_NOT_INITIALIZED (the mock carries that instance no
+ * further: its C_Initialize too). A caller must keep to the list the module was initialised
+ * through. Off after MOCKP11_Reset. */
+MOCKP11_API CK_RV MOCKP11_SetListPerCall(int on);
+
 /* Every C_ call returns `us` microseconds after it began, its own work included, holding no
  * lock meanwhile. 0 = none. */
 MOCKP11_API CK_RV MOCKP11_SetLatencyUs(unsigned int us);

@@ -63,6 +63,8 @@ static unsigned int h_latency_us;
 static trigger h_faults[MAX_TRIGGERS];
 static trigger h_stalls[MAX_TRIGGERS];
 static int h_proxy_restart;
+static int h_list_per_call;
+static unsigned long h_lists_handed;
 static int h_env_done;
 static char *h_dir;
 static atomic_int h_wrong_signatures;
@@ -259,6 +261,24 @@ MOCKP11_API CK_RV MOCKP11_ProxyRestart(void)
     return CKR_OK;
 }
 
+MOCKP11_API CK_RV MOCKP11_SetListPerCall(int on)
+{
+    pthread_mutex_lock(&h_lock);
+    h_list_per_call = on != 0;
+    h_lists_handed = 0;
+    pthread_mutex_unlock(&h_lock);
+    return CKR_OK;
+}
+
+int hooks_fresh_instance(void)
+{
+    int fresh;
+    pthread_mutex_lock(&h_lock);
+    fresh = h_list_per_call && h_lists_handed++ > 0;
+    pthread_mutex_unlock(&h_lock);
+    return fresh;
+}
+
 MOCKP11_API CK_RV MOCKP11_SetLatencyUs(unsigned int us)
 {
     pthread_mutex_lock(&h_lock);
@@ -296,6 +316,8 @@ MOCKP11_API CK_RV MOCKP11_Reset(void)
     h_failed_logins = 0;
     h_latency_us = 0;
     h_proxy_restart = 0;
+    h_list_per_call = 0;
+    h_lists_handed = 0;
     pthread_mutex_unlock(&h_lock);
     atomic_store(&h_wrong_signatures, 0);
     return CKR_OK;

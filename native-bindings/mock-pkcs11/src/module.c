@@ -322,12 +322,24 @@ CK_RV C_GetInfo(CK_INFO_PTR pInfo)
 static CK_FUNCTION_LIST m_functions = {{2, 40}, CK_FUNCTIONS(P11_LIST_ENTRY)};
 #undef P11_LIST_ENTRY
 
+/* The functions of an instance nobody initialised (MOCKP11_SetListPerCall). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#define P11_UNINITIALIZED(name, args)                                                                                  \
+    static CK_RV uninitialized_##name args { return CKR_CRYPTOKI_NOT_INITIALIZED; }
+CK_FUNCTIONS(P11_UNINITIALIZED)
+#undef P11_UNINITIALIZED
+#pragma GCC diagnostic pop
+#define P11_LIST_ENTRY(name, args) uninitialized_##name,
+static CK_FUNCTION_LIST m_uninitialized_functions = {{2, 40}, CK_FUNCTIONS(P11_LIST_ENTRY)};
+#undef P11_LIST_ENTRY
+
 CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR ppFunctionList)
 {
     P11_ENTER(C_GetFunctionList, ENTER_NO_FAULT | ENTER_NO_RESTART);
     if (ppFunctionList == NULL)
         return CKR_ARGUMENTS_BAD;
-    *ppFunctionList = &m_functions;
+    *ppFunctionList = hooks_fresh_instance() ? &m_uninitialized_functions : &m_functions;
     return CKR_OK;
 }
 

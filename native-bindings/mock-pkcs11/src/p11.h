@@ -108,6 +108,8 @@ int hooks_wrong_signatures(void);
 char *hooks_dir(void);
 void hooks_proxy_restart_end(void);
 int hooks_proxy_restart_on(void);
+/* Whether this C_GetFunctionList hands out the list of an instance of its own (MOCKP11_SetListPerCall). */
+int hooks_fresh_instance(void);
 void hooks_count_login(int ok);
 
 /* Opens every C_ function; the cleanup attribute (GCC, Clang) runs hooks_leave on every return. */

@@ -398,6 +398,26 @@ static void test_abi(void *lib)
     CHECK_RV(F->C_GenerateKeyPair(1, NULL, NULL, 0, NULL, 0, NULL, NULL), CKR_FUNCTION_NOT_SUPPORTED);
 }
 
+/* MOCKP11_SetListPerCall: lists after the first belong to instances nobody initialised. */
+static void test_list_per_call(void *lib)
+{
+    CK_RV (*per_call)(int) = (CK_RV(*)(int))dlsym(lib, "MOCKP11_SetListPerCall");
+    CK_FUNCTION_LIST_PTR first = NULL, second = NULL;
+    CK_ULONG n = 0;
+    CHECK(per_call != NULL);
+    if (per_call == NULL)
+        return;
+    CHECK_RV(per_call(1), CKR_OK);
+    CHECK_RV(F->C_GetFunctionList(&first), CKR_OK);
+    CHECK_RV(F->C_GetFunctionList(&second), CKR_OK);
+    CHECK(first == F && second != NULL && second != F);
+    CHECK_RV(second->C_GetSlotList(CK_TRUE, NULL, &n), CKR_CRYPTOKI_NOT_INITIALIZED);
+    CHECK_RV(second->C_Initialize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED);
+    CHECK_RV(h_reset(), CKR_OK);
+    CHECK_RV(F->C_GetFunctionList(&second), CKR_OK);
+    CHECK(second == F);
+}
+
 static CK_RV fake_mutex(CK_VOID_PTR p)
 {
     (void)p;
@@ -1406,6 +1426,7 @@ int main(int argc, char **argv)
     printf("mockp11 selftest: %s\n", g_lib);
 
     test_abi(lib);
+    test_list_per_call(lib);
     test_initialize();
     test_token();
     test_objects();

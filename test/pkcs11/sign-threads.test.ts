@@ -1,0 +1,113 @@
+/**
+ * The PKCS#11 signer on signing threads of its own (signThreads / pkcs11_sign_threads), against
+ * the mock PKCS#11 module: what only threads meet (the module's function list, the room for a
+ * signature, Ed25519) and how they are set. What both dispatches share runs through both in the
+ * SoftHSM, proxy, vendor SM2 and stuck-session tests.
+ */
+import { p256 } from '@noble/curves/p256';
+import { ConfigError, parseSecurityConfig } from '../../src/config';
+import { CKR } from '../../src/pkcs11';
+import { Pkcs11Signer } from '../../src/signer';
+import { generatePrivateKey } from '../../src/sm2';
+import { SIGNER_DISPATCHES } from '../helpers/mock-card';
+import { MOCK_PKCS11, MockToken, mockPkcs11 } from '../helpers/mock-pkcs11';
+import { SOFTHSM_MODULE, SoftHsmToken } from '../helpers/softhsm';
+
+const PIN = '1234';
+const mock = mockPkcs11();
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+const settings = { library: MOCK_PKCS11, tokenLabel: 'threads', pin: PIN, keyLabel: 'k' };
+let token: MockToken;
+
+beforeAll(() => {
+  token = new MockToken(
+    `[token]\nlabel=threads\npin=${PIN}\nprofile=standard\nmax_sessions=16\n\n[key]\nlabel=k\ntype=p256\nprivate=${hex(generatePrivateKey())}\n`,
+  );
+});
+afterAll(() => token.remove());
+afterEach(() => mock.reset());
+
+const digests = Array.from({ length: 200 }, (_, i) => new Uint8Array(32).fill(i));
+
+/** Signs 200 digests at once; noble checks each signature. */
+async function signsAndVerifies(signer: Pkcs11Signer): Promise<void> {
+  const signatures = await Promise.all(digests.map((digest) => signer.signDigest(digest)));
+  const point = Buffer.concat([Buffer.from([4]), signer.publicKey]);
+  for (const [i, signature] of signatures.entries()) {
+    expect(p256.verify(signature, digests[i], point, { lowS: false })).toBe(true);
+  }
+}
+
+it.each(SIGNER_DISPATCHES)(
+  'keeps to the function list the module was initialised through, where each C_GetFunctionList is a new instance (p11-kit client; %s)',
+  async (_, dispatch) => {
+    mock.listPerCall(true);
+    for (const round of [1, 2]) {
+      const signer = await Pkcs11Signer.open(settings, dispatch(2));
+      try {
+        await signsAndVerifies(signer);
+      } catch (error) {
+        throw new Error(`signer ${round}: ${String(error)}`);
+      } finally {
+        await signer.close();
+      }
+    }
+  },
+);
+
+it('ends an operation the module said needs more room, and signs on the same session', async () => {
+  const signer = await Pkcs11Signer.open(settings, { signThreads: 1, retry: { attempts: 1 } });
+  try {
+    const opened = mock.callCount('C_OpenSession');
+    mock.setFault('C_Sign', CKR.CKR_BUFFER_TOO_SMALL, 0, 1);
+    await signsAndVerifies(signer);
+    expect(mock.callCount('C_OpenSession')).toBe(opened);
+  } finally {
+    await signer.close();
+  }
+});
+
+describe('settings', () => {
+  const config = (extra: string) =>
+    parseSecurityConfig(
+      `[security]\npkcs11_library=${MOCK_PKCS11}\npkcs11_token_label=threads\npkcs11_pin=${PIN}\npkcs11_key_label=k\n${extra}`,
+    );
+
+  it('takes pkcs11_sign_threads from config.ini, from 0 to 64, and not beside pkcs11_sessions', async () => {
+    const parsed = config('pkcs11_sign_threads=3\n');
+    expect(parsed.pkcs11?.signThreads).toBe(3);
+    const signer = await Pkcs11Signer.open({ ...(parsed.pkcs11 as NonNullable<typeof parsed.pkcs11>), pin: PIN });
+    try {
+      expect(signer.sessions).toBe(3);
+      expect(mock.openSessions()).toBe(3);
+      await signsAndVerifies(signer);
+    } finally {
+      await signer.close();
+    }
+    expect(() => config('pkcs11_sign_threads=65\n')).toThrow(ConfigError);
+    expect(() => config('pkcs11_sign_threads=2\npkcs11_sessions=4\n')).toThrow(
+      /pkcs11_sessions and pkcs11_sign_threads are both set/,
+    );
+  });
+
+  it('refuses signThreads beside sessions', async () => {
+    await expect(Pkcs11Signer.open(settings, { signThreads: 2, sessions: 2 })).rejects.toThrow(
+      /sessions and signThreads cannot both be set/,
+    );
+  });
+
+  it('refuses signing threads for an Ed25519 key, which signs whole messages, leaving no session open', async () => {
+    const softhsm = new SoftHsmToken('ed-threads');
+    try {
+      softhsm.generate('EC:edwards25519', 'ed', '01');
+      await expect(
+        Pkcs11Signer.open(
+          { library: SOFTHSM_MODULE, tokenLabel: softhsm.label, pin: softhsm.pin, keyLabel: 'ed' },
+          { signThreads: 2 },
+        ),
+      ).rejects.toThrow(/Ed25519 key signs whole messages: use pkcs11_sessions/);
+    } finally {
+      softhsm.remove();
+    }
+  });
+});
