@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // PKCS#11 signing on SoftHSMv2 (ECDSA P-256): gmt0018 against pkcs11js on the same token, one
-// session each on the calling thread, and gmt0018's async pool against one async session, in
-// turns within one run. pkcs11js compiles with node-gyp at install, so it is installed for the
+// session each on the calling thread, and gmt0018's async pool and signing threads (one per
+// core) against one async session, in turns within one run. pkcs11js compiles with node-gyp at install, so it is installed for the
 // bench alone, into bench/.cache (git-ignored), not into the project.
 //   node bench/pkcs11.mjs     (after npm run build; needs softhsm2 and opensc)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -153,6 +153,7 @@ export async function measurePkcs11(rounds = 5) {
   const module = await gm.Pkcs11Module.open(MODULE);
   const single = await gm.Pkcs11Signer.open({ ...settings, sessions: 1 });
   const pool = await gm.Pkcs11Signer.open(settings);
+  const threads = await gm.Pkcs11Signer.open(settings, { signThreads: availableParallelism() });
   const other = pkcs11jsSigner(lib);
   try {
     const session = await module.openSession(await module.findSlot({ tokenLabel: 'bench' }));
@@ -163,7 +164,11 @@ export async function measurePkcs11(rounds = 5) {
       () => timed(() => session.signSync(gm.CKM_ECDSA, key.handle, digest), { ms: 600, warmup: 50 }),
       () => timed(() => other.sign(digest), { ms: 600, warmup: 50 }),
     ]);
-    const [one, many] = await alternate(rounds, [() => signDigestRate(single), () => signDigestRate(pool)]);
+    const [one, many, threaded] = await alternate(rounds, [
+      () => signDigestRate(single),
+      () => signDigestRate(pool),
+      () => signDigestRate(threads),
+    ]);
     const tokenSettings = { tokenLabel: 'bench', pin: PIN, keyLabel: 'bench-key' };
     const [oneThread, twoThreads] = await alternate(rounds, [
       () => tokenCeiling(1, tokenSettings),
@@ -171,19 +176,24 @@ export async function measurePkcs11(rounds = 5) {
     ]);
     await session.close();
     const remote = await latencyBoundPool(rounds, pool.sessions);
-    return { ours, theirs, one, many, sessions: pool.sessions, oneThread, twoThreads, remote };
+    const signThreads = threads.sessions;
+    return { ours, theirs, one, many, sessions: pool.sessions, threaded, signThreads, oneThread, twoThreads, remote };
   } finally {
     other.close();
-    await Promise.all([single.close(), pool.close(), module.close()]);
+    await Promise.all([single.close(), pool.close(), threads.close(), module.close()]);
     token.remove();
   }
 }
 
-export function addPkcs11Rows(table, { ours, theirs, one, many, sessions, oneThread, twoThreads, remote }) {
+export function addPkcs11Rows(
+  table,
+  { ours, theirs, one, many, sessions, threaded, signThreads, oneThread, twoThreads, remote },
+) {
   table.info('pkcs11js sign, SoftHSM P-256, 1 session, sync', theirs);
   table.atLeast('gmt0018 PKCS#11 sign, SoftHSM P-256, 1 session, sync', ours, theirs, 1.0, 'pkcs11js');
   table.info('gmt0018 PKCS#11 async, 1 session', one);
   table.atLeast(`gmt0018 PKCS#11 async pool, ${sessions} sessions`, many, one, 1.8, '1 session');
+  table.atLeast(`gmt0018 PKCS#11 async, ${signThreads} signing threads`, threaded, one, 1.8, '1 session');
   table.info('SoftHSM itself: sync signs on 1 thread', oneThread);
   table.info(`SoftHSM itself: sync signs on 2 threads (${(twoThreads / oneThread).toFixed(2)} x 1 thread)`, twoThreads);
   table.info('gmt0018 PKCS#11 async, 1 session, device answering in 2 ms', remote.one);

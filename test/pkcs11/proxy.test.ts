@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { Pkcs11Signer } from '../../src/signer';
+import { SIGNER_DISPATCHES } from '../helpers/mock-card';
 import { setNativeEnv, SOFTHSM_MODULE, SoftHsmToken } from '../helpers/softhsm';
 
 const CLIENT_MODULE = [
@@ -53,51 +54,54 @@ afterAll(async () => {
   token.remove();
 });
 
-it('rides out a restart of the proxy server under load: no request lost, no bad signature', async () => {
-  const signer = await Pkcs11Signer.open(
-    { library: CLIENT_MODULE, tokenLabel: token.label, pin: token.pin, keyLabel: 'proxied-key', sessions: 3 },
-    { retry: { attempts: 30, baseDelayMs: 20, maxDelayMs: 200 } },
-  );
-  const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
-  const key = createPublicKey({
-    key: { kty: 'EC', crv: 'P-256', x: b64(signer.publicKey.subarray(0, 32)), y: b64(signer.publicKey.subarray(32)) },
-    format: 'jwk',
-  });
-  try {
-    const results: (Uint8Array | Error)[] = [];
-    let sent = 0;
-    let running = true;
-    const worker = async () => {
-      while (running) {
-        const i = sent++;
-        const message = Buffer.from(`through the proxy ${i}`);
-        try {
-          const signature = await signer.sign(message);
-          results[i] = nodeVerify('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, signature)
-            ? signature
-            : new Error(`signature ${i} does not verify`);
-        } catch (error) {
-          results[i] = error as Error;
+it.each(SIGNER_DISPATCHES)(
+  'rides out a restart of the proxy server under load (%s): no request lost, no bad signature',
+  async (_, dispatch) => {
+    const signer = await Pkcs11Signer.open(
+      { library: CLIENT_MODULE, tokenLabel: token.label, pin: token.pin, keyLabel: 'proxied-key' },
+      { retry: { attempts: 30, baseDelayMs: 20, maxDelayMs: 200 }, ...dispatch(3) },
+    );
+    const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+    const key = createPublicKey({
+      key: { kty: 'EC', crv: 'P-256', x: b64(signer.publicKey.subarray(0, 32)), y: b64(signer.publicKey.subarray(32)) },
+      format: 'jwk',
+    });
+    try {
+      const results: (Uint8Array | Error)[] = [];
+      let sent = 0;
+      let running = true;
+      const worker = async () => {
+        while (running) {
+          const i = sent++;
+          const message = Buffer.from(`through the proxy ${i}`);
+          try {
+            const signature = await signer.sign(message);
+            results[i] = nodeVerify('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, signature)
+              ? signature
+              : new Error(`signature ${i} does not verify`);
+          } catch (error) {
+            results[i] = error as Error;
+          }
         }
-      }
-    };
-    const load = Promise.all(Array.from({ length: 6 }, worker));
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    await stopServer();
-    const atStop = sent;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    await startServer();
-    const atRestart = sent;
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    running = false;
-    await load;
-    const failures = results.filter((r) => r instanceof Error);
-    expect(failures).toEqual([]);
-    expect(results.length).toBe(sent);
-    // requests were waiting while the server was down, and signing went on after it came back
-    expect(atStop).toBeGreaterThan(0);
-    expect(sent - atRestart).toBeGreaterThan(50);
-  } finally {
-    await signer.close();
-  }
-});
+      };
+      const load = Promise.all(Array.from({ length: 6 }, worker));
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      await stopServer();
+      const atStop = sent;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await startServer();
+      const atRestart = sent;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      running = false;
+      await load;
+      const failures = results.filter((r) => r instanceof Error);
+      expect(failures).toEqual([]);
+      expect(results.length).toBe(sent);
+      // requests were waiting while the server was down, and signing went on after it came back
+      expect(atStop).toBeGreaterThan(0);
+      expect(sent - atRestart).toBeGreaterThan(50);
+    } finally {
+      await signer.close();
+    }
+  },
+);

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { MAX_SESSIONS_LEFT_BEHIND } from '../../src/native/session-calls';
 import { Pkcs11Signer } from '../../src/signer';
 import { generatePrivateKey } from '../../src/sm2';
+import { SIGNER_DISPATCHES } from '../helpers/mock-card';
 import { MOCK_PKCS11, MockToken, mockPkcs11 } from '../helpers/mock-pkcs11';
 
 jest.setTimeout(30_000);
@@ -32,25 +33,28 @@ async function until(condition: () => boolean, ms: number): Promise<boolean> {
   return condition();
 }
 
-it('closes a session stuck in C_Sign once the call returns, and signs on a new one meanwhile', async () => {
-  const signer = await Pkcs11Signer.open(
-    { library: MOCK_PKCS11, tokenLabel: 'stall', pin: PIN, keyLabel: 'k', callTimeoutMs: 100 },
-    { sessions: 1, retry: { attempts: 1 } },
-  );
-  try {
-    expect(mock.openSessions()).toBe(1);
-    mock.setStall('C_Sign', 700, 0, 1);
-    const digest = new Uint8Array(32).fill(7);
-    await expect(signer.signDigest(digest)).rejects.toMatchObject({ code: 'PKCS11_CALL_TIMEOUT' });
-    expect(await signer.signDigest(digest)).toHaveLength(64);
-    // the stuck session and its replacement, until the stalled call returns and the first is closed
-    expect(mock.openSessions()).toBe(2);
-    expect(await until(() => mock.openSessions() === 1, 3_000)).toBe(true);
-  } finally {
-    await signer.close();
-  }
-  expect(mock.openSessions()).toBe(0);
-});
+it.each(SIGNER_DISPATCHES)(
+  'closes a session stuck in C_Sign once the call returns, and signs on a new one meanwhile (%s)',
+  async (_, dispatch) => {
+    const signer = await Pkcs11Signer.open(
+      { library: MOCK_PKCS11, tokenLabel: 'stall', pin: PIN, keyLabel: 'k', callTimeoutMs: 100 },
+      { ...dispatch(1), retry: { attempts: 1 } },
+    );
+    try {
+      expect(mock.openSessions()).toBe(1);
+      mock.setStall('C_Sign', 700, 0, 1);
+      const digest = new Uint8Array(32).fill(7);
+      await expect(signer.signDigest(digest)).rejects.toMatchObject({ code: 'PKCS11_CALL_TIMEOUT' });
+      expect(await signer.signDigest(digest)).toHaveLength(64);
+      // the stuck session and its replacement, until the stalled call returns and the first is closed
+      expect(mock.openSessions()).toBe(2);
+      expect(await until(() => mock.openSessions() === 1, 3_000)).toBe(true);
+    } finally {
+      await signer.close();
+    }
+    expect(mock.openSessions()).toBe(0);
+  },
+);
 
 it(`opens no new session while ${MAX_SESSIONS_LEFT_BEHIND} are stuck, and opens them again once they return`, () => {
   // A child with enough libuv threads for every stalled call to be inside the module at once.

@@ -7,6 +7,7 @@ import { inspect } from 'node:util';
 import { CKR, Pkcs11BindingError, Pkcs11Module } from '../../src/pkcs11';
 import { Pkcs11Signer } from '../../src/signer';
 import { generatePrivateKey, publicKeyFromPrivateKey } from '../../src/sm2';
+import { SIGNER_DISPATCHES } from '../helpers/mock-card';
 import { MOCK_PKCS11, MockToken, mockPkcs11 } from '../helpers/mock-pkcs11';
 import { opensslOracle, smCryptoOracle } from '../helpers/oracles';
 
@@ -29,28 +30,34 @@ describe.each(['sansec', 'tass', 'luna', 'ibm-ep11'] as const)('SM2 under the %s
   });
   afterAll(() => token.remove());
 
-  it('signs SM3(Z‖M) with the default ID: OpenSSL and sm-crypto verify it', async () => {
-    const signer = await Pkcs11Signer.open({
-      library: MOCK_PKCS11,
-      tokenLabel: 'vendor',
-      pin: PIN,
-      keyLabel: 'node0',
-      profile,
-    });
-    try {
-      expect(signer).toMatchObject({ backend: 'pkcs11', algorithm: 'sm2' });
-      expect(signer.publicKey).toEqual(publicKey);
-      expect(signer.nodeId).toBe(hex(publicKey));
-      const message = Buffer.from(`block header under ${profile}`);
-      const signature = await signer.sign(message);
-      expect(signature).toHaveLength(64);
-      expect(opensslOracle.verify(publicKey, message, signature)).toBe(true);
-      expect(smCryptoOracle.verify(publicKey, message, signature)).toBe(true);
-      expect(await signer.verify(message, signature)).toBe(true);
-    } finally {
-      await signer.close();
-    }
-  });
+  it.each(SIGNER_DISPATCHES)(
+    'signs SM3(Z‖M) with the default ID (%s): OpenSSL and sm-crypto verify it',
+    async (_, dispatch) => {
+      const signer = await Pkcs11Signer.open(
+        {
+          library: MOCK_PKCS11,
+          tokenLabel: 'vendor',
+          pin: PIN,
+          keyLabel: 'node0',
+          profile,
+        },
+        dispatch(2),
+      );
+      try {
+        expect(signer).toMatchObject({ backend: 'pkcs11', algorithm: 'sm2' });
+        expect(signer.publicKey).toEqual(publicKey);
+        expect(signer.nodeId).toBe(hex(publicKey));
+        const message = Buffer.from(`block header under ${profile}`);
+        const signature = await signer.sign(message);
+        expect(signature).toHaveLength(64);
+        expect(opensslOracle.verify(publicKey, message, signature)).toBe(true);
+        expect(smCryptoOracle.verify(publicKey, message, signature)).toBe(true);
+        expect(await signer.verify(message, signature)).toBe(true);
+      } finally {
+        await signer.close();
+      }
+    },
+  );
 });
 
 it('refuses an SM2 key without a profile, naming the setting', async () => {
@@ -66,33 +73,39 @@ it('refuses an SM2 key without a profile, naming the setting', async () => {
   }
 });
 
-it('takes a DER signature where the vendor returns one (pkcs11_sm2_mechanism, pkcs11_signature_format)', async () => {
-  const privateKey = generatePrivateKey();
-  const token = new MockToken(
-    tokenFile('sansec', `[key]\nlabel=node0\ntype=sm2\nprivate=${hex(privateKey)}\n`).replace(
-      'profile=sansec',
-      'profile=sansec\nmechanism=0x80008104,digest,der',
-    ),
-  );
-  try {
-    const signer = await Pkcs11Signer.open({
-      library: MOCK_PKCS11,
-      tokenLabel: 'vendor',
-      pin: PIN,
-      keyLabel: 'node0',
-      profile: 'sansec',
-      signatureFormat: 'der',
-    });
+it.each(SIGNER_DISPATCHES)(
+  'takes a DER signature where the vendor returns one (pkcs11_sm2_mechanism, pkcs11_signature_format; %s)',
+  async (_, dispatch) => {
+    const privateKey = generatePrivateKey();
+    const token = new MockToken(
+      tokenFile('sansec', `[key]\nlabel=node0\ntype=sm2\nprivate=${hex(privateKey)}\n`).replace(
+        'profile=sansec',
+        'profile=sansec\nmechanism=0x80008104,digest,der',
+      ),
+    );
     try {
-      const signature = await signer.sign(Buffer.from('der'));
-      expect(opensslOracle.verify(publicKeyFromPrivateKey(privateKey), Buffer.from('der'), signature)).toBe(true);
+      const signer = await Pkcs11Signer.open(
+        {
+          library: MOCK_PKCS11,
+          tokenLabel: 'vendor',
+          pin: PIN,
+          keyLabel: 'node0',
+          profile: 'sansec',
+          signatureFormat: 'der',
+        },
+        dispatch(2),
+      );
+      try {
+        const signature = await signer.sign(Buffer.from('der'));
+        expect(opensslOracle.verify(publicKeyFromPrivateKey(privateKey), Buffer.from('der'), signature)).toBe(true);
+      } finally {
+        await signer.close();
+      }
     } finally {
-      await signer.close();
+      token.remove();
     }
-  } finally {
-    token.remove();
-  }
-});
+  },
+);
 
 it('signs with a CloudHSM-like key: no public object, a raw point on the private key, a user:password PIN', async () => {
   const privateKey = generatePrivateKey();
@@ -132,23 +145,28 @@ describe('a proxy whose client must be initialised again after its server restar
   });
   afterAll(() => token.remove());
 
-  it('initialises the module again, finds the token and key again, and signs without a restart of the process', async () => {
-    const signer = await Pkcs11Signer.open(
-      { library: MOCK_PKCS11, tokenLabel: 'vendor', pin: PIN, keyLabel: 'p256', sessions: 2 },
-      { retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 } },
-    );
-    try {
-      const before = mock.callCount('C_Initialize');
-      mock.proxyRestart();
-      const signatures = await Promise.all([1, 2, 3, 4, 5].map((i) => signer.sign(Buffer.from(`after restart ${i}`))));
-      for (const [i, signature] of signatures.entries()) {
-        expect(await signer.verify(Buffer.from(`after restart ${i + 1}`), signature)).toBe(true);
+  it.each(SIGNER_DISPATCHES)(
+    'initialises the module again, finds the token and key again, and signs without a restart of the process (%s)',
+    async (_, dispatch) => {
+      const signer = await Pkcs11Signer.open(
+        { library: MOCK_PKCS11, tokenLabel: 'vendor', pin: PIN, keyLabel: 'p256' },
+        { retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 5 }, ...dispatch(2) },
+      );
+      try {
+        const before = mock.callCount('C_Initialize');
+        mock.proxyRestart();
+        const signatures = await Promise.all(
+          [1, 2, 3, 4, 5].map((i) => signer.sign(Buffer.from(`after restart ${i}`))),
+        );
+        for (const [i, signature] of signatures.entries()) {
+          expect(await signer.verify(Buffer.from(`after restart ${i + 1}`), signature)).toBe(true);
+        }
+        expect(mock.callCount('C_Initialize')).toBe(before + 1);
+      } finally {
+        await signer.close();
       }
-      expect(mock.callCount('C_Initialize')).toBe(before + 1);
-    } finally {
-      await signer.close();
-    }
-  });
+    },
+  );
 
   it('reports each failure of the module with its CKR code and function', async () => {
     const module = await Pkcs11Module.open(MOCK_PKCS11);
