@@ -70,6 +70,13 @@ describe('commands on a PKCS#11 config', () => {
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/for SM2 keys; this key is ecdsa-p256/);
   });
+
+  it('bench signs on the signing threads --sign-threads asks for, and reports them', () => {
+    const args = ['bench', '--config', node.configPath, '--sign-threads', '2', '--ops', '300', '--warmup', '10'];
+    const run = runCli([...args, '--json']);
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ backend: 'pkcs11', sessions: 2, ops: 300 });
+  });
 });
 
 describe('gmt0018 serve with a PKCS#11 key', () => {

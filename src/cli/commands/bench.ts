@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { HsmSigner, type SignerOptions, type Signer } from '../../signer';
+import { HsmSigner, Pkcs11Signer, type SignerOptions, type Signer } from '../../signer';
 import { defineCommand, SIGNER_OPTIONS, UsageError } from '../command';
 import { positiveInt } from '../input';
 import { openSigner } from '../node-config';
@@ -135,12 +135,17 @@ export const bench = defineCommand({
     ...SIGNER_OPTIONS,
     ops: { type: 'string', value: 'N', default: '10000', description: 'signs to time' },
     concurrency: { type: 'string', value: 'C', default: '64', description: 'signs in flight at once' },
-    sessions: { type: 'string', value: 'S', defaultNote: "the signer's", description: 'HSM sessions in the pool' },
+    sessions: {
+      type: 'string',
+      value: 'S',
+      defaultNote: "the signer's",
+      description: 'HSM or PKCS#11 sessions in the pool',
+    },
     'sign-threads': {
       type: 'string',
       value: 'T',
-      defaultNote: 'hsm_sign_threads',
-      description: 'sign on T threads of their own, one session each, instead of the pool (fast cards)',
+      defaultNote: 'hsm_sign_threads or pkcs11_sign_threads',
+      description: 'sign on T threads of their own, one session each, instead of the pool (fast devices)',
     },
     'digest-on': {
       type: 'string',
@@ -156,7 +161,7 @@ export const bench = defineCommand({
     const concurrency = positiveInt(values.concurrency, '--concurrency');
     const warmup = values.warmup === undefined ? Math.min(1000, ops) : positiveInt(values.warmup, '--warmup');
     const signer: Signer = await openSigner(values, out, signerOptions(values));
-    const sessions = signer instanceof HsmSigner ? signer.sessions : undefined;
+    const sessions = signer instanceof HsmSigner || signer instanceof Pkcs11Signer ? signer.sessions : undefined;
     let result: LoadResult;
     try {
       // --raw signs a ready digest (device time only); otherwise messages go through SM3(Z||M).
