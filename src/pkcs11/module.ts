@@ -2,7 +2,7 @@ import { isMainThread } from 'node:worker_threads';
 import koffi from 'koffi';
 import { guardIntact, guardedBuffer } from '../native/guard-bytes';
 import { DEFAULT_CALL_TIMEOUT_MS } from '../native/call-deadlines';
-import { MAX_SESSIONS_LEFT_BEHIND } from '../native/session-calls';
+import { MAX_SESSIONS_LEFT_BEHIND, SessionCalls } from '../native/session-calls';
 import { paddedText, readUlongArray, ulongArray } from './attributes';
 import { CKF_OS_LOCKING_OK, CKF_SERIAL_SESSION, CKR } from './constants';
 import { Pkcs11BindingError, Pkcs11Error } from './errors';
@@ -48,6 +48,8 @@ class SharedModule {
   /** Bumped at every (re)initialisation. */
   generation = 0;
   readonly sessions = new Set<Pkcs11Session>();
+  /** Calls on no session (slots, tokens, C_OpenSession) in flight: C_Finalize waits for them too. */
+  readonly calls = new SessionCalls();
   private reinitializing: Promise<void> | null = null;
 
   constructor(readonly functions: Pkcs11Functions) {}
@@ -68,7 +70,9 @@ class SharedModule {
   /**
    * C_Finalize and C_Initialize again, once for every caller that found the module of `generation`
    * broken (a proxy's client after its server restarted answers CKR_DEVICE_ERROR until then).
-   * Calls in flight drain first; every session of the old initialisation is gone with it.
+   * Every session of the old initialisation is gone with it: none takes a call from the start (a
+   * signing thread's ring, or a busy pool, would otherwise never drain), and the calls in flight,
+   * a stuck one too, return before C_Finalize.
    */
   reinitialize(generation: number): Promise<void> {
     if (this.generation !== generation) return this.reinitializing ?? Promise.resolve();
@@ -78,11 +82,23 @@ class SharedModule {
 
   private async reinitializeNow(): Promise<void> {
     const sessions = [...this.sessions];
-    await Promise.all(sessions.map((session) => session.whenIdle()));
+    for (const session of sessions) session.endWithModule();
+    await Promise.all([...sessions.map((session) => session.whenIdle()), this.calls.whenIdle()]);
     await this.functions.call('C_Finalize', [null]).catch(() => undefined);
-    for (const session of sessions) session.forgetFinalizedModule();
     this.initialized = false;
     await this.initialize();
+  }
+
+  /**
+   * Makes a call on no session, once the module is initialised and no re-initialisation is under
+   * way: the call is counted from the moment it is known none is, so C_Finalize waits for it.
+   */
+  async call(fn: Pkcs11FunctionName, args: unknown[]): Promise<void> {
+    for (;;) {
+      await this.reinitializing?.catch(() => undefined);
+      await this.initialize();
+      if (this.reinitializing === null) return this.functions.call(fn, args, this.calls.begin());
+    }
   }
 
   /** Sessions retired by a call that passed its deadline and has not returned yet. */
@@ -146,7 +162,7 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
 
   async info(): Promise<ModuleInfo> {
     const out = guardedBuffer(koffi.sizeof(CK_INFO));
-    await this.functions.call('C_GetInfo', [out]);
+    await this.module.call('C_GetInfo', [out]);
     const info = decodeStruct(out, CK_INFO, 'C_GetInfo');
     const version = (v: { major: number; minor: number }) => `${v.major}.${v.minor}`;
     return {
@@ -164,7 +180,7 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
 
   async tokenInfo(slot: number): Promise<TokenInfo> {
     const out = guardedBuffer(koffi.sizeof(CK_TOKEN_INFO));
-    await this.functions.call('C_GetTokenInfo', [slot, out]);
+    await this.module.call('C_GetTokenInfo', [slot, out]);
     const info = decodeStruct(out, CK_TOKEN_INFO, 'C_GetTokenInfo');
     const maxRw = Number(info.ulMaxRwSessionCount);
     return {
@@ -183,7 +199,7 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
     const out = [];
     for (const type of types) {
       const info = guardedBuffer(koffi.sizeof(CK_MECHANISM_INFO));
-      await this.functions.call('C_GetMechanismInfo', [slot, type, info]);
+      await this.module.call('C_GetMechanismInfo', [slot, type, info]);
       const decoded = decodeStruct(info, CK_MECHANISM_INFO, 'C_GetMechanismInfo');
       out.push({
         type,
@@ -228,7 +244,6 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
         libPath: this.path,
       });
     }
-    await this.module.initialize();
     const stuck = this.module.sessionsStuckInCalls();
     if (stuck >= MAX_SESSIONS_LEFT_BEHIND) {
       throw new Pkcs11BindingError(
@@ -238,7 +253,7 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
       );
     }
     const handle = [0];
-    await this.functions.call('C_OpenSession', [slot, CKF_SERIAL_SESSION, null, null, handle]);
+    await this.module.call('C_OpenSession', [slot, CKF_SERIAL_SESSION, null, null, handle]);
     const session = new Pkcs11Session(this.functions, Number(handle[0]), slot, this);
     this.sessions.add(session);
     this.module.sessions.add(session);
@@ -276,11 +291,11 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
     // Ask for the count, then the list; a list that grew in between is asked for again.
     for (;;) {
       const count = [0];
-      await this.functions.call(fn, [...leading, null, count]);
+      await this.module.call(fn, [...leading, null, count]);
       const list = ulongArray(count[0]);
       const room = count[0];
       try {
-        await this.functions.call(fn, [...leading, list, count]);
+        await this.module.call(fn, [...leading, list, count]);
       } catch (error) {
         if (error instanceof Pkcs11Error && error.code === CKR.CKR_BUFFER_TOO_SMALL) continue;
         throw error;

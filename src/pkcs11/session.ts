@@ -21,8 +21,8 @@ export interface Pkcs11SessionOwner {
 
 /** Most objects read per C_FindObjects call. */
 const FIND_BATCH = 16;
-/** Room for a signature in the first C_Sign call; larger ones take the size query. */
-const SIGNATURE_ROOM = 512;
+/** Room for a signature in the first C_Sign call (on a signing thread: all it has); larger ones take the size query. */
+export const SIGNATURE_ROOM = 512;
 
 /**
  * One PKCS#11 session. Used by one operation at a time (the caller, e.g. a pool, serialises its
@@ -224,8 +224,11 @@ export class Pkcs11Session {
     }
   }
 
-  /** @internal the module was finalised, which closed every session with it. */
-  forgetFinalizedModule(): void {
+  /**
+   * @internal The module is about to be finalised, which closes every session with it: no call
+   * starts from now on, and none closes it.
+   */
+  endWithModule(): void {
     this.#calls.retire();
     this.#handle = null;
     this.owner.sessionEnded(this);

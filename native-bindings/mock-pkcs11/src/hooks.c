@@ -102,10 +102,32 @@ static void add_ns(struct timespec *t, long long ns)
     }
 }
 
+/* Calls inside the module now, and whether one of them is C_Finalize (hooks_enter). */
+static atomic_int h_inside;
+static atomic_int h_finalizing;
+
+static void check_finalize(enum fn_id fn)
+{
+    int inside = atomic_fetch_add(&h_inside, 1) + 1;
+    if (fn == FN_C_Finalize) {
+        atomic_store(&h_finalizing, 1);
+        if (inside > 1) {
+            fprintf(stderr, "mockp11: C_Finalize called while %d other calls are inside the module\n", inside - 1);
+            abort();
+        }
+    } else if (atomic_load(&h_finalizing)) {
+        fprintf(stderr, "mockp11: %s called while C_Finalize runs\n", fn_names[fn]);
+        abort();
+    }
+}
+
 void hooks_leave(p11_call *call)
 {
     if (call->due.tv_sec >= 0)
         sleep_until(&call->due);
+    if (call->fn == FN_C_Finalize)
+        atomic_store(&h_finalizing, 0);
+    atomic_fetch_sub(&h_inside, 1);
 }
 
 /* under h_lock: 1 (with *value) if a trigger of fn fires for this call */
@@ -132,7 +154,9 @@ CK_RV hooks_enter(enum fn_id fn, p11_call *call, int flags)
     unsigned int latency;
     unsigned long stall_ms = 0;
     struct timespec start;
+    call->fn = fn;
     call->due.tv_sec = -1;
+    check_finalize(fn);
     clock_gettime(CLOCK_MONOTONIC, &start);
     pthread_mutex_lock(&h_lock);
     h_total++;

@@ -89,8 +89,9 @@ int crypto_sign(const key_def *k, const mech_def *m, const unsigned char *e, siz
 enum fn_id { CK_FUNCTIONS(P11_FN_ENUM) FN_COUNT };
 #undef P11_FN_ENUM
 
-/* One C_ call in progress: when it may return (tv_sec < 0: at once). */
+/* One C_ call in progress: which, and when it may return (tv_sec < 0: at once). */
 typedef struct {
+    enum fn_id fn;
     struct timespec due;
 } p11_call;
 
@@ -98,7 +99,9 @@ typedef struct {
 #define ENTER_NO_FAULT 2   /* faults and stalls do not apply (C_GetFunctionList) */
 
 /* Counts the call, sets call->due, sleeps a stall, then returns CKR_OK, the injected code or
- * CKR_DEVICE_ERROR in the proxy-restart mode. */
+ * CKR_DEVICE_ERROR in the proxy-restart mode. Aborts the process on a call made while
+ * C_Finalize runs, or a C_Finalize made while other calls are inside the module: PKCS#11 leaves
+ * both undefined, and a real module may crash on them. */
 CK_RV hooks_enter(enum fn_id fn, p11_call *call, int flags);
 void hooks_leave(p11_call *call);
 /* Reads MOCKP11_FAULTS / MOCKP11_LATENCY_US once: CKR_OK or CKR_GENERAL_ERROR. */
