@@ -153,7 +153,7 @@ export async function measurePkcs11(rounds = 5) {
   const module = await gm.Pkcs11Module.open(MODULE);
   const single = await gm.Pkcs11Signer.open({ ...settings, sessions: 1 });
   const pool = await gm.Pkcs11Signer.open(settings);
-  const threads = await gm.Pkcs11Signer.open(settings, { signThreads: availableParallelism() });
+  const threads = await gm.Pkcs11Signer.open(settings, { signThreads: Math.min(availableParallelism(), 64) });
   const other = pkcs11jsSigner(lib);
   try {
     const session = await module.openSession(await module.findSlot({ tokenLabel: 'bench' }));

@@ -291,7 +291,8 @@ function pkcs11FromKeys(
   };
   onlyOne('pkcs11TokenLabel', 'pkcs11Slot', 'token is named (expected pkcs11_token_label=LABEL or pkcs11_slot=N)');
   onlyOne('pkcs11Pin', 'pkcs11PinFile', '');
-  onlyOne('pkcs11Sessions', 'pkcs11SignThreads', '');
+  // pkcs11_sign_threads=0 is the pool, beside which pkcs11_sessions is its size
+  if (v.pkcs11SignThreads?.value !== 0) onlyOne('pkcs11Sessions', 'pkcs11SignThreads', '');
   if (v.pkcs11KeyLabel === undefined && v.pkcs11KeyId === undefined) {
     throw new ConfigError(
       ConfigErrorCodes.CONFIG_MISSING_KEY,

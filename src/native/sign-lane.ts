@@ -38,10 +38,8 @@ export interface LaneSession {
 
 /** What is particular to one library's signing threads: its device call, deadlines and errors. */
 export interface SignLaneHost {
-  /** What the thread loads and calls (sign-thread.ts). */
+  /** What the thread loads and calls, and the room it gives the device's output (sign-thread.ts). */
   readonly threadCall: SignThreadData['call'];
-  /** Bytes of output the thread gives the device (its SignThreadCall's room). */
-  readonly outputRoom: number;
   /** The library's path, for messages. */
   readonly libPath: string;
   /** A call starts now: it gets the library's deadline. */
@@ -59,8 +57,8 @@ export interface SignLaneHost {
   /** The signature from the output the device wrote (room and guard bytes) and the length it reported. */
   decode(output: Buffer, reportedLength: number): Uint8Array;
   /** A thread starts or ends calling the library. */
-  threadStarted(): void;
-  threadEnded(): void;
+  threadStarted?(): void;
+  threadEnded?(): void;
 }
 
 /**
@@ -149,7 +147,7 @@ export class SignLane {
       worker.once('error', failed);
       worker.once('exit', failed);
     });
-    host.threadStarted();
+    host.threadStarted?.();
     return new SignLane(host, worker, ring);
   }
 
@@ -251,13 +249,11 @@ export class SignLane {
     const call = this.calls[sequence & (RING_SLOTS - 1)] as LaneCall;
     this.calls[sequence & (RING_SLOTS - 1)] = undefined;
     const slot = this.ring.slotAt(sequence);
-    const cancelled = this.ring.state(slot) === CANCELLED;
     this.ring.setState(slot, 0);
     call.watcher.returned();
-    if (call.settled) return;
+    if (call.settled) return; // expired, or handed back (a slot is cancelled only then)
     call.settled = true;
     this.host.finishCall(call);
-    if (cancelled) return;
     const code = this.ring.code(slot);
     if (this.ring.threw(slot)) {
       call.reject(this.host.threadFailedError('the device could not be called on the signing thread'));
@@ -265,7 +261,7 @@ export class SignLane {
       call.reject(this.host.callError(this.ring.step(slot), code));
     } else {
       try {
-        call.resolve(this.host.decode(this.ring.output(slot, this.host.outputRoom), this.ring.outputLength(slot)));
+        call.resolve(this.host.decode(this.ring.output(slot, this.host.threadCall.room), this.ring.outputLength(slot)));
       } catch (error) {
         call.reject(error);
       }
@@ -287,19 +283,24 @@ export class SignLane {
       this.stuck_ = true;
       this.retire();
       this.wakeDrainWaiters();
-      for (let sequence = next(call.sequence); sequence !== this.submitted; sequence = next(sequence)) {
-        this.handBack(sequence);
-      }
+      this.handBackQueued('its signing thread is stuck in a call', next(call.sequence));
     }
     call.reject(this.host.timeoutError());
   }
 
-  private handBack(sequence: number): void {
-    const call = this.calls[sequence & (RING_SLOTS - 1)];
-    if (!call || call.settled || !this.ring.claim(this.ring.slotAt(sequence), QUEUED, CANCELLED)) return;
-    call.settled = true;
-    this.host.finishCall(call);
-    call.reject(this.host.notMadeError('its signing thread is stuck in a call'));
+  /**
+   * Gives back the calls the thread has not started (from `from` on), to be made elsewhere: the
+   * host's not-made error, which the signer retries. For a lane whose session broke, or whose
+   * thread is stuck.
+   */
+  handBackQueued(why: string, from = this.seen): void {
+    for (let sequence = from; sequence !== this.submitted; sequence = next(sequence)) {
+      const call = this.calls[sequence & (RING_SLOTS - 1)];
+      if (!call || call.settled || !this.ring.claim(this.ring.slotAt(sequence), QUEUED, CANCELLED)) continue;
+      call.settled = true;
+      this.host.finishCall(call);
+      call.reject(this.host.notMadeError(why));
+    }
   }
 
   /** Takes no more calls; the thread ends once those in its ring are done. */
@@ -334,7 +335,7 @@ export class SignLane {
   private threadEnded(): void {
     this.exited = true;
     this.retired_ = true;
-    this.host.threadEnded();
+    this.host.threadEnded?.();
     this.answerCompleted();
     const why = this.failure === undefined ? '' : `: ${String(this.failure)}`;
     for (; this.seen !== this.submitted; this.seen = next(this.seen)) {

@@ -57,13 +57,13 @@ const DATA_AT = 48;
 export const DATA_BYTES = 64;
 /**
  * Most room a call may give the device for its signature (SDF's ECCSignature in its widest
- * layout, a raw or DER ECDSA signature up to P-521). Guard bytes follow the room a call gives, as
- * for calls on the thread pool.
+ * layout; the room a PKCS#11 signature has on the thread pool). Guard bytes follow the room a
+ * call gives, as for calls on the thread pool.
  */
-export const OUTPUT_ROOM = 256;
+export const OUTPUT_ROOM = 512;
 const OUTPUT_AT = DATA_AT + DATA_BYTES;
-export const OUTPUT_BYTES = OUTPUT_ROOM + GUARD_BYTES;
-const SLOT_BYTES = 512;
+const OUTPUT_BYTES = OUTPUT_ROOM + GUARD_BYTES;
+const SLOT_BYTES = 1024;
 
 if (OUTPUT_AT + OUTPUT_BYTES > SLOT_BYTES) throw new Error('a sign ring slot is too small for its output');
 
@@ -182,10 +182,16 @@ export interface CallResult {
   threw: boolean;
 }
 
-/** How a signing thread makes one signature on the device. */
-export interface SignThreadCall {
+/** What every kind of signing thread is told, beside what its device call needs. */
+export interface ThreadCallData {
+  /** The file the event loop loaded: the dynamic loader hands the thread the same copy. */
+  libPath: string;
   /** Bytes of output the device is given (at most OUTPUT_ROOM); guard bytes follow them. */
   room: number;
-  /** Signs synchronously: with `key` on `session`, over `data`, into `out`, filling in `result`. */
-  sign(session: bigint, key: bigint, data: Buffer, out: Buffer, result: CallResult): void;
 }
+
+/**
+ * Makes one signature on a signing thread, synchronously: with `key` on `session`, over `data`,
+ * into `out` (the room, then guard bytes), filling in `result`.
+ */
+export type SignThreadCall = (session: bigint, key: bigint, data: Buffer, out: Buffer, result: CallResult) => void;

@@ -15,6 +15,7 @@ import {
   DONE,
   DOORBELL,
   next,
+  OUTPUT_ROOM,
   QUEUED,
   RUNNING,
   SignRing,
@@ -32,10 +33,12 @@ export interface SignThreadData {
 const data = workerData as SignThreadData;
 const ring = new SignRing(data.memory);
 const cells = ring.cells;
-const device = data.call.kind === 'sdf' ? sdfThreadCall(data.call) : pkcs11ThreadCall(data.call);
+if (!(data.call.room > 0 && data.call.room <= OUTPUT_ROOM)) throw new Error(`no room for ${data.call.room} bytes`);
+const room = data.call.room;
+const signOnDevice = data.call.kind === 'sdf' ? sdfThreadCall(data.call) : pkcs11ThreadCall(data.call);
 const input = Buffer.alloc(DATA_BYTES);
-const out = guardedBuffer(device.room);
-const guard = Buffer.from(out.subarray(device.room));
+const out = guardedBuffer(room);
+const guard = Buffer.from(out.subarray(room));
 const result: CallResult = { code: 0, step: 0, outputLength: 0, threw: false };
 /**
  * The event loop is woken when the ring runs dry, else once every this many calls: on a fast card,
@@ -46,12 +49,12 @@ const WAKE_EVERY = 16;
 
 function run(slot: number): void {
   const length = ring.copyData(slot, input);
-  out.fill(0, 0, device.room);
-  out.set(guard, device.room);
+  out.fill(0, 0, room);
+  out.set(guard, room);
   result.code = result.step = result.outputLength = 0;
   result.threw = false;
   try {
-    device.sign(ring.session(slot), ring.key(slot), input.subarray(0, length), out, result);
+    signOnDevice(ring.session(slot), ring.key(slot), input.subarray(0, length), out, result);
   } catch {
     result.threw = true;
   }

@@ -172,11 +172,6 @@ function prototypeOf(name: Pkcs11FunctionName) {
 export interface Pkcs11CallOptions {
   /** Milliseconds a call may take (0: no deadline). */
   callTimeoutMs: number;
-  /**
-   * The address of the function list to call through, taken in another thread of this process
-   * (a signing thread's); by default the module file's own (functionListOf).
-   */
-  functionList?: bigint;
 }
 
 /**
@@ -216,10 +211,25 @@ function functionListOf(loaded: LoadedLibrary, path: string): unknown {
 }
 
 /** A pointer to `address`, taken as an address in another thread. */
-function pointerAt(address: bigint): unknown {
+export function pointerAt(address: bigint): unknown {
   const cell = Buffer.alloc(8);
   cell.writeBigUInt64LE(address);
   return koffi.decode(cell, PTR);
+}
+
+/** The functions `names` of a CK_FUNCTION_LIST, callable through koffi; those it lacks are left out. */
+export function functionsIn(
+  list: unknown,
+  names: readonly Pkcs11FunctionName[],
+): Map<Pkcs11FunctionName, KoffiFunction> {
+  // The pointers start after CK_VERSION, at the alignment of a pointer.
+  const pointers = koffi.decode(list, koffi.sizeof(PTR), PTR, FUNCTION_LIST_ENTRIES) as unknown[];
+  const functions = new Map<Pkcs11FunctionName, KoffiFunction>();
+  for (const name of names) {
+    const pointer = pointers[FUNCTIONS[name][0]];
+    if (pointer !== null) functions.set(name, koffi.decode(pointer, prototypeOf(name)) as KoffiFunction);
+  }
+  return functions;
 }
 
 /** The loaded module's functions. */
@@ -228,7 +238,7 @@ export class Pkcs11Functions {
   /** The file as loaded; kept so the module is never unloaded under a call. */
   private readonly loaded: LoadedLibrary;
   private readonly deadlines: CallDeadlines;
-  private readonly functions = new Map<Pkcs11FunctionName, KoffiFunction>();
+  private readonly functions: Map<Pkcs11FunctionName, KoffiFunction>;
   private readonly specs = new Map<Pkcs11FunctionName, ForeignCallSpec>();
   /** CK_FUNCTION_LIST's version, e.g. 2.40 or 3.0. */
   readonly version: { major: number; minor: number };
@@ -239,17 +249,10 @@ export class Pkcs11Functions {
     this.path = path;
     this.deadlines = new CallDeadlines(options.callTimeoutMs);
     this.loaded = loadPkcs11File(path, 'module');
-    const list =
-      options.functionList === undefined ? functionListOf(this.loaded, path) : pointerAt(options.functionList);
+    const list = functionListOf(this.loaded, path);
     this.functionListAddress = BigInt(koffi.address(list));
     this.version = koffi.decode(list, CK_VERSION) as { major: number; minor: number };
-    // The pointers start after CK_VERSION, at the alignment of a pointer.
-    const pointers = koffi.decode(list, koffi.sizeof(PTR), PTR, FUNCTION_LIST_ENTRIES) as unknown[];
-    for (const name of Object.keys(FUNCTIONS) as Pkcs11FunctionName[]) {
-      const pointer = pointers[FUNCTIONS[name][0]];
-      if (pointer === null) continue;
-      this.functions.set(name, koffi.decode(pointer, prototypeOf(name)) as KoffiFunction);
-    }
+    this.functions = functionsIn(list, Object.keys(FUNCTIONS) as Pkcs11FunctionName[]);
   }
 
   /** The file as loaded, for a signing thread that loads the same copy. */

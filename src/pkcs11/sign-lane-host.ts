@@ -1,9 +1,9 @@
 import { capacityOf, guardIntact } from '../native/guard-bytes';
 import type { TrackedCall } from '../native/call-deadlines';
 import type { SignLaneHost } from '../native/sign-lane';
-import { OUTPUT_ROOM } from '../native/sign-ring';
 import { Pkcs11BindingError, Pkcs11Error } from './errors';
 import type { Pkcs11Functions, Pkcs11FunctionName } from './functions';
+import { SIGNATURE_ROOM } from './session';
 import type { Pkcs11ThreadCallData } from './sign-thread-call';
 
 /** The thread's device calls, by step. */
@@ -15,7 +15,6 @@ const STEPS: readonly Pkcs11FunctionName[] = ['C_SignInit', 'C_Sign'];
  */
 export class Pkcs11SignLaneHost implements SignLaneHost {
   readonly threadCall: Pkcs11ThreadCallData;
-  readonly outputRoom = OUTPUT_ROOM;
 
   constructor(
     private readonly functions: Pkcs11Functions,
@@ -24,6 +23,7 @@ export class Pkcs11SignLaneHost implements SignLaneHost {
     this.threadCall = {
       kind: 'pkcs11',
       libPath: functions.loadedPath,
+      room: SIGNATURE_ROOM,
       functionList: functions.functionListAddress,
       mechanism,
     };
@@ -74,8 +74,4 @@ export class Pkcs11SignLaneHost implements SignLaneHost {
     }
     return new Uint8Array(output.subarray(0, reportedLength));
   }
-
-  threadStarted(): void {}
-
-  threadEnded(): void {}
 }

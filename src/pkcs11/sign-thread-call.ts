@@ -1,17 +1,17 @@
 // C_SignInit and C_Sign as a signing thread makes them (../native/sign-thread.ts), on a session
-// the event loop opened and logged in. The module is the file the event loop loaded and
-// initialised (the dynamic loader hands this thread the same copy), called through the function
-// list the event loop took from it; this thread never initialises or finalises it.
-import { OUTPUT_ROOM, type CallResult, type SignThreadCall } from '../native/sign-ring';
+// the event loop opened and logged in, through the function list the event loop initialised the
+// module through: a proxy's client module hands out a new, uninitialised instance at every
+// C_GetFunctionList. This thread never initialises or finalises the module.
+import koffi from 'koffi';
+import { capacityOf, guardedBuffer, guardIntact } from '../native/guard-bytes';
+import type { CallResult, SignThreadCall, ThreadCallData } from '../native/sign-ring';
 import { readUlong, ulongValue, writeUlong } from './attributes';
 import { CKR } from './constants';
-import { mechanismStruct, Pkcs11Functions } from './functions';
+import { functionsIn, mechanismStruct, pointerAt } from './functions';
 
-export interface Pkcs11ThreadCallData {
+export interface Pkcs11ThreadCallData extends ThreadCallData {
   kind: 'pkcs11';
-  /** The file the event loop loaded. */
-  libPath: string;
-  /** The function list the event loop initialised the module through (a proxy's client hands out one per call). */
+  /** The address of the function list the event loop initialised the module through. */
   functionList: bigint;
   mechanism: number;
 }
@@ -19,30 +19,40 @@ export interface Pkcs11ThreadCallData {
 /** Largest signature this thread finishes an operation for, once told the room is too small. */
 const LARGEST_SIGNATURE = 1 << 16;
 
+/** Held while the thread runs: the module stays loaded under the function pointers taken from it. */
+const loaded: unknown[] = [];
+
 export function pkcs11ThreadCall(data: Pkcs11ThreadCallData): SignThreadCall {
-  const functions = new Pkcs11Functions(data.libPath, { callTimeoutMs: 0, functionList: data.functionList });
+  loaded.push(koffi.load(data.libPath));
+  const functions = functionsIn(pointerAt(data.functionList), ['C_SignInit', 'C_Sign']);
+  const signInit = functions.get('C_SignInit');
+  const signOnce = functions.get('C_Sign');
+  if (!signInit || !signOnce) throw new Error(`${data.libPath} has no C_SignInit or C_Sign in its function list`);
   const mechanism = mechanismStruct(data.mechanism);
   const length = ulongValue(0);
-  return { room: OUTPUT_ROOM, sign };
+  const room = data.room;
 
-  function sign(session: bigint, key: bigint, digest: Buffer, out: Buffer, result: CallResult): void {
+  return (session: bigint, key: bigint, digest: Buffer, out: Buffer, result: CallResult): void => {
     const handle = Number(session);
     result.step = 0;
-    result.code = functions.callReturning('C_SignInit', [handle, mechanism, Number(key)]);
+    result.code = Number(signInit(handle, mechanism, Number(key)));
     if (result.code !== CKR.CKR_OK) return;
     result.step = 1;
-    writeUlong(length, OUTPUT_ROOM);
-    result.code = functions.callReturning('C_Sign', [handle, digest, digest.length, out, length]);
+    writeUlong(length, room);
+    result.code = Number(signOnce(handle, digest, digest.length, out, length));
     result.outputLength = readUlong(length);
     if (result.code === CKR.CKR_BUFFER_TOO_SMALL && result.outputLength <= LARGEST_SIGNATURE) {
       // The operation stays active after CKR_BUFFER_TOO_SMALL: end it, so the session can sign
-      // again. A signature longer than the room is refused by the event loop.
-      const larger = Buffer.alloc(result.outputLength);
-      result.code = functions.callReturning('C_Sign', [handle, digest, digest.length, larger, length]);
+      // again. (Past LARGEST_SIGNATURE it stays active: the next C_SignInit answers
+      // CKR_OPERATION_ACTIVE, and the session is replaced.)
+      const larger = guardedBuffer(result.outputLength);
+      writeUlong(length, capacityOf(larger));
+      result.code = Number(signOnce(handle, digest, digest.length, larger, length));
       result.outputLength = readUlong(length);
-      if (result.code === CKR.CKR_OK && result.outputLength <= larger.length) {
-        larger.copy(out, 0, 0, Math.min(result.outputLength, OUTPUT_ROOM));
-      }
+      if (result.code !== CKR.CKR_OK) return;
+      // What does not fit the room is refused by the event loop, as is a write past the room given.
+      if (!guardIntact(larger) || result.outputLength > capacityOf(larger)) out[room] ^= 0xff;
+      else larger.copy(out, 0, 0, Math.min(result.outputLength, room));
     }
-  }
+  };
 }

@@ -22,6 +22,8 @@ const SESSION_FAILURES: ReadonlySet<number> = new Set([
   CKR.CKR_KEY_HANDLE_INVALID,
   CKR.CKR_OBJECT_HANDLE_INVALID,
   CKR.CKR_CRYPTOKI_NOT_INITIALIZED,
+  // an operation the module left active (a C_Sign that failed to end it): the session cannot sign again
+  CKR.CKR_OPERATION_ACTIVE,
 ]);
 
 /** CK_RVs of C_OpenSession after which the module itself must be initialised again. */

@@ -77,7 +77,9 @@ export class Pkcs11Signer extends PublicKeyHolder<SignerAlgorithm> implements Si
     };
     const sm2 = sm2ProfileOf(settings);
     const signThreads = opts.signThreads ?? settings.signThreads ?? 0;
-    checkSignThreads(signThreads, opts.sessions !== undefined || settings.sessions !== undefined);
+    // A signer option overrides the settings: signThreads there sets aside their pool size.
+    const fromSettings = opts.signThreads === undefined ? settings.sessions : undefined;
+    checkSignThreads(signThreads, (opts.sessions ?? fromSettings) !== undefined);
     const retry = resolveRetryPolicy(opts.retry);
     const pin = pinOf(settings);
     for (const dependency of settings.preload ?? []) loadPkcs11File(dependency, 'preload');

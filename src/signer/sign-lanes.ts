@@ -232,11 +232,15 @@ export class SignLanes<S> {
       });
   }
 
-  /** Takes a broken lane out: its thread ends and its session closes once their calls are done. */
+  /**
+   * Takes a broken lane out: the calls queued on it are made elsewhere, and its thread ends and its
+   * session closes once the call it is making is done.
+   */
   private drop(lane: Lane<S>): void {
     const at = this.lanes.indexOf(lane);
     if (at < 0) return;
     this.lanes.splice(at, 1);
+    lane.thread.handBackQueued('its session broke');
     this.missing++;
     const drop = this.end(lane).catch(() => undefined);
     this.drops.add(drop);

@@ -67,6 +67,60 @@ it('ends an operation the module said needs more room, and signs on the same ses
   }
 });
 
+async function until(condition: () => boolean, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((wake) => setTimeout(wake, 20))) {
+    if (condition()) return true;
+  }
+  return condition();
+}
+
+describe.each(SIGNER_DISPATCHES)('recovery under load, %s', (_, dispatch) => {
+  it('initialises the module again while signatures keep coming, and loses none', async () => {
+    const signer = await Pkcs11Signer.open(settings, { ...dispatch(2), retry: { attempts: 8, baseDelayMs: 5 } });
+    const failures: unknown[] = [];
+    let running = true;
+    let signed = 0;
+    const worker = async () => {
+      for (let i = 0; running; i++) {
+        await signer.signDigest(digests[i % digests.length]).then(
+          () => signed++,
+          (error: unknown) => failures.push(error),
+        );
+      }
+    };
+    try {
+      const load = Promise.all(Array.from({ length: 16 }, worker));
+      const initialized = mock.callCount('C_Initialize');
+      await until(() => signed > 200, 5_000);
+      // a session breaks, and its replacement cannot be opened: the module is initialised again
+      mock.setFault('C_OpenSession', CKR.CKR_GENERAL_ERROR, 0, 1);
+      mock.setFault('C_Sign', CKR.CKR_SESSION_HANDLE_INVALID, 0, 1);
+      const reinitialized = await until(() => mock.callCount('C_Initialize') > initialized, 5_000);
+      const atReinit = signed;
+      await until(() => signed > atReinit + 200, 5_000);
+      running = false;
+      await load;
+      expect({ reinitialized, failures }).toEqual({ reinitialized: true, failures: [] });
+      expect(signed).toBeGreaterThan(atReinit + 200);
+    } finally {
+      running = false;
+      await signer.close();
+    }
+  });
+
+  it('replaces a session the module left an operation active on', async () => {
+    const signer = await Pkcs11Signer.open(settings, { ...dispatch(1), retry: { attempts: 3, baseDelayMs: 1 } });
+    try {
+      // told twice that 512 bytes are too few, the operation is never ended
+      mock.setFault('C_Sign', CKR.CKR_BUFFER_TOO_SMALL, 0, 2);
+      await expect(signer.signDigest(digests[0])).rejects.toMatchObject({ codeName: 'CKR_BUFFER_TOO_SMALL' });
+      await signsAndVerifies(signer);
+    } finally {
+      await signer.close();
+    }
+  });
+});
+
 describe('settings', () => {
   const config = (extra: string) =>
     parseSecurityConfig(
@@ -85,6 +139,7 @@ describe('settings', () => {
       await signer.close();
     }
     expect(() => config('pkcs11_sign_threads=65\n')).toThrow(ConfigError);
+    expect(config('pkcs11_sign_threads=0\npkcs11_sessions=4\n').pkcs11).toMatchObject({ signThreads: 0, sessions: 4 });
     expect(() => config('pkcs11_sign_threads=2\npkcs11_sessions=4\n')).toThrow(
       /pkcs11_sessions and pkcs11_sign_threads are both set/,
     );
@@ -96,7 +151,7 @@ describe('settings', () => {
     );
   });
 
-  it('refuses signing threads for an Ed25519 key, which signs whole messages, leaving no session open', async () => {
+  it('refuses signing threads for an Ed25519 key, which signs whole messages', async () => {
     const softhsm = new SoftHsmToken('ed-threads');
     try {
       softhsm.generate('EC:edwards25519', 'ed', '01');
