@@ -121,6 +121,22 @@ describe.each(SIGNER_DISPATCHES)('recovery under load, %s', (_, dispatch) => {
   });
 });
 
+it('hands the calls queued on a broken session to a new one, not waiting behind the call in progress', async () => {
+  const signer = await Pkcs11Signer.open(settings, { signThreads: 1, retry: { attempts: 3, baseDelayMs: 1 } });
+  try {
+    // the first signature finds its session broken, and the thread is inside the second (stalled)
+    // when the event loop hears it: the eight behind it are made on a new session meanwhile
+    mock.setFault('C_SignInit', CKR.CKR_SESSION_HANDLE_INVALID, 0, 1);
+    mock.setStall('C_Sign', 1_500, 0, 1);
+    const order: number[] = [];
+    const signs = digests.slice(0, 10).map((digest, i) => signer.signDigest(digest).then(() => order.push(i)));
+    await Promise.all(signs);
+    expect(order.indexOf(1)).toBe(9);
+  } finally {
+    await signer.close();
+  }
+});
+
 describe('settings', () => {
   const config = (extra: string) =>
     parseSecurityConfig(
@@ -143,6 +159,15 @@ describe('settings', () => {
     expect(() => config('pkcs11_sign_threads=2\npkcs11_sessions=4\n')).toThrow(
       /pkcs11_sessions and pkcs11_sign_threads are both set/,
     );
+  });
+
+  it('takes signThreads, a signer option, over the settings pool size', async () => {
+    const signer = await Pkcs11Signer.open({ ...settings, sessions: 4 }, { signThreads: 2 });
+    try {
+      expect(signer.sessions).toBe(2);
+    } finally {
+      await signer.close();
+    }
   });
 
   it('refuses signThreads beside sessions', async () => {
