@@ -10,7 +10,7 @@
 import { Worker } from 'node:worker_threads';
 import type { CallWatcher } from './async-call';
 import { builtScript } from './built-script';
-import { TrackedCall } from './call-deadlines';
+import { TrackedCall, type CallDeadlines } from './call-deadlines';
 import type { SignThreadData } from './sign-thread';
 import {
   callsBetween,
@@ -42,10 +42,8 @@ export interface SignLaneHost {
   readonly threadCall: SignThreadData['call'];
   /** The library's path, for messages. */
   readonly libPath: string;
-  /** A call starts now: it gets the library's deadline. */
-  watchCall(call: TrackedCall): void;
-  /** That call returned; false when it did so past its deadline. */
-  finishCall(call: TrackedCall): boolean;
+  /** The library's deadlines, which every call on the thread is watched by. */
+  readonly deadlines: CallDeadlines;
   /** The error of a call past its deadline. */
   timeoutError(): Error;
   /** A call that was never made, the lane being retired: the signer makes it elsewhere. */
@@ -190,7 +188,7 @@ export class SignLane {
       this.ring.setState(slot, QUEUED);
       const call = new LaneCall(this, sequence, session.threadCallStarts(), resolve, reject);
       this.calls[sequence & (RING_SLOTS - 1)] = call;
-      this.host.watchCall(call);
+      this.host.deadlines.start(call);
       if (this.outstanding === 0) {
         this.worker.ref(); // calls in flight keep the process alive
         lanesWithCallsOut.add(this);
@@ -253,7 +251,7 @@ export class SignLane {
     call.watcher.returned();
     if (call.settled) return; // expired, or handed back (a slot is cancelled only then)
     call.settled = true;
-    this.host.finishCall(call);
+    this.host.deadlines.finish(call);
     const code = this.ring.code(slot);
     if (this.ring.threw(slot)) {
       call.reject(this.host.threadFailedError('the device could not be called on the signing thread'));
@@ -298,7 +296,7 @@ export class SignLane {
       const call = this.calls[sequence & (RING_SLOTS - 1)];
       if (!call || call.settled || !this.ring.claim(this.ring.slotAt(sequence), QUEUED, CANCELLED)) continue;
       call.settled = true;
-      this.host.finishCall(call);
+      this.host.deadlines.finish(call);
       call.reject(this.host.notMadeError(why));
     }
   }
@@ -344,7 +342,7 @@ export class SignLane {
       call.watcher.returned();
       if (call.settled) continue;
       call.settled = true;
-      this.host.finishCall(call);
+      this.host.deadlines.finish(call);
       const neverMade = this.ring.claim(this.ring.slotAt(this.seen), QUEUED, CANCELLED);
       call.reject(
         neverMade

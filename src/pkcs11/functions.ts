@@ -4,7 +4,7 @@
  */
 import koffi from 'koffi';
 import { callForeign, type AsyncForeignFunction, type CallWatcher, type ForeignCallSpec } from '../native/async-call';
-import { CallDeadlines, type TrackedCall } from '../native/call-deadlines';
+import { CallDeadlines } from '../native/call-deadlines';
 import { LibraryLoadError, loadLibrary, type LoadedLibrary } from '../native/load';
 import { CKR } from './constants';
 import { Pkcs11BindingError, Pkcs11Error } from './errors';
@@ -237,7 +237,8 @@ export class Pkcs11Functions {
   readonly path: string;
   /** The file as loaded; kept so the module is never unloaded under a call. */
   private readonly loaded: LoadedLibrary;
-  private readonly deadlines: CallDeadlines;
+  /** The deadlines of its calls, those of signing threads too. */
+  readonly deadlines: CallDeadlines;
   private readonly functions: Map<Pkcs11FunctionName, KoffiFunction>;
   private readonly specs = new Map<Pkcs11FunctionName, ForeignCallSpec>();
   /** CK_FUNCTION_LIST's version, e.g. 2.40 or 3.0. */
@@ -290,16 +291,6 @@ export class Pkcs11Functions {
         fn: name,
       },
     );
-  }
-
-  /** A call made elsewhere (a signing thread) starts now: it gets the module's deadline. */
-  watchCall(call: TrackedCall): void {
-    this.deadlines.start(call);
-  }
-
-  /** That call returned; false when it did so past its deadline. */
-  finishCall(call: TrackedCall): boolean {
-    return this.deadlines.finish(call);
   }
 
   /** Calls on the calling thread (for benchmarks and quick reads); a CK_RV other than CKR_OK throws. */

@@ -1,5 +1,5 @@
 import { capacityOf, guardIntact } from '../native/guard-bytes';
-import type { TrackedCall } from '../native/call-deadlines';
+import type { CallDeadlines } from '../native/call-deadlines';
 import type { SignLaneHost } from '../native/sign-lane';
 import { Pkcs11BindingError, Pkcs11Error } from './errors';
 import type { Pkcs11Functions, Pkcs11FunctionName } from './functions';
@@ -33,12 +33,8 @@ export class Pkcs11SignLaneHost implements SignLaneHost {
     return this.functions.path;
   }
 
-  watchCall(call: TrackedCall): void {
-    this.functions.watchCall(call);
-  }
-
-  finishCall(call: TrackedCall): boolean {
-    return this.functions.finishCall(call);
+  get deadlines(): CallDeadlines {
+    return this.functions.deadlines;
   }
 
   /** The deadline covers both calls; C_Sign is the one a slow device is found in. */

@@ -1,6 +1,6 @@
 import koffi, { type LibraryHandle } from 'koffi';
 import { callForeign, type CallWatcher, type ForeignCallSpec } from '../native/async-call';
-import { CallDeadlines, DEFAULT_CALL_TIMEOUT_MS, type TrackedCall } from '../native/call-deadlines';
+import { CallDeadlines, DEFAULT_CALL_TIMEOUT_MS } from '../native/call-deadlines';
 import { LibraryLoadError, loadLibrary, type LoadedLibrary } from '../native/load';
 import { SerialQueue } from '../native/serial-queue';
 import { SDR_OK } from './codes';
@@ -164,7 +164,8 @@ export class SdfLibrary {
   /** The file as loaded; kept so the library is never unloaded under a call. */
   private readonly loaded: LoadedLibrary;
   private readonly state: LibraryState;
-  private readonly deadlines: CallDeadlines;
+  /** @internal The deadlines of its calls, those of signing threads too. */
+  readonly deadlines: CallDeadlines;
   private readonly functions = new Map<SdfFunctionName, KoffiFunction>();
   private readonly missing = new Set<SdfFunctionName>();
   private readonly specs = new Map<SdfFunctionName, ForeignCallSpec>();
@@ -324,16 +325,6 @@ export class SdfLibrary {
   /** @internal The path the file was loaded by, for a thread that loads the same copy. */
   get loadedPath(): string {
     return this.loaded.key;
-  }
-
-  /** @internal A call made elsewhere (a signing thread) starts now: it gets this library's deadline. */
-  watchCall(call: TrackedCall): void {
-    this.deadlines.start(call);
-  }
-
-  /** @internal That call returned; false when it did so past its deadline. */
-  finishCall(call: TrackedCall): boolean {
-    return this.deadlines.finish(call);
   }
 
   /** @internal The error of a call of `name` past its deadline. */

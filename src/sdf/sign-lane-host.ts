@@ -1,4 +1,4 @@
-import type { TrackedCall } from '../native/call-deadlines';
+import type { CallDeadlines } from '../native/call-deadlines';
 import type { SignLaneHost } from '../native/sign-lane';
 import { SGD } from './codes';
 import { SdfBindingError, SdfError } from './errors';
@@ -29,12 +29,8 @@ export class SdfSignLaneHost implements SignLaneHost {
     return this.library.path;
   }
 
-  watchCall(call: TrackedCall): void {
-    this.library.watchCall(call);
-  }
-
-  finishCall(call: TrackedCall): boolean {
-    return this.library.finishCall(call);
+  get deadlines(): CallDeadlines {
+    return this.library.deadlines;
   }
 
   timeoutError(): Error {
