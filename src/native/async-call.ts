@@ -57,7 +57,7 @@ class ForeignCall extends TrackedCall {
       done?.();
       return;
     }
-    this.spec.fn.async(...this.args, (err: unknown, value: unknown) => {
+    const returned = (err: unknown, value?: unknown) => {
       const inTime = this.spec.deadlines.finish(this);
       this.watcher?.returned();
       done?.();
@@ -65,19 +65,38 @@ class ForeignCall extends TrackedCall {
       const error = err ? (err as Error) : this.spec.check(value);
       if (error) this.reject(error);
       else this.resolve();
-    });
+    };
+    try {
+      this.spec.fn.async(...this.args, returned);
+    } catch (error) {
+      returned(error); // koffi refused the arguments: the call never started
+    }
   }
 }
 
 /**
  * Past the deadline the promise rejects while the native call goes on (it cannot be stopped); a
- * call still queued then never starts.
+ * call still queued then never starts. `spec` may be a function that makes it: if that throws (a
+ * function the library lacks), the call rejects and its watcher hears it is over.
  */
-export function callForeign(spec: ForeignCallSpec, args: unknown[], watcher?: CallWatcher): Promise<void> {
+export function callForeign(
+  spec: ForeignCallSpec | (() => ForeignCallSpec),
+  args: unknown[],
+  watcher?: CallWatcher,
+): Promise<void> {
+  if (typeof spec === 'function') {
+    try {
+      spec = spec();
+    } catch (error) {
+      watcher?.returned();
+      return Promise.reject(error);
+    }
+  }
+  const made = spec;
   return new Promise((resolve, reject) => {
-    const call = new ForeignCall(spec, args, watcher, resolve, reject);
-    spec.deadlines.start(call);
-    if (spec.queue) void spec.queue.run(() => new Promise<void>((done) => call.invoke(done)));
+    const call = new ForeignCall(made, args, watcher, resolve, reject);
+    made.deadlines.start(call);
+    if (made.queue) void made.queue.run(() => new Promise<void>((done) => call.invoke(done)));
     else call.invoke();
   });
 }

@@ -26,6 +26,11 @@ export function capacityOf(buffer: Buffer): number {
   return buffer.length - GUARD_BYTES;
 }
 
+/** Marks the guard of `buffer` as overwritten: the output is to be refused as one that overran its room. */
+export function spoilGuard(buffer: Buffer): void {
+  buffer[buffer.length - GUARD_BYTES] = GUARD_FILL ^ 0xff;
+}
+
 /** True while the guard at the end of `buffer` is untouched. */
 export function guardIntact(buffer: Buffer): boolean {
   for (let i = buffer.length - GUARD_BYTES; i < buffer.length; i++) if (buffer[i] !== GUARD_FILL) return false;

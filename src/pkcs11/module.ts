@@ -38,7 +38,8 @@ const NO_LIMIT = new Set([0, 0xffffffff]);
 
 /**
  * The one initialised copy of a module file in this process, shared by every Pkcs11Module of it:
- * C_Initialize and C_Finalize act on the whole process.
+ * C_Initialize and C_Finalize act on the whole process, and PKCS#11 leaves C_Finalize undefined
+ * while another call is inside the module, so it waits for every call to return.
  */
 class SharedModule {
   refs = 0;
@@ -47,14 +48,28 @@ class SharedModule {
   ownsInitialization = false;
   /** Bumped at every (re)initialisation. */
   generation = 0;
+  /** Re-initialisations begun: a session opened by a call that began before one is not kept. */
+  epoch = 0;
   readonly sessions = new Set<Pkcs11Session>();
-  /** Calls on no session (slots, tokens, C_OpenSession) in flight: C_Finalize waits for them too. */
-  readonly calls = new SessionCalls();
+  /** Sessions a re-initialisation ended whose calls have not all returned (one may be stuck). */
+  private readonly draining = new Set<Pkcs11Session>();
+  /** Calls on no session (slots, tokens, C_OpenSession) in flight. */
+  private readonly calls = new SessionCalls();
+  private initializing: Promise<void> | null = null;
+  private finalizing: Promise<void> | null = null;
   private reinitializing: Promise<void> | null = null;
 
   constructor(readonly functions: Pkcs11Functions) {}
 
-  async initialize(): Promise<void> {
+  /** C_Initialize, once for every caller at a time, and never while C_Finalize runs. */
+  initialize(): Promise<void> {
+    if (this.initialized) return Promise.resolve();
+    this.initializing ??= this.initializeNow().finally(() => (this.initializing = null));
+    return this.initializing;
+  }
+
+  private async initializeNow(): Promise<void> {
+    await this.finalizing?.catch(() => undefined);
     if (this.initialized) return;
     try {
       await this.functions.call('C_Initialize', [Pkcs11Functions.initializeArgs(CKF_OS_LOCKING_OK)]);
@@ -71,54 +86,103 @@ class SharedModule {
    * C_Finalize and C_Initialize again, once for every caller that found the module of `generation`
    * broken (a proxy's client after its server restarted answers CKR_DEVICE_ERROR until then).
    * Every session of the old initialisation is gone with it: none takes a call from the start (a
-   * signing thread's ring, or a busy pool, would otherwise never drain), and the calls in flight,
-   * a stuck one too, return before C_Finalize.
+   * signing thread's ring, or a busy pool, would otherwise never drain), and C_Finalize waits for
+   * the calls in flight. One still inside `timeoutMs` (the caller's call deadline) later fails the
+   * re-initialisation instead (PKCS11_CALL_TIMEOUT), and every one after it until that call returns.
    */
-  reinitialize(generation: number): Promise<void> {
+  reinitialize(generation: number, timeoutMs: number): Promise<void> {
     if (this.generation !== generation) return this.reinitializing ?? Promise.resolve();
-    this.reinitializing ??= this.reinitializeNow().finally(() => (this.reinitializing = null));
+    this.reinitializing ??= this.reinitializeNow(timeoutMs).finally(() => (this.reinitializing = null));
     return this.reinitializing;
   }
 
-  private async reinitializeNow(): Promise<void> {
+  private async reinitializeNow(timeoutMs: number): Promise<void> {
+    if (this.draining.size > 0) throw this.stuckError();
+    this.epoch++;
     const sessions = [...this.sessions];
-    for (const session of sessions) session.endWithModule();
-    await Promise.all([...sessions.map((session) => session.whenIdle()), this.calls.whenIdle()]);
-    await this.functions.call('C_Finalize', [null]).catch(() => undefined);
-    this.initialized = false;
+    for (const session of sessions) {
+      session.endWithModule();
+      this.draining.add(session);
+      void session.whenIdle().then(() => this.draining.delete(session));
+    }
+    const idle = Promise.all([...sessions.map((session) => session.whenIdle()), this.calls.whenIdle()]);
+    if (!(await settlesWithin(idle, timeoutMs))) throw this.stuckError();
+    await this.finalizeNow().catch(() => undefined);
     await this.initialize();
+  }
+
+  private stuckError(): Pkcs11BindingError {
+    return new Pkcs11BindingError(
+      'PKCS11_CALL_TIMEOUT',
+      `${this.functions.path} cannot be initialised again while a call is inside it past its deadline; it is once the call returns`,
+      { fn: 'C_Finalize', libPath: this.functions.path },
+    );
   }
 
   /**
    * Makes a call on no session, once the module is initialised and no re-initialisation is under
    * way: the call is counted from the moment it is known none is, so C_Finalize waits for it.
+   * Returns the epoch the call began in.
    */
-  async call(fn: Pkcs11FunctionName, args: unknown[]): Promise<void> {
+  async call(functions: Pkcs11Functions, fn: Pkcs11FunctionName, args: unknown[]): Promise<number> {
     for (;;) {
       await this.reinitializing?.catch(() => undefined);
       await this.initialize();
-      if (this.reinitializing === null) return this.functions.call(fn, args, this.calls.begin());
+      if (this.reinitializing !== null || !this.initialized) continue;
+      const epoch = this.epoch;
+      await functions.call(fn, args, this.calls.begin());
+      return epoch;
     }
   }
 
-  /** Sessions retired by a call that passed its deadline and has not returned yet. */
+  /** Sessions left behind by a call past its deadline, or ended by a re-initialisation with calls inside. */
   sessionsStuckInCalls(): number {
-    let stuck = 0;
+    let stuck = this.draining.size;
     for (const session of this.sessions) if (session.stuckInCall) stuck++;
     return stuck;
   }
 
   /**
-   * C_Finalize once the last user is gone, if ours was the C_Initialize that succeeded; never from
-   * a worker thread: this bookkeeping is per thread, the module's state is per process, and a
-   * signer of another thread could be using the module (its signs then fail on SoftHSM:
-   * test/pkcs11/worker-threads.test.ts). The module stays initialised until the process ends;
-   * the next open shares it.
+   * C_Finalize once the last user is gone, if ours was the C_Initialize that succeeded; with a call
+   * still inside the module, once it returns. Never from a worker thread: this bookkeeping is per
+   * thread, the module's state is per process, and a signer of another thread could be using the
+   * module (its signs then fail on SoftHSM: test/pkcs11/worker-threads.test.ts). The module then
+   * stays initialised until the process ends; the next open shares it.
    */
   async finalize(): Promise<void> {
     if (this.refs > 0 || !this.initialized) return;
+    const inside = [...this.draining].map((session) => session.whenIdle());
+    if (this.calls.inFlight > 0) inside.push(this.calls.whenIdle());
+    if (this.reinitializing) inside.push(this.reinitializing.catch(() => undefined));
+    if (inside.length > 0) {
+      void Promise.all(inside)
+        .then(() => this.finalize())
+        .catch(() => undefined);
+      return;
+    }
+    if (this.ownsInitialization && isMainThread) await this.finalizeNow();
+    else this.initialized = false;
+  }
+
+  private finalizeNow(): Promise<void> {
     this.initialized = false;
-    if (this.ownsInitialization && isMainThread) await this.functions.call('C_Finalize', [null]);
+    this.finalizing = this.functions.call('C_Finalize', [null]).finally(() => (this.finalizing = null));
+    return this.finalizing;
+  }
+}
+
+/**
+ * Whether `settled` settles within `timeoutMs` (0: however long it takes), and a sweep of the
+ * call deadlines after it.
+ */
+async function settlesWithin(settled: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  if (timeoutMs === 0) return settled.then(() => true);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs * 1.5)));
+  try {
+    return await Promise.race([settled.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -162,7 +226,7 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
 
   async info(): Promise<ModuleInfo> {
     const out = guardedBuffer(koffi.sizeof(CK_INFO));
-    await this.module.call('C_GetInfo', [out]);
+    await this.module.call(this.functions, 'C_GetInfo', [out]);
     const info = decodeStruct(out, CK_INFO, 'C_GetInfo');
     const version = (v: { major: number; minor: number }) => `${v.major}.${v.minor}`;
     return {
@@ -180,7 +244,7 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
 
   async tokenInfo(slot: number): Promise<TokenInfo> {
     const out = guardedBuffer(koffi.sizeof(CK_TOKEN_INFO));
-    await this.module.call('C_GetTokenInfo', [slot, out]);
+    await this.module.call(this.functions, 'C_GetTokenInfo', [slot, out]);
     const info = decodeStruct(out, CK_TOKEN_INFO, 'C_GetTokenInfo');
     const maxRw = Number(info.ulMaxRwSessionCount);
     return {
@@ -199,7 +263,7 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
     const out = [];
     for (const type of types) {
       const info = guardedBuffer(koffi.sizeof(CK_MECHANISM_INFO));
-      await this.module.call('C_GetMechanismInfo', [slot, type, info]);
+      await this.module.call(this.functions, 'C_GetMechanismInfo', [slot, type, info]);
       const decoded = decodeStruct(info, CK_MECHANISM_INFO, 'C_GetMechanismInfo');
       out.push({
         type,
@@ -253,7 +317,21 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
       );
     }
     const handle = [0];
-    await this.module.call('C_OpenSession', [slot, CKF_SERIAL_SESSION, null, null, handle]);
+    const epoch = await this.module.call(this.functions, 'C_OpenSession', [
+      slot,
+      CKF_SERIAL_SESSION,
+      null,
+      null,
+      handle,
+    ]);
+    if (epoch !== this.module.epoch) {
+      // C_Finalize, which waited for this call, closed the session with every other
+      throw new Pkcs11BindingError(
+        'PKCS11_HANDLE_CLOSED',
+        `C_OpenSession of ${this.path} returned as the module was being initialised again`,
+        { fn: 'C_OpenSession', libPath: this.path },
+      );
+    }
     const session = new Pkcs11Session(this.functions, Number(handle[0]), slot, this);
     this.sessions.add(session);
     this.module.sessions.add(session);
@@ -268,7 +346,7 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
 
   /** See SharedModule.reinitialize. */
   reinitialize(generation: number): Promise<void> {
-    return this.module.reinitialize(generation);
+    return this.module.reinitialize(generation, this.functions.deadlines.timeoutMs);
   }
 
   /** Closes this module's sessions (after their calls in flight), and finalises the module with the last one. */
@@ -284,18 +362,18 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
     this.module.refs--;
     // A call stuck past its deadline is still inside the module: finalising now would pull it out from under it.
     if (stuck.length === 0) await this.module.finalize();
-    else void Promise.all(stuck.map((s) => s.whenIdle())).then(() => this.module.finalize().catch(() => undefined));
+    else void Promise.allSettled(stuck.map((s) => s.close())).then(() => this.module.finalize().catch(() => undefined));
   }
 
   private async listOf(fn: Pkcs11FunctionName, leading: unknown[]): Promise<number[]> {
     // Ask for the count, then the list; a list that grew in between is asked for again.
     for (;;) {
       const count = [0];
-      await this.module.call(fn, [...leading, null, count]);
+      await this.module.call(this.functions, fn, [...leading, null, count]);
       const list = ulongArray(count[0]);
       const room = count[0];
       try {
-        await this.module.call(fn, [...leading, list, count]);
+        await this.module.call(this.functions, fn, [...leading, list, count]);
       } catch (error) {
         if (error instanceof Pkcs11Error && error.code === CKR.CKR_BUFFER_TOO_SMALL) continue;
         throw error;

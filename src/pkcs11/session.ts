@@ -23,6 +23,12 @@ export interface Pkcs11SessionOwner {
 const FIND_BATCH = 16;
 /** Room for a signature in the first C_Sign call (on a signing thread: all it has); larger ones take the size query. */
 export const SIGNATURE_ROOM = 512;
+/**
+ * Largest signature an operation is finished for once the module said the room is too small;
+ * past it the operation stays active, and the session is replaced at its next C_SignInit
+ * (CKR_OPERATION_ACTIVE).
+ */
+export const LARGEST_SIGNATURE = 1 << 16;
 
 /**
  * One PKCS#11 session. Used by one operation at a time (the caller, e.g. a pool, serialises its
@@ -154,6 +160,7 @@ export class Pkcs11Session {
     } catch (error) {
       if (!(error instanceof Pkcs11Error && error.code === CKR.CKR_BUFFER_TOO_SMALL)) throw error;
       // the operation stays active after CKR_BUFFER_TOO_SMALL; length holds the size needed
+      if (readUlong(length) > LARGEST_SIGNATURE) throw error;
       out = guardedBuffer(readUlong(length));
       writeUlong(length, capacityOf(out));
       await this.call('C_Sign', [data, data.length, out, length]);

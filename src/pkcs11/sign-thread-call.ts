@@ -3,11 +3,12 @@
 // module through: a proxy's client module hands out a new, uninitialised instance at every
 // C_GetFunctionList. This thread never initialises or finalises the module.
 import koffi from 'koffi';
-import { capacityOf, guardedBuffer, guardIntact } from '../native/guard-bytes';
+import { capacityOf, guardedBuffer, guardIntact, spoilGuard } from '../native/guard-bytes';
 import type { CallResult, SignThreadCall, ThreadCallData } from '../native/sign-ring';
 import { readUlong, ulongValue, writeUlong } from './attributes';
 import { CKR } from './constants';
 import { functionsIn, mechanismStruct, pointerAt } from './functions';
+import { LARGEST_SIGNATURE } from './session';
 
 export interface Pkcs11ThreadCallData extends ThreadCallData {
   kind: 'pkcs11';
@@ -15,9 +16,6 @@ export interface Pkcs11ThreadCallData extends ThreadCallData {
   functionList: bigint;
   mechanism: number;
 }
-
-/** Largest signature this thread finishes an operation for, once told the room is too small. */
-const LARGEST_SIGNATURE = 1 << 16;
 
 /** Held while the thread runs: the module stays loaded under the function pointers taken from it. */
 const loaded: unknown[] = [];
@@ -42,16 +40,14 @@ export function pkcs11ThreadCall(data: Pkcs11ThreadCallData): SignThreadCall {
     result.code = Number(signOnce(handle, digest, digest.length, out, length));
     result.outputLength = readUlong(length);
     if (result.code === CKR.CKR_BUFFER_TOO_SMALL && result.outputLength <= LARGEST_SIGNATURE) {
-      // The operation stays active after CKR_BUFFER_TOO_SMALL: end it, so the session can sign
-      // again. (Past LARGEST_SIGNATURE it stays active: the next C_SignInit answers
-      // CKR_OPERATION_ACTIVE, and the session is replaced.)
+      // The operation stays active after CKR_BUFFER_TOO_SMALL: end it, as on the pool.
       const larger = guardedBuffer(result.outputLength);
       writeUlong(length, capacityOf(larger));
       result.code = Number(signOnce(handle, digest, digest.length, larger, length));
       result.outputLength = readUlong(length);
       if (result.code !== CKR.CKR_OK) return;
       // What does not fit the room is refused by the event loop, as is a write past the room given.
-      if (!guardIntact(larger) || result.outputLength > capacityOf(larger)) out[room] ^= 0xff;
+      if (!guardIntact(larger) || result.outputLength > capacityOf(larger)) spoilGuard(out);
       else larger.copy(out, 0, 0, Math.min(result.outputLength, room));
     }
   };

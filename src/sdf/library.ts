@@ -256,7 +256,7 @@ export class SdfLibrary {
    * the promise rejects with SDF_CALL_TIMEOUT while the call goes on.
    */
   call(name: SdfFunctionName, args: unknown[], watcher?: CallWatcher): Promise<void> {
-    return callForeign(this.specFor(name), args, watcher);
+    return callForeign(() => this.specFor(name), args, watcher);
   }
 
   /** How `name` is called: made once per function (and per queueing), not per call. */

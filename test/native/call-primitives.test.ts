@@ -1,3 +1,4 @@
+import { callForeign } from '../../src/native/async-call';
 import { CallDeadlines, TrackedCall } from '../../src/native/call-deadlines';
 import { capacityOf, GUARD_BYTES, guardedBuffer, guardIntact } from '../../src/native/guard-bytes';
 import { SerialQueue } from '../../src/native/serial-queue';
@@ -66,6 +67,46 @@ describe('CallDeadlines', () => {
     expect(expired).toEqual([]);
     expect(() => new CallDeadlines(-1)).toThrow(RangeError);
     expect(() => new CallDeadlines(1.5)).toThrow(RangeError);
+  });
+});
+
+describe('callForeign', () => {
+  it('settles a call whose arguments the FFI refuses, and tells its watcher it is over', async () => {
+    const deadlines = new CallDeadlines(50);
+    const told: string[] = [];
+    const refused = new TypeError('koffi refuses an argument');
+    const spec = {
+      fn: {
+        async() {
+          throw refused;
+        },
+      },
+      deadlines,
+      timeoutError: () => new Error('timed out'),
+      check: () => undefined,
+    };
+    const watcher = { expired: () => told.push('expired'), returned: () => told.push('returned') };
+    await expect(callForeign(spec, [1], watcher)).rejects.toBe(refused);
+    await sleep(120); // past the deadline: a call left on the deadline list would expire now
+    expect(told).toEqual(['returned']);
+  });
+});
+
+describe('callForeign, spec made for the call', () => {
+  it('rejects a call of a function the library lacks, and tells its watcher it is over', async () => {
+    const told: string[] = [];
+    const lacking = new Error('no C_FindObjectsFinal in the function list');
+    const watcher = { expired: () => told.push('expired'), returned: () => told.push('returned') };
+    await expect(
+      callForeign(
+        () => {
+          throw lacking;
+        },
+        [],
+        watcher,
+      ),
+    ).rejects.toBe(lacking);
+    expect(told).toEqual(['returned']);
   });
 });
 

@@ -108,7 +108,10 @@ static atomic_int h_finalizing;
 
 static void check_finalize(enum fn_id fn)
 {
-    int inside = atomic_fetch_add(&h_inside, 1) + 1;
+    int inside;
+    if (fn == FN_C_GetFunctionList)
+        return; /* a function of the library, not of an initialised module */
+    inside = atomic_fetch_add(&h_inside, 1) + 1;
     if (fn == FN_C_Finalize) {
         atomic_store(&h_finalizing, 1);
         if (inside > 1) {
@@ -125,6 +128,8 @@ void hooks_leave(p11_call *call)
 {
     if (call->due.tv_sec >= 0)
         sleep_until(&call->due);
+    if (call->fn == FN_C_GetFunctionList)
+        return;
     if (call->fn == FN_C_Finalize)
         atomic_store(&h_finalizing, 0);
     atomic_fetch_sub(&h_inside, 1);

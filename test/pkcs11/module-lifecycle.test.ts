@@ -1,0 +1,125 @@
+/**
+ * C_Initialize and C_Finalize against the mock PKCS#11 module, which aborts the process on a
+ * C_Finalize made while another call is inside it (PKCS#11 leaves that undefined): the binding
+ * finalises and re-initialises the module only once every call has returned, and a call stuck
+ * past its deadline fails a re-initialisation rather than holding it up.
+ */
+import { spawnSync } from 'node:child_process';
+import { CKR, Pkcs11Module } from '../../src/pkcs11';
+import { Pkcs11Signer } from '../../src/signer';
+import { generatePrivateKey } from '../../src/sm2';
+import { MOCK_PKCS11, MockToken, mockPkcs11 } from '../helpers/mock-pkcs11';
+
+const PIN = '1234';
+const mock = mockPkcs11();
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+const settings = { library: MOCK_PKCS11, tokenLabel: 'lifecycle', pin: PIN, keyLabel: 'k', callTimeoutMs: 100 };
+let token: MockToken;
+
+beforeAll(() => {
+  token = new MockToken(
+    `[token]\nlabel=lifecycle\npin=${PIN}\nprofile=standard\n\n[key]\nlabel=k\ntype=p256\nprivate=${hex(generatePrivateKey())}\n`,
+  );
+});
+afterAll(() => token.remove());
+afterEach(() => mock.reset());
+
+async function until(condition: () => boolean, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((wake) => setTimeout(wake, 20))) {
+    if (condition()) return true;
+  }
+  return condition();
+}
+
+it('is strict enough to catch it: the mock aborts on C_Finalize while a call is inside it', () => {
+  const script = `
+    const koffi = require('koffi');
+    const lib = koffi.load(${JSON.stringify(MOCK_PKCS11)});
+    lib.func('unsigned long MOCKP11_SetDir(const char *dir)')(${JSON.stringify(token.dir)});
+    lib.func('unsigned long MOCKP11_SetStall(const char *fn, unsigned int ms, unsigned long after, long count)')('C_GetSlotList', 500, 0, 1);
+    const initialize = lib.func('unsigned long C_Initialize(void *args)');
+    const finalize = lib.func('unsigned long C_Finalize(void *reserved)');
+    const slots = lib.func('unsigned long C_GetSlotList(uint8_t present, void *list, _Inout_ unsigned long *count)');
+    initialize(null);
+    slots.async(1, null, [0], () => {});
+    setTimeout(() => { finalize(null); console.log('no abort'); }, 100);`;
+  const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000, cwd: __dirname });
+  expect(run.signal).toBe('SIGABRT');
+  expect(run.stderr).toContain('C_Finalize called while 1 other calls are inside the module');
+});
+
+it('finalises the module after a call on no session that passed its deadline returns, not under it', async () => {
+  mock.setStall('C_GetSlotList', 600, 0, 1);
+  const finalized = mock.callCount('C_Finalize');
+  await expect(Pkcs11Signer.open(settings)).rejects.toMatchObject({ code: 'PKCS11_CALL_TIMEOUT' });
+  expect(mock.callCount('C_Finalize')).toBe(finalized);
+  expect(await until(() => mock.callCount('C_Finalize') === finalized + 1, 3_000)).toBe(true);
+});
+
+it('fails a re-initialisation at once while a call is stuck inside the module, and re-initialises once it returns', async () => {
+  const signer = await Pkcs11Signer.open(settings, { sessions: 1, retry: { attempts: 1 } });
+  try {
+    const digest = new Uint8Array(32).fill(3);
+    mock.setStall('C_Sign', 1_500, 0, 1);
+    await expect(signer.signDigest(digest)).rejects.toMatchObject({ code: 'PKCS11_CALL_TIMEOUT', fn: 'C_Sign' });
+    mock.proxyRestart(); // every call answers CKR_DEVICE_ERROR until C_Finalize + C_Initialize
+    const started = Date.now();
+    await expect(signer.signDigest(digest)).rejects.toMatchObject({ code: 'PKCS11_CALL_TIMEOUT', fn: 'C_Finalize' });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    const initialized = mock.callCount('C_Initialize');
+    await until(() => mock.openSessions() === 0 && mock.callCount('C_Sign') > 0, 3_000);
+    await new Promise((wake) => setTimeout(wake, 1_600 - (Date.now() - started)));
+    expect(await signer.signDigest(digest)).toHaveLength(64);
+    expect(mock.callCount('C_Initialize')).toBe(initialized + 1);
+  } finally {
+    await signer.close();
+  }
+});
+
+it('refuses a session whose C_OpenSession returned as the module was being initialised again', async () => {
+  const module = await Pkcs11Module.open(MOCK_PKCS11, { callTimeoutMs: 5_000 });
+  try {
+    const slot = await module.findSlot({ tokenLabel: 'lifecycle' });
+    mock.setStall('C_OpenSession', 300, 0, 1);
+    const opening = module.openSession(slot);
+    await until(() => mock.callCount('C_OpenSession') > 0, 3_000);
+    await module.reinitialize(module.generation); // waits for that C_OpenSession, then C_Finalize closes its session
+    await expect(opening).rejects.toMatchObject({ code: 'PKCS11_HANDLE_CLOSED', fn: 'C_OpenSession' });
+    expect(mock.openSessions()).toBe(0);
+  } finally {
+    await module.close();
+  }
+});
+
+it('signs on while a session opened just before a re-initialisation is refused', async () => {
+  const signer = await Pkcs11Signer.open(
+    { ...settings, callTimeoutMs: 5_000 },
+    { sessions: 2, retry: { attempts: 8, baseDelayMs: 1 } },
+  );
+  const failures: unknown[] = [];
+  let running = true;
+  const worker = async () => {
+    for (let i = 0; running; i++) {
+      await signer.signDigest(new Uint8Array(32).fill(i)).catch((error: unknown) => failures.push(error));
+    }
+  };
+  const load = Promise.all(Array.from({ length: 4 }, worker));
+  try {
+    // a session breaks, and its replacement's C_OpenSession is slow; while it is inside the
+    // module, the proxy restarts: the other session's next call starts a re-initialisation
+    const opened = mock.callCount('C_OpenSession');
+    mock.setStall('C_OpenSession', 300, 0, 1);
+    mock.setFault('C_Sign', CKR.CKR_SESSION_HANDLE_INVALID, 0, 1);
+    expect(await until(() => mock.callCount('C_OpenSession') > opened, 3_000)).toBe(true);
+    const initialized = mock.callCount('C_Initialize');
+    mock.proxyRestart();
+    expect(await until(() => mock.callCount('C_Initialize') > initialized, 3_000)).toBe(true);
+    await new Promise((wake) => setTimeout(wake, 200));
+  } finally {
+    running = false;
+    await load;
+    await signer.close();
+  }
+  expect(failures).toEqual([]);
+  expect(mock.openSessions()).toBe(0);
+});
