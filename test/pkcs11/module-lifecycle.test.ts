@@ -9,6 +9,7 @@ import { CKR, Pkcs11Module } from '../../src/pkcs11';
 import { Pkcs11Signer } from '../../src/signer';
 import { generatePrivateKey } from '../../src/sm2';
 import { MOCK_PKCS11, MockToken, mockPkcs11 } from '../helpers/mock-pkcs11';
+import { until } from '../helpers/until';
 
 const PIN = '1234';
 const mock = mockPkcs11();
@@ -23,13 +24,6 @@ beforeAll(() => {
 });
 afterAll(() => token.remove());
 afterEach(() => mock.reset());
-
-async function until(condition: () => boolean, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((wake) => setTimeout(wake, 20))) {
-    if (condition()) return true;
-  }
-  return condition();
-}
 
 it('is strict enough to catch it: the mock aborts on C_Finalize while a call is inside it', () => {
   const script = `

@@ -11,6 +11,7 @@ import { Pkcs11Signer } from '../../src/signer';
 import { generatePrivateKey } from '../../src/sm2';
 import { SIGNER_DISPATCHES } from '../helpers/mock-card';
 import { MOCK_PKCS11, MockToken, mockPkcs11 } from '../helpers/mock-pkcs11';
+import { until } from '../helpers/until';
 import { SOFTHSM_MODULE, SoftHsmToken } from '../helpers/softhsm';
 
 const PIN = '1234';
@@ -66,13 +67,6 @@ it('ends an operation the module said needs more room, and signs on the same ses
     await signer.close();
   }
 });
-
-async function until(condition: () => boolean, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((wake) => setTimeout(wake, 20))) {
-    if (condition()) return true;
-  }
-  return condition();
-}
 
 describe.each(SIGNER_DISPATCHES)('recovery under load, %s', (_, dispatch) => {
   it('initialises the module again while signatures keep coming, and loses none', async () => {

@@ -10,6 +10,7 @@ import { Pkcs11Signer } from '../../src/signer';
 import { generatePrivateKey } from '../../src/sm2';
 import { SIGNER_DISPATCHES } from '../helpers/mock-card';
 import { MOCK_PKCS11, MockToken, mockPkcs11 } from '../helpers/mock-pkcs11';
+import { until } from '../helpers/until';
 
 jest.setTimeout(30_000);
 
@@ -25,13 +26,6 @@ beforeAll(() => {
 });
 afterAll(() => token.remove());
 afterEach(() => mock.reset());
-
-async function until(condition: () => boolean, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((wake) => setTimeout(wake, 20))) {
-    if (condition()) return true;
-  }
-  return condition();
-}
 
 it.each(SIGNER_DISPATCHES)(
   'closes a session stuck in C_Sign once the call returns, and signs on a new one meanwhile (%s)',
