@@ -15,6 +15,7 @@ export const MAX_SESSIONS_LEFT_BEHIND = 32;
 export class SessionCalls implements CallWatcher {
   private pending = 0;
   private waiting: (() => void)[] = [];
+  private waitingForStuck: (() => void)[] = [];
   private state: 'open' | 'closed' | 'timed out' = 'open';
 
   get retired(): boolean {
@@ -47,14 +48,21 @@ export class SessionCalls implements CallWatcher {
     if (this.state === 'open') this.state = 'closed';
   }
 
-  /** CallWatcher: a call of the session passed its deadline. */
+  /** CallWatcher: a call of the session passed its deadline (a closing session's too). */
   expired(): void {
-    if (this.state === 'open') this.state = 'timed out';
+    this.state = 'timed out';
+    for (const wake of this.waitingForStuck.splice(0)) wake();
   }
 
   /** CallWatcher: a call of the session came back. */
   returned(): void {
     if (--this.pending === 0) for (const wake of this.waiting.splice(0)) wake();
+  }
+
+  /** Resolves once a call is in flight past its deadline: at once if one is now. */
+  whenStuck(): Promise<void> {
+    if (this.stuck) return Promise.resolve();
+    return new Promise((resolve) => this.waitingForStuck.push(resolve));
   }
 
   /** Resolves once no call is in flight. */

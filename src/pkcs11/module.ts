@@ -55,6 +55,8 @@ class SharedModule {
   private readonly draining = new Set<Pkcs11Session>();
   /** Calls on no session (slots, tokens, C_OpenSession) in flight. */
   private readonly calls = new SessionCalls();
+  /** C_Initialize and C_Finalize in flight, those past their deadline too: neither starts beside the other. */
+  private readonly lifecycle = new SessionCalls();
   private initializing: Promise<void> | null = null;
   private finalizing: Promise<void> | null = null;
   private reinitializing: Promise<void> | null = null;
@@ -70,9 +72,11 @@ class SharedModule {
 
   private async initializeNow(): Promise<void> {
     await this.finalizing?.catch(() => undefined);
+    await this.lifecycle.whenIdle();
     if (this.initialized) return;
     try {
-      await this.functions.call('C_Initialize', [Pkcs11Functions.initializeArgs(CKF_OS_LOCKING_OK)]);
+      const args = [Pkcs11Functions.initializeArgs(CKF_OS_LOCKING_OK)];
+      await this.functions.call('C_Initialize', args, this.lifecycle.begin());
       this.ownsInitialization = true;
     } catch (error) {
       if (!(error instanceof Pkcs11Error && error.code === CKR.CKR_CRYPTOKI_ALREADY_INITIALIZED)) throw error;
@@ -105,7 +109,7 @@ class SharedModule {
       this.draining.add(session);
       void session.whenIdle().then(() => this.draining.delete(session));
     }
-    const idle = Promise.all([...sessions.map((session) => session.whenIdle()), this.calls.whenIdle()]);
+    const idle = Promise.all([...sessions.map((session) => session.whenIdle()), ...this.callsInside()]);
     if (!(await settlesWithin(idle, timeoutMs))) throw this.stuckError();
     await this.finalizeNow().catch(() => undefined);
     await this.initialize();
@@ -151,8 +155,7 @@ class SharedModule {
    */
   async finalize(): Promise<void> {
     if (this.refs > 0 || !this.initialized) return;
-    const inside = [...this.draining].map((session) => session.whenIdle());
-    if (this.calls.inFlight > 0) inside.push(this.calls.whenIdle());
+    const inside = this.callsInside();
     if (this.reinitializing) inside.push(this.reinitializing.catch(() => undefined));
     if (inside.length > 0) {
       void Promise.all(inside)
@@ -164,9 +167,21 @@ class SharedModule {
     else this.initialized = false;
   }
 
+  /** What C_Finalize must wait for: every call inside the module, on any session of any user, or on none. */
+  private callsInside(): Promise<void>[] {
+    const inside: Promise<void>[] = [];
+    for (const session of [...this.sessions, ...this.draining]) {
+      if (session.callsInFlight > 0) inside.push(session.whenIdle());
+    }
+    for (const calls of [this.calls, this.lifecycle]) if (calls.inFlight > 0) inside.push(calls.whenIdle());
+    return inside;
+  }
+
   private finalizeNow(): Promise<void> {
     this.initialized = false;
-    this.finalizing = this.functions.call('C_Finalize', [null]).finally(() => (this.finalizing = null));
+    this.finalizing = this.functions
+      .call('C_Finalize', [null], this.lifecycle.begin())
+      .finally(() => (this.finalizing = null));
     return this.finalizing;
   }
 }
@@ -191,6 +206,8 @@ const shared = new Map<object, SharedModule>();
 /** A loaded and initialised PKCS#11 module. */
 export class Pkcs11Module implements Pkcs11SessionOwner {
   private readonly sessions = new Set<Pkcs11Session>();
+  /** C_OpenSession calls not yet done with (their sessions not yet handed out): close() waits for them. */
+  private readonly opening = new SessionCalls();
   private closing: Promise<void> | null = null;
   private closed_ = false;
 
@@ -226,7 +243,7 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
 
   async info(): Promise<ModuleInfo> {
     const out = guardedBuffer(koffi.sizeof(CK_INFO));
-    await this.module.call(this.functions, 'C_GetInfo', [out]);
+    await this.call('C_GetInfo', [out]);
     const info = decodeStruct(out, CK_INFO, 'C_GetInfo');
     const version = (v: { major: number; minor: number }) => `${v.major}.${v.minor}`;
     return {
@@ -244,7 +261,7 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
 
   async tokenInfo(slot: number): Promise<TokenInfo> {
     const out = guardedBuffer(koffi.sizeof(CK_TOKEN_INFO));
-    await this.module.call(this.functions, 'C_GetTokenInfo', [slot, out]);
+    await this.call('C_GetTokenInfo', [slot, out]);
     const info = decodeStruct(out, CK_TOKEN_INFO, 'C_GetTokenInfo');
     const maxRw = Number(info.ulMaxRwSessionCount);
     return {
@@ -263,7 +280,7 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
     const out = [];
     for (const type of types) {
       const info = guardedBuffer(koffi.sizeof(CK_MECHANISM_INFO));
-      await this.module.call(this.functions, 'C_GetMechanismInfo', [slot, type, info]);
+      await this.call('C_GetMechanismInfo', [slot, type, info]);
       const decoded = decodeStruct(info, CK_MECHANISM_INFO, 'C_GetMechanismInfo');
       out.push({
         type,
@@ -302,12 +319,16 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
 
   /** A read-only serial session (signing needs no more) on `slot`. */
   async openSession(slot: number): Promise<Pkcs11Session> {
-    if (this.closing || this.closed_) {
-      throw new Pkcs11BindingError('PKCS11_HANDLE_CLOSED', 'C_OpenSession called on a closed module', {
-        fn: 'C_OpenSession',
-        libPath: this.path,
-      });
+    this.refuseIfClosed('C_OpenSession');
+    const opening = this.opening.begin();
+    try {
+      return await this.openSessionNow(slot);
+    } finally {
+      opening.returned();
     }
+  }
+
+  private async openSessionNow(slot: number): Promise<Pkcs11Session> {
     const stuck = this.module.sessionsStuckInCalls();
     if (stuck >= MAX_SESSIONS_LEFT_BEHIND) {
       throw new Pkcs11BindingError(
@@ -317,13 +338,7 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
       );
     }
     const handle = [0];
-    const epoch = await this.module.call(this.functions, 'C_OpenSession', [
-      slot,
-      CKF_SERIAL_SESSION,
-      null,
-      null,
-      handle,
-    ]);
+    const epoch = await this.call('C_OpenSession', [slot, CKF_SERIAL_SESSION, null, null, handle]);
     if (epoch !== this.module.epoch) {
       // C_Finalize, which waited for this call, closed the session with every other
       throw new Pkcs11BindingError(
@@ -335,7 +350,29 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
     const session = new Pkcs11Session(this.functions, Number(handle[0]), slot, this);
     this.sessions.add(session);
     this.module.sessions.add(session);
+    if (this.closing) {
+      // closed meanwhile: close() waited for this call, and closes the session with the others
+      throw new Pkcs11BindingError('PKCS11_HANDLE_CLOSED', `C_OpenSession returned as ${this.path} was closing`, {
+        fn: 'C_OpenSession',
+        libPath: this.path,
+      });
+    }
     return session;
+  }
+
+  private refuseIfClosed(fn: Pkcs11FunctionName): void {
+    if (this.closing || this.closed_) {
+      throw new Pkcs11BindingError('PKCS11_HANDLE_CLOSED', `${fn} called on a closed module`, {
+        fn,
+        libPath: this.path,
+      });
+    }
+  }
+
+  /** A call on no session, refused once the module is closed (it would initialise the module again). */
+  private call(fn: Pkcs11FunctionName, args: unknown[]): Promise<number> {
+    this.refuseIfClosed(fn);
+    return this.module.call(this.functions, fn, args);
   }
 
   /** Pkcs11SessionOwner */
@@ -346,6 +383,11 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
 
   /** See SharedModule.reinitialize. */
   reinitialize(generation: number): Promise<void> {
+    try {
+      this.refuseIfClosed('C_Finalize');
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.module.reinitialize(generation, this.functions.deadlines.timeoutMs);
   }
 
@@ -355,25 +397,28 @@ export class Pkcs11Module implements Pkcs11SessionOwner {
     return this.closing;
   }
 
+  /**
+   * Sessions close once their calls return; one whose call is (or goes) past its deadline closes
+   * when that call returns, without holding up close(). The module is finalised with the last
+   * user, once no call is inside it.
+   */
   private async closeOnce(): Promise<void> {
-    const stuck = [...this.sessions].filter((s) => s.stuckInCall);
-    await Promise.allSettled([...this.sessions].filter((s) => !stuck.includes(s)).map((s) => s.close()));
+    await this.opening.whenIdle();
+    await Promise.all([...this.sessions].map((s) => Promise.race([s.close().catch(() => undefined), s.whenStuck()])));
     this.closed_ = true;
     this.module.refs--;
-    // A call stuck past its deadline is still inside the module: finalising now would pull it out from under it.
-    if (stuck.length === 0) await this.module.finalize();
-    else void Promise.allSettled(stuck.map((s) => s.close())).then(() => this.module.finalize().catch(() => undefined));
+    await this.module.finalize();
   }
 
   private async listOf(fn: Pkcs11FunctionName, leading: unknown[]): Promise<number[]> {
     // Ask for the count, then the list; a list that grew in between is asked for again.
     for (;;) {
       const count = [0];
-      await this.module.call(this.functions, fn, [...leading, null, count]);
+      await this.call(fn, [...leading, null, count]);
       const list = ulongArray(count[0]);
       const room = count[0];
       try {
-        await this.module.call(this.functions, fn, [...leading, list, count]);
+        await this.call(fn, [...leading, list, count]);
       } catch (error) {
         if (error instanceof Pkcs11Error && error.code === CKR.CKR_BUFFER_TOO_SMALL) continue;
         throw error;

@@ -88,7 +88,9 @@ export class Pkcs11Session {
     } catch (error) {
       if (!(error instanceof Pkcs11Error && error.code === CKR.CKR_USER_ALREADY_LOGGED_IN)) throw error;
     } finally {
-      secret.fill(0);
+      // A C_Login past its deadline may still be reading the PIN: zeroed under it, the module would
+      // see a wrong PIN and count a failed login against the token.
+      void this.whenIdle().then(() => secret.fill(0));
     }
   }
 
@@ -208,6 +210,11 @@ export class Pkcs11Session {
 
   whenIdle(): Promise<void> {
     return this.#calls.whenIdle();
+  }
+
+  /** Resolves once one of its calls is past its deadline and not back (at once if one is now). */
+  whenStuck(): Promise<void> {
+    return this.#calls.whenStuck();
   }
 
   /** Closes the session once its calls in flight have returned; closing twice shares one close. */

@@ -30,16 +30,20 @@ function loadHooks() {
 export function mockPkcs11() {
   hooks ??= loadHooks();
   const api = hooks;
+  /** MOCKP11_Counters: 12 unsigned long longs, in the order of mockp11.h. */
+  const counter = (index: number): number => {
+    const counters = Buffer.alloc(12 * 8);
+    api.getCounters(counters);
+    return Number(counters.readBigUInt64LE(index * 8));
+  };
   return {
     setFault: (fn: string | null, rv: number, after = 0, count = -1) => api.setFault(fn, rv, after, count),
     /** `count` calls of `fn`, after `after` others, sleep `ms` inside the module first. */
     setStall: (fn: string, ms: number, after = 0, count = -1) => api.setStall(fn, ms, after, count),
     /** Live session handles in the module. */
-    openSessions(): number {
-      const counters = Buffer.alloc(12 * 8); // MOCKP11_Counters: 12 unsigned long longs, openSessions the 4th
-      api.getCounters(counters);
-      return Number(counters.readBigUInt64LE(3 * 8));
-    },
+    openSessions: () => counter(3),
+    /** C_Login calls that met a wrong PIN since load or reset. */
+    failedLogins: () => counter(7),
     /** As p11-kit's client after its server restarted: CKR_DEVICE_ERROR until C_Finalize + C_Initialize. */
     proxyRestart: () => api.proxyRestart(),
     /** As p11-kit's client: each C_GetFunctionList after the first hands out an instance nobody initialised. */

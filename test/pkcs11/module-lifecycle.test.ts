@@ -5,7 +5,7 @@
  * past its deadline fails a re-initialisation rather than holding it up.
  */
 import { spawnSync } from 'node:child_process';
-import { CKR, Pkcs11Module } from '../../src/pkcs11';
+import { CKM_ECDSA, CKR, Pkcs11Module } from '../../src/pkcs11';
 import { Pkcs11Signer } from '../../src/signer';
 import { generatePrivateKey } from '../../src/sm2';
 import { MOCK_PKCS11, MockToken, mockPkcs11 } from '../helpers/mock-pkcs11';
@@ -116,4 +116,77 @@ it('signs on while a session opened just before a re-initialisation is refused',
   }
   expect(failures).toEqual([]);
   expect(mock.openSessions()).toBe(0);
+});
+
+describe('closing', () => {
+  it('finalises the module only once a stuck call of another user of it returns', async () => {
+    const first = await Pkcs11Module.open(MOCK_PKCS11, settings);
+    const second = await Pkcs11Module.open(MOCK_PKCS11, settings);
+    const session = await second.openSession(await second.findSlot({ tokenLabel: 'lifecycle' }));
+    await session.login(PIN);
+    const [key] = await session.findObjects([]);
+    mock.setStall('C_SignInit', 800, 0, 1);
+    const stuck = session.sign(CKM_ECDSA, key, new Uint8Array(32)).catch((error: unknown) => error);
+    expect(await stuck).toMatchObject({ code: 'PKCS11_CALL_TIMEOUT' });
+    const finalized = mock.callCount('C_Finalize');
+    await second.close();
+    await first.close(); // the last user: C_Finalize waits for the stalled call
+    expect(mock.callCount('C_Finalize')).toBe(finalized);
+    expect(await until(() => mock.callCount('C_Finalize') === finalized + 1, 3_000)).toBe(true);
+  });
+
+  it('closes a session that was opening when close() was called, and refuses it to its caller', async () => {
+    const module = await Pkcs11Module.open(MOCK_PKCS11, { callTimeoutMs: 5_000 });
+    const slot = await module.findSlot({ tokenLabel: 'lifecycle' });
+    mock.setStall('C_OpenSession', 300, 0, 1);
+    const opening = module.openSession(slot).catch((error: unknown) => error);
+    await until(() => mock.callCount('C_OpenSession') > 0, 3_000);
+    const closed = mock.callCount('C_CloseSession');
+    await module.close(); // waits for the C_OpenSession, then closes its session
+    expect(mock.callCount('C_CloseSession')).toBe(closed + 1);
+    expect(mock.openSessions()).toBe(0);
+    expect(await opening).toMatchObject({ code: 'PKCS11_HANDLE_CLOSED', fn: 'C_OpenSession' });
+  });
+
+  it('does not wait for a call that goes past its deadline while it closes', async () => {
+    const signer = await Pkcs11Signer.open(settings, { sessions: 1, retry: { attempts: 1 } });
+    mock.setStall('C_Sign', 2_000, 0, 1);
+    const signing = signer.signDigest(new Uint8Array(32).fill(1)).catch((error: unknown) => error);
+    await until(() => mock.callCount('C_Sign') > 0, 3_000);
+    const started = Date.now();
+    await signer.close();
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(await signing).toMatchObject({ code: 'PKCS11_CALL_TIMEOUT' });
+    expect(await until(() => mock.openSessions() === 0, 3_000)).toBe(true);
+  });
+
+  it('refuses calls on a closed module rather than initialising it again', async () => {
+    const module = await Pkcs11Module.open(MOCK_PKCS11, settings);
+    await module.close();
+    const initialized = mock.callCount('C_Initialize');
+    await expect(module.slots()).rejects.toMatchObject({ code: 'PKCS11_HANDLE_CLOSED' });
+    await expect(module.reinitialize(module.generation)).rejects.toMatchObject({ code: 'PKCS11_HANDLE_CLOSED' });
+    expect(mock.callCount('C_Initialize')).toBe(initialized);
+  });
+});
+
+it('keeps the PIN for a C_Login past its deadline until the call returns: no wrong PIN reaches the token', async () => {
+  mock.setStall('C_Login', 500, 0, 1);
+  await expect(Pkcs11Signer.open(settings)).rejects.toMatchObject({ code: 'PKCS11_CALL_TIMEOUT', fn: 'C_Login' });
+  expect(await until(() => mock.callCount('C_Finalize') > 0 && mock.openSessions() === 0, 3_000)).toBe(true);
+  expect(mock.failedLogins()).toBe(0);
+});
+
+it('never starts C_Initialize while a C_Finalize past its deadline is still inside the module', async () => {
+  const signer = await Pkcs11Signer.open(settings, { sessions: 1, retry: { attempts: 3, baseDelayMs: 1 } });
+  try {
+    mock.setStall('C_Finalize', 600, 0, 1);
+    mock.proxyRestart(); // the next C_OpenSession fails: C_Finalize (stalled past its deadline), then C_Initialize
+    mock.setFault('C_Sign', CKR.CKR_DEVICE_ERROR, 0, 1);
+    const result = await signer.signDigest(new Uint8Array(32).fill(2)).catch((error: unknown) => error);
+    expect(await until(() => mock.callCount('C_Initialize') > 0, 3_000)).toBe(true);
+    expect(result instanceof Uint8Array || (result as { code?: string }).code !== undefined).toBe(true);
+  } finally {
+    await signer.close();
+  }
 });
