@@ -72,7 +72,9 @@ class SharedModule {
 
   private async initializeNow(): Promise<void> {
     await this.finalizing?.catch(() => undefined);
-    await this.lifecycle.whenIdle();
+    if (!(await settlesWithin(this.lifecycle.whenIdle(), this.functions.deadlines.timeoutMs))) {
+      throw this.stuckError();
+    }
     if (this.initialized) return;
     try {
       const args = [Pkcs11Functions.initializeArgs(CKF_OS_LOCKING_OK)];

@@ -234,7 +234,9 @@ export class Pkcs11Session {
     try {
       await this.functions.call('C_CloseSession', [handle], this.#calls.begin());
     } finally {
-      this.owner.sessionEnded(this);
+      // Counted among the module's sessions until C_CloseSession returns, past its deadline too:
+      // C_Finalize waits for it.
+      void this.whenIdle().then(() => this.owner.sessionEnded(this));
     }
   }
 
