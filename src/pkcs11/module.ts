@@ -160,7 +160,9 @@ class SharedModule {
     const inside = this.callsInside();
     if (this.reinitializing) inside.push(this.reinitializing.catch(() => undefined));
     if (inside.length > 0) {
+      // looked at again a turn later: a session woken by the same return may start its C_CloseSession first
       void Promise.all(inside)
+        .then(() => new Promise((turn) => setImmediate(turn)))
         .then(() => this.finalize())
         .catch(() => undefined);
       return;
