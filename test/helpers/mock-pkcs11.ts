@@ -21,6 +21,7 @@ function loadHooks() {
     ),
     proxyRestart: lib.func('unsigned long MOCKP11_ProxyRestart(void)'),
     listPerCall: lib.func('unsigned long MOCKP11_SetListPerCall(int on)'),
+    signaturePadding: lib.func('unsigned long MOCKP11_SetSignaturePadding(unsigned long bytes)'),
     getCounters: lib.func('unsigned long MOCKP11_GetCounters(void *out)'),
     getCallCount: lib.func('unsigned long MOCKP11_GetCallCount(const char *fn, _Out_ unsigned long long *out)'),
     reset: lib.func('unsigned long MOCKP11_Reset(void)'),
@@ -48,6 +49,8 @@ export function mockPkcs11() {
     proxyRestart: () => api.proxyRestart(),
     /** As p11-kit's client: each C_GetFunctionList after the first hands out an instance nobody initialised. */
     listPerCall: (on: boolean) => api.listPerCall(on ? 1 : 0),
+    /** C_Sign appends this many zero bytes to every signature, as a module returning too much would. */
+    signaturePadding: (bytes: number) => api.signaturePadding(bytes),
     callCount(fn: string): number {
       const out = [0];
       api.getCallCount(fn, out);

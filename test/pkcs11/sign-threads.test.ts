@@ -131,6 +131,36 @@ it('hands the calls queued on a broken session to a new one, not waiting behind 
   }
 });
 
+describe.each(SIGNER_DISPATCHES)('a signature longer than any the key makes, %s', (_, dispatch) => {
+  it('is refused as a bad response, and the session signs on', async () => {
+    const signer = await Pkcs11Signer.open(settings, { ...dispatch(1), retry: { attempts: 3, baseDelayMs: 1 } });
+    try {
+      const opened = mock.callCount('C_OpenSession');
+      mock.signaturePadding(600); // 664 bytes: more than the 512 first given, so the operation is finished in more
+      await expect(signer.signDigest(digests[0])).rejects.toMatchObject({ code: 'PKCS11_BAD_RESPONSE', fn: 'C_Sign' });
+      mock.signaturePadding(0);
+      await signsAndVerifies(signer);
+      expect(mock.callCount('C_OpenSession')).toBe(opened);
+    } finally {
+      await signer.close();
+    }
+  });
+
+  it('past the most it finishes an operation for, replaces the session the operation is left on', async () => {
+    const signer = await Pkcs11Signer.open(settings, { ...dispatch(1), retry: { attempts: 3, baseDelayMs: 1 } });
+    try {
+      const opened = mock.callCount('C_OpenSession');
+      mock.signaturePadding(70_000);
+      await expect(signer.signDigest(digests[0])).rejects.toMatchObject({ codeName: 'CKR_BUFFER_TOO_SMALL' });
+      mock.signaturePadding(0);
+      await signsAndVerifies(signer);
+      expect(mock.callCount('C_OpenSession')).toBe(opened + 1);
+    } finally {
+      await signer.close();
+    }
+  });
+});
+
 describe('settings', () => {
   const config = (extra: string) =>
     parseSecurityConfig(

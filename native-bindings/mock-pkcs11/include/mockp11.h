@@ -144,6 +144,10 @@ MOCKP11_API CK_RV MOCKP11_ProxyRestart(void);
  * through. Off after MOCKP11_Reset. */
 MOCKP11_API CK_RV MOCKP11_SetListPerCall(int on);
 
+/* C_Sign appends `bytes` zero bytes to every signature, as a module returning more than the
+ * mechanism's signature would (size queries and CKR_BUFFER_TOO_SMALL count them). 0 = none. */
+MOCKP11_API CK_RV MOCKP11_SetSignaturePadding(unsigned long bytes);
+
 /* Every C_ call returns `us` microseconds after it began, its own work included, holding no
  * lock meanwhile. 0 = none. */
 MOCKP11_API CK_RV MOCKP11_SetLatencyUs(unsigned int us);

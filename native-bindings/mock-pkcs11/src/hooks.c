@@ -64,6 +64,7 @@ static trigger h_faults[MAX_TRIGGERS];
 static trigger h_stalls[MAX_TRIGGERS];
 static int h_proxy_restart;
 static int h_list_per_call;
+static atomic_size_t h_signature_padding;
 static unsigned long h_lists_handed;
 static int h_env_done;
 static char *h_dir;
@@ -299,6 +300,17 @@ MOCKP11_API CK_RV MOCKP11_SetListPerCall(int on)
     return CKR_OK;
 }
 
+MOCKP11_API CK_RV MOCKP11_SetSignaturePadding(unsigned long bytes)
+{
+    atomic_store(&h_signature_padding, (size_t)bytes);
+    return CKR_OK;
+}
+
+size_t hooks_signature_padding(void)
+{
+    return atomic_load(&h_signature_padding);
+}
+
 int hooks_fresh_instance(void)
 {
     int fresh;
@@ -349,6 +361,7 @@ MOCKP11_API CK_RV MOCKP11_Reset(void)
     h_lists_handed = 0;
     pthread_mutex_unlock(&h_lock);
     atomic_store(&h_wrong_signatures, 0);
+    atomic_store(&h_signature_padding, 0);
     return CKR_OK;
 }
 

@@ -793,7 +793,7 @@ CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen, 
         goto out;
     }
     if (pSignature == NULL) { /* size query: the operation goes on */
-        *pulSignatureLen = s->cached ? s->cache_len : (m.output == OUT_RS ? 64 : P11_MAX_SIG);
+        *pulSignatureLen = (s->cached ? s->cache_len : (m.output == OUT_RS ? 64 : P11_MAX_SIG)) + hooks_signature_padding();
         goto out;
     }
     s->busy = 1;
@@ -819,17 +819,18 @@ CK_RV C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG ulDataLen, 
     if (!ok) {
         sign_end(s);
         rv = CKR_FUNCTION_FAILED;
-    } else if (*pulSignatureLen < siglen) {
+    } else if (*pulSignatureLen < siglen + hooks_signature_padding()) {
         s->cached = 1;
         memcpy(s->cache_e, e, elen);
         s->cache_elen = elen;
         memcpy(s->cache_sig, sig, siglen);
         s->cache_len = siglen;
-        *pulSignatureLen = siglen;
+        *pulSignatureLen = siglen + hooks_signature_padding();
         rv = CKR_BUFFER_TOO_SMALL;
     } else {
         memcpy(pSignature, sig, siglen);
-        *pulSignatureLen = siglen;
+        memset(pSignature + siglen, 0, hooks_signature_padding());
+        *pulSignatureLen = siglen + hooks_signature_padding();
         sign_end(s);
     }
 out:

@@ -113,6 +113,8 @@ void hooks_proxy_restart_end(void);
 int hooks_proxy_restart_on(void);
 /* Whether this C_GetFunctionList hands out the list of an instance of its own (MOCKP11_SetListPerCall). */
 int hooks_fresh_instance(void);
+/* Zero bytes C_Sign appends to every signature (MOCKP11_SetSignaturePadding). */
+size_t hooks_signature_padding(void);
 void hooks_count_login(int ok);
 
 /* Opens every C_ function; the cleanup attribute (GCC, Clang) runs hooks_leave on every return. */
