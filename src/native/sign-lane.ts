@@ -190,11 +190,11 @@ export class SignLane {
       this.calls[sequence & (RING_SLOTS - 1)] = call;
       this.host.deadlines.start(call);
       if (this.outstanding === 0) {
-        this.worker.ref(); // calls in flight keep the process alive
         lanesWithCallsOut.add(this);
         looking ??= setInterval(lookAtRings, LOOK_EVERY_MS).unref();
       }
       this.submitted = next(sequence);
+      this.holdProcess();
       Atomics.store(this.ring.cells, SUBMITTED, this.submitted);
       if (Atomics.load(this.ring.cells, SLEEPING) === 1) this.ring.ring();
       this.collect();
@@ -280,6 +280,7 @@ export class SignLane {
       call.watcher.expired();
       this.stuck_ = true;
       this.retire();
+      this.holdProcess();
       this.wakeDrainWaiters();
       this.handBackQueued('its signing thread is stuck in a call', next(call.sequence));
     }
@@ -305,8 +306,21 @@ export class SignLane {
   retire(): void {
     if (this.retired_) return;
     this.retired_ = true;
+    // held before the thread is told: one that ends at once must not leave its exit unheard
+    this.holdProcess();
     Atomics.store(this.ring.cells, STOP, 1);
     this.ring.ring();
+  }
+
+  /**
+   * The thread keeps the process alive while it has calls to answer or is ending (its end is
+   * awaited), not while it idles or is stuck in a call past its deadline. A worker whose thread
+   * ended while unreferenced may never deliver its exit to a process that has nothing else to do.
+   */
+  private holdProcess(): void {
+    if (this.exited) return;
+    if (!this.stuck_ && (this.retired_ || this.outstanding > 0)) this.worker.ref();
+    else this.worker.unref();
   }
 
   /** Resolves once no call is queued or running, or once the thread is stuck in one. */
@@ -317,7 +331,7 @@ export class SignLane {
 
   private idle(): void {
     lanesWithCallsOut.delete(this);
-    if (!this.exited) this.worker.unref();
+    this.holdProcess();
     this.wakeDrainWaiters();
   }
 
@@ -358,7 +372,6 @@ export class SignLane {
   async stop(): Promise<void> {
     this.retire();
     if (this.stuck_ || this.exited) return;
-    this.worker.ref(); // the thread's end is awaited: the process stays for it
     await this.ended;
   }
 }
