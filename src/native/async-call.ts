@@ -74,29 +74,34 @@ class ForeignCall extends TrackedCall {
   }
 }
 
+/** A library's functions, each with how it is called (made once per function). */
+export interface ForeignCallSpecs<Name> {
+  /** Throws for a function the library lacks. */
+  specFor(name: Name): ForeignCallSpec;
+}
+
 /**
- * Past the deadline the promise rejects while the native call goes on (it cannot be stopped); a
- * call still queued then never starts. `spec` may be a function that makes it: if that throws (a
- * function the library lacks), the call rejects and its watcher hears it is over.
+ * Calls `name` of `library`. Past the deadline the promise rejects while the native call goes on
+ * (it cannot be stopped); a call still queued then never starts. A function the library lacks
+ * rejects, and the watcher hears the call is over.
  */
-export function callForeign(
-  spec: ForeignCallSpec | (() => ForeignCallSpec),
+export function callForeign<Name>(
+  library: ForeignCallSpecs<Name>,
+  name: Name,
   args: unknown[],
   watcher?: CallWatcher,
 ): Promise<void> {
-  if (typeof spec === 'function') {
-    try {
-      spec = spec();
-    } catch (error) {
-      watcher?.returned();
-      return Promise.reject(error);
-    }
+  let spec: ForeignCallSpec;
+  try {
+    spec = library.specFor(name);
+  } catch (error) {
+    watcher?.returned();
+    return Promise.reject(error);
   }
-  const made = spec;
   return new Promise((resolve, reject) => {
-    const call = new ForeignCall(made, args, watcher, resolve, reject);
-    made.deadlines.start(call);
-    if (made.queue) void made.queue.run(() => new Promise<void>((done) => call.invoke(done)));
+    const call = new ForeignCall(spec, args, watcher, resolve, reject);
+    spec.deadlines.start(call);
+    if (spec.queue) void spec.queue.run(() => new Promise<void>((done) => call.invoke(done)));
     else call.invoke();
   });
 }

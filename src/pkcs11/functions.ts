@@ -268,11 +268,11 @@ export class Pkcs11Functions {
 
   /** Calls on the libuv thread pool, with the deadline; a CK_RV other than CKR_OK rejects. */
   call(name: Pkcs11FunctionName, args: unknown[], watcher?: CallWatcher): Promise<void> {
-    return callForeign(() => this.specFor(name), args, watcher);
+    return callForeign(this, name, args, watcher);
   }
 
   /** How `name` is called: made once per function, not per call. */
-  private specFor(name: Pkcs11FunctionName): ForeignCallSpec {
+  specFor(name: Pkcs11FunctionName): ForeignCallSpec {
     let spec = this.specs.get(name);
     if (!spec) {
       spec = {

@@ -256,11 +256,11 @@ export class SdfLibrary {
    * the promise rejects with SDF_CALL_TIMEOUT while the call goes on.
    */
   call(name: SdfFunctionName, args: unknown[], watcher?: CallWatcher): Promise<void> {
-    return callForeign(() => this.specFor(name), args, watcher);
+    return callForeign(this, name, args, watcher);
   }
 
   /** How `name` is called: made once per function (and per queueing), not per call. */
-  private specFor(name: SdfFunctionName): ForeignCallSpec {
+  specFor(name: SdfFunctionName): ForeignCallSpec {
     const queued = this.state.serialAll || LIFECYCLE.has(name);
     const cache = queued ? this.queuedSpecs : this.specs;
     let spec = cache.get(name);

@@ -71,8 +71,9 @@ describe('CallDeadlines', () => {
 });
 
 describe('callForeign', () => {
+  const tell = (told: string[]) => ({ expired: () => told.push('expired'), returned: () => told.push('returned') });
+
   it('settles a call whose arguments the FFI refuses, and tells its watcher it is over', async () => {
-    const deadlines = new CallDeadlines(50);
     const told: string[] = [];
     const refused = new TypeError('koffi refuses an argument');
     const spec = {
@@ -81,31 +82,24 @@ describe('callForeign', () => {
           throw refused;
         },
       },
-      deadlines,
+      deadlines: new CallDeadlines(50),
       timeoutError: () => new Error('timed out'),
       check: () => undefined,
     };
-    const watcher = { expired: () => told.push('expired'), returned: () => told.push('returned') };
-    await expect(callForeign(spec, [1], watcher)).rejects.toBe(refused);
+    await expect(callForeign({ specFor: () => spec }, 'C_Sign', [1], tell(told))).rejects.toBe(refused);
     await sleep(120); // past the deadline: a call left on the deadline list would expire now
     expect(told).toEqual(['returned']);
   });
-});
 
-describe('callForeign, spec made for the call', () => {
   it('rejects a call of a function the library lacks, and tells its watcher it is over', async () => {
     const told: string[] = [];
     const lacking = new Error('no C_FindObjectsFinal in the function list');
-    const watcher = { expired: () => told.push('expired'), returned: () => told.push('returned') };
-    await expect(
-      callForeign(
-        () => {
-          throw lacking;
-        },
-        [],
-        watcher,
-      ),
-    ).rejects.toBe(lacking);
+    const library = {
+      specFor(): never {
+        throw lacking;
+      },
+    };
+    await expect(callForeign(library, 'C_FindObjectsFinal', [], tell(told))).rejects.toBe(lacking);
     expect(told).toEqual(['returned']);
   });
 });
