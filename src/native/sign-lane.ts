@@ -189,12 +189,13 @@ export class SignLane {
       const call = new LaneCall(this, sequence, session.threadCallStarts(), resolve, reject);
       this.calls[sequence & (RING_SLOTS - 1)] = call;
       this.host.deadlines.start(call);
-      if (this.outstanding === 0) {
+      const first = this.outstanding === 0;
+      if (first) {
         lanesWithCallsOut.add(this);
         looking ??= setInterval(lookAtRings, LOOK_EVERY_MS).unref();
       }
       this.submitted = next(sequence);
-      this.holdProcess();
+      if (first) this.holdProcess();
       Atomics.store(this.ring.cells, SUBMITTED, this.submitted);
       if (Atomics.load(this.ring.cells, SLEEPING) === 1) this.ring.ring();
       this.collect();

@@ -300,13 +300,8 @@ export class Pkcs11Functions {
 
   /** Calls on the calling thread (for benchmarks and quick reads); a CK_RV other than CKR_OK throws. */
   callSync(name: Pkcs11FunctionName, args: unknown[]): void {
-    const rv = this.callReturning(name, args);
+    const rv = Number(this.resolve(name)(...args));
     if (rv !== CKR.CKR_OK) throw new Pkcs11Error(name, rv);
-  }
-
-  /** Calls on the calling thread and returns the CK_RV (a signing thread, which reports it). */
-  callReturning(name: Pkcs11FunctionName, args: unknown[]): number {
-    return Number(this.resolve(name)(...args));
   }
 
   private resolve(name: Pkcs11FunctionName): KoffiFunction {
