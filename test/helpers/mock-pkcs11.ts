@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import koffi from 'koffi';
+import { generatePrivateKey } from '../../src/sm2';
 
 export const MOCK_PKCS11 = resolve(__dirname, '../../native-bindings/mock-pkcs11/build/libmockp11.so');
 
@@ -73,4 +74,26 @@ export class MockToken {
   remove(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A mock token `label` holding one P-256 key labelled `k` under the standard profile, made before
+ * the file's tests and removed after them; the mock's hooks are reset after each test.
+ */
+export function useP256Token(label: string, pin: string, maxSessions?: number): { readonly dir: string } {
+  let token: MockToken | undefined;
+  const limit = maxSessions === undefined ? '' : `max_sessions=${maxSessions}\n`;
+  const key = Buffer.from(generatePrivateKey()).toString('hex');
+  beforeAll(() => {
+    token = new MockToken(
+      `[token]\nlabel=${label}\npin=${pin}\nprofile=standard\n${limit}\n[key]\nlabel=k\ntype=p256\nprivate=${key}\n`,
+    );
+  });
+  afterAll(() => token?.remove());
+  afterEach(() => mockPkcs11().reset());
+  return {
+    get dir() {
+      return (token as MockToken).dir;
+    },
+  };
 }

@@ -7,23 +7,13 @@
 import { spawnSync } from 'node:child_process';
 import { CKM_ECDSA, CKR, Pkcs11Module } from '../../src/pkcs11';
 import { Pkcs11Signer } from '../../src/signer';
-import { generatePrivateKey } from '../../src/sm2';
-import { MOCK_PKCS11, MockToken, mockPkcs11 } from '../helpers/mock-pkcs11';
+import { MOCK_PKCS11, mockPkcs11, useP256Token } from '../helpers/mock-pkcs11';
 import { until } from '../helpers/until';
 
 const PIN = '1234';
 const mock = mockPkcs11();
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const settings = { library: MOCK_PKCS11, tokenLabel: 'lifecycle', pin: PIN, keyLabel: 'k', callTimeoutMs: 100 };
-let token: MockToken;
-
-beforeAll(() => {
-  token = new MockToken(
-    `[token]\nlabel=lifecycle\npin=${PIN}\nprofile=standard\n\n[key]\nlabel=k\ntype=p256\nprivate=${hex(generatePrivateKey())}\n`,
-  );
-});
-afterAll(() => token.remove());
-afterEach(() => mock.reset());
+const token = useP256Token('lifecycle', PIN);
 
 it('is strict enough to catch it: the mock aborts on C_Finalize while a call is inside it', () => {
   const script = `
@@ -85,7 +75,7 @@ it('refuses a session whose C_OpenSession returned as the module was being initi
   }
 });
 
-it('signs on while a session opened just before a re-initialisation is refused', async () => {
+it('loses no signature when the proxy restarts while a C_OpenSession is inside the module', async () => {
   const signer = await Pkcs11Signer.open(
     { ...settings, callTimeoutMs: 5_000 },
     { sessions: 2, retry: { attempts: 8, baseDelayMs: 1 } },

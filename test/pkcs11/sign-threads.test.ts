@@ -8,25 +8,15 @@ import { p256 } from '@noble/curves/p256';
 import { ConfigError, parseSecurityConfig } from '../../src/config';
 import { CKR } from '../../src/pkcs11';
 import { Pkcs11Signer } from '../../src/signer';
-import { generatePrivateKey } from '../../src/sm2';
 import { SIGNER_DISPATCHES } from '../helpers/mock-card';
-import { MOCK_PKCS11, MockToken, mockPkcs11 } from '../helpers/mock-pkcs11';
+import { MOCK_PKCS11, mockPkcs11, useP256Token } from '../helpers/mock-pkcs11';
 import { until } from '../helpers/until';
 import { SOFTHSM_MODULE, SoftHsmToken } from '../helpers/softhsm';
 
 const PIN = '1234';
 const mock = mockPkcs11();
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const settings = { library: MOCK_PKCS11, tokenLabel: 'threads', pin: PIN, keyLabel: 'k' };
-let token: MockToken;
-
-beforeAll(() => {
-  token = new MockToken(
-    `[token]\nlabel=threads\npin=${PIN}\nprofile=standard\nmax_sessions=16\n\n[key]\nlabel=k\ntype=p256\nprivate=${hex(generatePrivateKey())}\n`,
-  );
-});
-afterAll(() => token.remove());
-afterEach(() => mock.reset());
+useP256Token('threads', PIN, 16);
 
 const digests = Array.from({ length: 200 }, (_, i) => new Uint8Array(32).fill(i));
 

@@ -7,25 +7,15 @@ import { spawnSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { MAX_SESSIONS_LEFT_BEHIND } from '../../src/native/session-calls';
 import { Pkcs11Signer } from '../../src/signer';
-import { generatePrivateKey } from '../../src/sm2';
 import { SIGNER_DISPATCHES } from '../helpers/mock-card';
-import { MOCK_PKCS11, MockToken, mockPkcs11 } from '../helpers/mock-pkcs11';
+import { MOCK_PKCS11, mockPkcs11, useP256Token } from '../helpers/mock-pkcs11';
 import { until } from '../helpers/until';
 
 jest.setTimeout(30_000);
 
 const PIN = '1234';
 const mock = mockPkcs11();
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
-let token: MockToken;
-
-beforeAll(() => {
-  token = new MockToken(
-    `[token]\nlabel=stall\npin=${PIN}\nprofile=standard\nmax_sessions=64\n\n[key]\nlabel=k\ntype=p256\nprivate=${hex(generatePrivateKey())}\n`,
-  );
-});
-afterAll(() => token.remove());
-afterEach(() => mock.reset());
+const token = useP256Token('stall', PIN, 64);
 
 it.each(SIGNER_DISPATCHES)(
   'closes a session stuck in C_Sign once the call returns, and signs on a new one meanwhile (%s)',

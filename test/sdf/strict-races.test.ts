@@ -29,6 +29,25 @@ function rounds(
 
 describe('calls that must not overlap, against the strict mock in a child process', () => {
   const keystore = new TempKeystore();
+
+  /**
+   * Runs `body` in a child process with `session` open on the strict mock (`lib`), then prints
+   * 'no overlap caught'; the child's result.
+   */
+  function onOneStrictSession(body: string[]) {
+    const script = [
+      `const { openDevice } = require(${JSON.stringify(join(__dirname, '../../dist/sdf.js'))});`,
+      `process.env.GMT0018_MOCK_KEYSTORE = ${JSON.stringify(keystore.dir)};`,
+      `const lib = ${JSON.stringify(mockVariantLib('strict'))};`,
+      '(async () => {',
+      '  const device = await openDevice(lib);',
+      '  const session = await device.openSession();',
+      ...body,
+      "  console.log('no overlap caught');",
+      '})();',
+    ].join('\n');
+    return spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+  }
   beforeAll(() => keystore.import(1, 'rounds', generatePrivateKey()));
   afterAll(() => keystore.remove());
 
@@ -58,41 +77,23 @@ describe('calls that must not overlap, against the strict mock in a child proces
 
   it('is strict enough to catch it: two calls on one session at once abort the strict mock', () => {
     // The binding never does this; calling one session from the thread pool twice at once does.
-    const script = [
-      `const { openDevice } = require(${JSON.stringify(join(__dirname, '../../dist/sdf.js'))});`,
-      `process.env.GMT0018_MOCK_KEYSTORE = ${JSON.stringify(keystore.dir)};`,
-      '(async () => {',
-      `  const device = await openDevice(${JSON.stringify(mockVariantLib('strict'))});`,
-      '  const session = await device.openSession();',
+    const result = onOneStrictSession([
       "  await session.getPrivateKeyAccessRight(1, 'rounds');",
       '  const digest = new Uint8Array(32).fill(7);',
       '  for (let i = 0; i < 200; i++) await Promise.all([1, 2, 3, 4].map(() => session.internalSign(1, digest)));',
-      "  console.log('no overlap caught');",
-      '})();',
-    ].join('\n');
-    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+    ]);
     expect(result.signal).toBe('SIGABRT');
     expect(result.stderr).toContain('two calls on one session at once');
   });
 
   it('holds a session through a stalled call too: a second call on it meanwhile aborts', () => {
-    const script = [
-      `const { openDevice } = require(${JSON.stringify(join(__dirname, '../../dist/sdf.js'))});`,
-      `const koffi = require('koffi');`,
-      `process.env.GMT0018_MOCK_KEYSTORE = ${JSON.stringify(keystore.dir)};`,
-      `const lib = ${JSON.stringify(mockVariantLib('strict'))};`,
-      '(async () => {',
-      '  const device = await openDevice(lib);',
-      '  const session = await device.openSession();',
-      "  koffi.load(lib).func('MOCK_SetStall', 'int', ['str', 'uint32_t', 'uint32_t', 'int'])('SDF_GenerateRandom', 400, 0, 1);",
+    const result = onOneStrictSession([
+      "  require('koffi').load(lib).func('MOCK_SetStall', 'int', ['str', 'uint32_t', 'uint32_t', 'int'])('SDF_GenerateRandom', 400, 0, 1);",
       '  const stalled = session.generateRandom(16);',
       '  await new Promise((resolve) => setTimeout(resolve, 50));',
       '  await session.getDeviceInfo();',
-      "  console.log('no overlap caught');",
       '  await stalled;',
-      '})();',
-    ].join('\n');
-    const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+    ]);
     expect(result.signal).toBe('SIGABRT');
     expect(result.stderr).toContain('two calls on one session at once');
   });
